@@ -1,0 +1,27 @@
+"""hybridnas: two-stage multi-objective neural architecture search for small image classifiers.
+
+Block level: a differentiable search (the enhanced gradient by default) designs a library of
+cells on a weight-sharing supernet. Network level: NSGA-II assembles those cells into whole
+networks and returns a Pareto front of accuracy against parameters and FLOPs.
+
+The Python API mirrors the CLI; its heavy imports happen on first use::
+
+    import hybridnas
+    run = hybridnas.search("digits", engine__generations=4)   # or search("spaces/my.yaml")
+    best = run.pick(rule="knee")
+    model = hybridnas.load(run.export(best.arch_id))
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "search", "load", "Run", "UserError"]
+
+from .errors import UserError
+
+
+def __getattr__(name):
+    if name in ("search", "Run", "load"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'hybridnas' has no attribute {name!r}")

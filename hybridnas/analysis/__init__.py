@@ -1,0 +1,1 @@
+"""Reading results: Pareto fronts, hypervolume, picking a model, plots."""

@@ -1,0 +1,1 @@
+"""Block level: the weight-sharing supernet, the search strategies, derivation, the stage driver."""

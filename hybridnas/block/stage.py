@@ -1,0 +1,239 @@
+"""The block stage driver: warm up the supernet once, search each library member, derive cells.
+
+Steps (each resumable from the run store):
+
+1. build the supernet; split the training set in two halves (weights on one, alpha on the other);
+2. warm-up: ``block.warmup_epochs`` of weight-only training, shared by every library member
+   (``block/warm.pt``);
+3. for each entry of ``block.library`` (strategy options that differ per member, e.g. ``lam``):
+   start from the warm supernet, run ``block.epochs`` of bilevel search, log alpha and op
+   probabilities per epoch (``block/alpha.jsonl``), stop early if skip connections dominate,
+   derive a genotype (``block/member_<i>.json``);
+4. merge identical genotypes into the library with their costs (``blocks.json``).
+
+A checkpoint (``block/ckpt.pt``: supernet, optimisers, epoch) is written after every epoch, so
+a killed search loses at most the epoch in progress.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Dict, List, Optional
+
+import torch
+
+from ..data import Dataset, batches
+from ..device import derive_seed
+from ..errors import UserError
+from ..progress import Progress
+from ..space.genotype import BlockGenotype
+from .derive import count_ops
+from .library import LibraryEntry, block_costs, load_library, save_library
+from .strategies.base import build_strategy
+from .supernet import KINDS, Supernet
+
+ALPHA_LOG = "block/alpha.jsonl"
+CKPT = "block/ckpt.pt"
+WARM = "block/warm.pt"
+
+
+def build_supernet(cfg, data: Dataset, device) -> Supernet:
+    torch.manual_seed(derive_seed(cfg.seed, "supernet"))
+    b = cfg.block
+    net = Supernet(cfg.cell.ops, cfg.cell.nodes, b.width, b.cells, data.in_chans, data.num_classes, data.image_size)
+    return net.to(device)
+
+
+def entropy(p: torch.Tensor) -> float:
+    """Mean over edges of the entropy (nats) of each edge's op distribution."""
+    p = p.clamp_min(1e-12)
+    return float((-(p * p.log()).sum(-1)).mean())
+
+
+class BlockStage:
+    def __init__(self, cfg, data: Dataset, store, device, progress: Optional[Progress] = None):
+        self.cfg = cfg
+        self.data = data
+        self.store = store
+        self.device = device
+        self.progress = progress or Progress(quiet=True)
+        self.w_half, self.a_half = data.train.halves(derive_seed(cfg.seed, "halves"))
+
+    # ------------------------------------------------------------------ driver
+
+    def run(self) -> List[LibraryEntry]:
+        if self.store.exists("blocks.json"):
+            entries = load_library(self.store)
+            self.progress.info(f"block stage: library of {len(entries)} block(s) found in the run, reusing it")
+            return entries
+        self.store.repair(ALPHA_LOG)
+        net = build_supernet(self.cfg, self.data, self.device)
+        init_alpha = {k: net.alphas[k].detach().clone() for k in KINDS}
+        self._warmup(net)
+        warm_state = self.store.load_tensors(WARM, map_location=self.device)
+        genotypes = []
+        for i, overrides in enumerate(self.cfg.block.library):
+            rel = f"block/member_{i}.json"
+            if not self.store.exists(rel):
+                net.load_state_dict(warm_state)
+                with torch.no_grad():
+                    for k in KINDS:
+                        net.alphas[k].copy_(init_alpha[k])
+                self._search_member(net, i, dict(overrides))
+            genotypes.append(self.store.read_json(rel))
+        entries = self._library(genotypes)
+        save_library(self.store, entries, self.cfg)
+        return entries
+
+    # ------------------------------------------------------------------ phases
+
+    def _options(self, overrides: Dict[str, Any]) -> Dict[str, Any]:
+        return {**dict(self.cfg.block.strategy.options), **overrides}
+
+    def _epoch_batches(self, tag, epoch):
+        b = self.cfg.block.batch_size
+        g1 = torch.Generator().manual_seed(derive_seed(self.cfg.seed, tag, epoch, "w"))
+        g2 = torch.Generator().manual_seed(derive_seed(self.cfg.seed, tag, epoch, "a"))
+        return (
+            batches(self.w_half, b, shuffle=True, generator=g1, augment=self.cfg.data.augment, drop_last=True),
+            batches(self.a_half, b, shuffle=True, generator=g2, drop_last=True),
+        )
+
+    def _n_steps(self) -> int:
+        b = self.cfg.block.batch_size
+        return max(1, min(len(self.w_half), len(self.a_half)) // b)
+
+    def _resume_point(self, phase: str, net, strategy) -> int:
+        """Load ``block/ckpt.pt`` if it belongs to ``phase``; return the first epoch to run."""
+        if not self.store.exists(CKPT):
+            return 0
+        ck = self.store.load_tensors(CKPT, map_location=self.device)
+        if ck.get("phase") != phase:
+            return 0
+        net.load_state_dict(ck["net"])
+        strategy.load_state_dict(ck["strategy"])
+        return int(ck["epoch"]) + 1
+
+    def _checkpoint(self, phase: str, epoch: int, net, strategy) -> None:
+        self.store.save_tensors(
+            CKPT, {"phase": phase, "epoch": epoch, "net": net.state_dict(), "strategy": strategy.state_dict()}
+        )
+
+    def _warmup(self, net: Supernet) -> None:
+        if self.store.exists(WARM):
+            return
+        b = self.cfg.block
+        strategy = build_strategy(b.strategy.name, net, b, self._options({}))
+        start = self._resume_point("warmup", net, strategy)
+        with self.progress.bar("block warm-up", b.warmup_epochs) as bar:
+            bar.update(start)
+            for epoch in range(start, b.warmup_epochs):
+                strategy.begin_epoch(epoch, b.warmup_epochs + b.epochs)
+                w_batches, _ = self._epoch_batches("warmup", epoch)
+                m = [strategy.warmup_step((x, y)) for x, y in w_batches]
+                self._checkpoint("warmup", epoch, net, strategy)
+                bar.update(epoch + 1, f"loss {_mean(m, 'loss'):.3f} acc {_mean(m, 'acc'):.3f}")
+        self.store.save_tensors(WARM, net.state_dict())
+
+    def _search_member(self, net: Supernet, i: int, overrides: Dict[str, Any]) -> None:
+        b = self.cfg.block
+        phase = f"member_{i}"
+        strategy = build_strategy(b.strategy.name, net, b, self._options(overrides))
+        start = self._resume_point(phase, net, strategy)
+        label = f"block search {i + 1}/{len(b.library)}" + (f" {_brief(overrides)}" if overrides else "")
+        stopped = False
+        epochs_run = start
+        with self.progress.bar(label, b.epochs) as bar:
+            bar.update(start)
+            for epoch in range(start, b.epochs):
+                t0 = time.perf_counter()
+                # the schedule continues from the warm-up, so the learning rate keeps decaying
+                strategy.begin_epoch(b.warmup_epochs + epoch, b.warmup_epochs + b.epochs)
+                w_batches, a_batches = self._epoch_batches(phase, epoch)
+                metrics = [strategy.step(tr, va) for tr, va in zip(w_batches, a_batches)]
+                metrics.append(strategy.end_epoch())
+                self._checkpoint(phase, epoch, net, strategy)
+                epochs_run = epoch + 1
+                genotype = strategy.derive()
+                self._log_alpha(i, epoch, strategy, genotype, metrics, time.perf_counter() - t0)
+                skips = count_ops(genotype.normal, ("skip_connect",))
+                bar.update(epoch + 1, f"loss {_mean(metrics, 'loss'):.3f} acc {_mean(metrics, 'acc'):.3f} skips {skips}")
+                if b.skip_stop is not None and skips > b.skip_stop:
+                    self.progress.info(
+                        f"block search {i + 1}: {skips} skip connections in the normal cell (> skip_stop {b.skip_stop}); "
+                        f"stopping this member early at epoch {epoch + 1}"
+                    )
+                    stopped = True
+                    break
+        genotype = strategy.derive()
+        self.store.write_json(
+            f"block/member_{i}.json",
+            {
+                "member": i,
+                "strategy": b.strategy.name,
+                "options": self._options(overrides),
+                "overrides": overrides,
+                "genotype": genotype.to_string(),
+                "epochs_run": epochs_run,
+                "stopped_early": stopped,
+            },
+        )
+
+    def _log_alpha(self, member, epoch, strategy, genotype: BlockGenotype, metrics, seconds) -> None:
+        record = {
+            "member": member,
+            "epoch": epoch,
+            "ops": list(strategy.net.op_names),
+            "genotype": genotype.to_string(),
+            "seconds": seconds,
+            "train_loss": _mean(metrics, "loss"),
+            "train_acc": _mean(metrics, "acc"),
+            "val_loss": _mean(metrics, "val_loss"),
+        }
+        for kind in KINDS:
+            p = strategy.probabilities(kind)
+            record[kind] = {
+                "alpha": strategy.net.alphas[kind].detach().cpu().tolist(),
+                "probs": p.cpu().tolist(),
+                "entropy": entropy(p),
+            }
+        self.store.append(ALPHA_LOG, record)
+
+    def _library(self, members: List[Dict[str, Any]]) -> List[LibraryEntry]:
+        by_genotype: Dict[str, List[Dict[str, Any]]] = {}
+        for m in members:
+            by_genotype.setdefault(m["genotype"], []).append(m)
+        entries = []
+        d = self.data
+        for text, ms in by_genotype.items():
+            g = BlockGenotype.parse(text)
+            costs = block_costs(g, self.cfg, d.in_chans, d.num_classes, d.image_size)
+            entries.append(
+                LibraryEntry(
+                    genotype=g,
+                    members=tuple(m["member"] for m in ms),
+                    options=tuple(m["options"] for m in ms),
+                    strategy=ms[0]["strategy"],
+                    stopped_early=any(m["stopped_early"] for m in ms),
+                    **costs,
+                )
+            )
+        return entries
+
+
+def alpha_history(store) -> List[Dict[str, Any]]:
+    """The alpha log with duplicate (member, epoch) records (from a resumed epoch) collapsed."""
+    last: Dict[Any, Dict[str, Any]] = {}
+    for r in store.records(ALPHA_LOG):
+        last[(r["member"], r["epoch"])] = r
+    return [last[k] for k in sorted(last)]
+
+
+def _mean(ms, key) -> float:
+    vals = [m[key] for m in ms if key in m and m[key] is not None and not math.isnan(m[key])]
+    return sum(vals) / len(vals) if vals else float("nan")
+
+
+def _brief(d: Dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in d.items())

@@ -1,0 +1,11 @@
+"""Block strategies: one file each, all on the :class:`~.base.BlockStrategy` interface."""
+
+from ...registry import Registry
+
+STRATEGIES = Registry(
+    "block strategy",
+    modules=[
+        "hybridnas.block.strategies.darts",
+        "hybridnas.block.strategies.enhanced",
+    ],
+)

@@ -1,0 +1,169 @@
+"""The block-strategy interface.
+
+A strategy decides two things about a search on the shared supernet: how the ops of an edge are
+mixed in the forward pass (:meth:`BlockStrategy.cell_weights`), and how the architecture
+(alpha, or a distribution) is updated (:meth:`BlockStrategy.arch_step`). Everything else - the
+optimisers, the weight step, clipping, derivation, checkpoint state - lives here once.
+
+The block stage drives a strategy like this:
+
+1. ``s = Strategy(supernet, block_cfg, options)`` (options are checked against ``Options``);
+2. each epoch: ``begin_epoch(epoch, epochs)``; per pair of batches ``step(train, val)``
+   (``warmup_step(train)`` during the shared warm-up); then ``end_epoch()``;
+3. ``derive()`` returns the :class:`~hybridnas.space.genotype.BlockGenotype`;
+   ``probabilities(kind)`` feeds the logs and heat-maps;
+4. ``state_dict()`` / ``load_state_dict()`` carry its state across a resume.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from ...config import from_dict
+from ...errors import UserError
+from ...space.genotype import BlockGenotype
+from ..derive import derive_cell
+from ..supernet import KINDS, CellWeights, Supernet
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    pass
+
+
+Batch = Tuple[torch.Tensor, torch.Tensor]
+
+
+class BlockStrategy:
+    name = "base"
+    Options: type = NoOptions
+    #: True when the strategy computes only sampled ops (single-path); informs memory estimates
+    single_path = False
+
+    def __init__(self, supernet: Supernet, cfg, options: Mapping[str, Any]):
+        self.net = supernet
+        self.cfg = cfg
+        self.opts = from_dict(self.Options, dict(options), source=f"block.strategy '{self.name}'")
+        self.w_opt = torch.optim.SGD(
+            list(supernet.weight_parameters()), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )
+        self.a_opt = torch.optim.Adam(
+            supernet.arch_parameters(), lr=cfg.arch_lr, betas=tuple(cfg.arch_betas), weight_decay=cfg.arch_weight_decay
+        )
+        self.epoch, self.epochs = 0, 1
+
+    # ---------------------------------------------------------------- configuration
+
+    @classmethod
+    def check_config(cls, run_cfg, source: str = "config") -> None:
+        """Check the base options and every library member's overrides against ``Options``."""
+        base = dict(run_cfg.block.strategy.options)
+        for i, member in enumerate(run_cfg.block.library):
+            merged = {**base, **dict(member)}
+            from_dict(cls.Options, merged, source=f"{source}: block.library[{i}] ({cls.name} options)")
+
+    # ---------------------------------------------------------------- hooks
+
+    def masked_alpha(self, kind: str) -> torch.Tensor:
+        """alpha with ops removed from the space set to -inf (so softmax gives them 0)."""
+        a = self.net.alphas[kind]
+        return a.masked_fill(~self.net.mask(kind), float("-inf"))
+
+    def cell_weights(self, kind: str) -> CellWeights:
+        """How ops are mixed: DARTS's softmax over alpha by default."""
+        return CellWeights(F.softmax(self.masked_alpha(kind), dim=-1))
+
+    def probabilities(self, kind: str) -> torch.Tensor:
+        """``E x K`` op probabilities (detached), for derivation, logs and plots."""
+        with torch.no_grad():
+            return F.softmax(self.masked_alpha(kind), dim=-1)
+
+    def arch_step(self, train: Batch, val: Batch) -> Dict[str, float]:
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- shared steps
+
+    def weights(self) -> Dict[str, CellWeights]:
+        return {k: self.cell_weights(k) for k in KINDS}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x, self.weights())
+
+    def loss(self, x, y) -> Tuple[torch.Tensor, torch.Tensor]:
+        logits = self.forward(x)
+        return F.cross_entropy(logits, y), logits
+
+    def weight_step(self, train: Batch) -> Dict[str, float]:
+        x, y = train
+        self.w_opt.zero_grad(set_to_none=True)
+        loss, logits = self.loss(x, y)
+        loss.backward()
+        if self.cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.w_opt.param_groups[0]["params"], self.cfg.grad_clip)
+        self.w_opt.step()
+        for a in self.net.arch_parameters():  # the weight step must not leave grads on alpha
+            a.grad = None
+        return {"loss": float(loss), "acc": float((logits.argmax(1) == y).float().mean())}
+
+    def step(self, train: Batch, val: Batch) -> Dict[str, float]:
+        metrics = self.arch_step(train, val)
+        metrics.update(self.weight_step(train))
+        return metrics
+
+    def warmup_step(self, train: Batch) -> Dict[str, float]:
+        return self.weight_step(train)
+
+    def begin_epoch(self, epoch: int, epochs: int) -> None:
+        """Set the epoch's schedule: cosine learning rate of the weights."""
+        self.epoch, self.epochs = epoch, max(epochs, 1)
+        c = self.cfg
+        lr = c.lr_min + 0.5 * (c.lr - c.lr_min) * (1 + math.cos(math.pi * epoch / self.epochs))
+        for g in self.w_opt.param_groups:
+            g["lr"] = lr
+
+    def end_epoch(self) -> Dict[str, float]:
+        return {}
+
+    def derive(self) -> BlockGenotype:
+        cells = {
+            kind: derive_cell(
+                self.probabilities(kind),
+                self.net.op_names,
+                self.net.nodes,
+                max_parameter_free=self.cfg.max_parameter_free,
+                mask=self.net.mask(kind),
+            )
+            for kind in KINDS
+        }
+        return BlockGenotype(cells["normal"], cells["reduce"])
+
+    @property
+    def lr(self) -> float:
+        return self.w_opt.param_groups[0]["lr"]
+
+    # ---------------------------------------------------------------- state
+
+    def extra_state(self) -> Dict[str, Any]:
+        return {}
+
+    def load_extra_state(self, state: Dict[str, Any]) -> None:
+        pass
+
+    def state_dict(self) -> Dict[str, Any]:
+        return {"w_opt": self.w_opt.state_dict(), "a_opt": self.a_opt.state_dict(), "extra": self.extra_state()}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.w_opt.load_state_dict(state["w_opt"])
+        self.a_opt.load_state_dict(state["a_opt"])
+        self.load_extra_state(state.get("extra", {}))
+
+
+def build_strategy(name: str, supernet: Supernet, cfg, options: Mapping[str, Any]) -> BlockStrategy:
+    from . import STRATEGIES
+
+    return STRATEGIES.get(name, key="block.strategy")(supernet, cfg, options)

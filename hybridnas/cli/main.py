@@ -1,0 +1,55 @@
+"""``hybridnas`` entry point. Heavy imports live inside each subcommand's ``run``, so ``--help``
+answers at once. A :class:`~hybridnas.errors.UserError` prints one line and exits with 2."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import List, Optional
+
+SUBCOMMANDS = ("search", "plot", "pick", "export")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag in one line, with where to look, and exits with 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = Parser(
+        prog="hybridnas",
+        description="Two-stage multi-objective NAS: search cells, assemble networks with NSGA-II, pick from the front.",
+    )
+    parser.add_argument("--version", action="version", version=f"hybridnas {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"hybridnas.cli.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    from ..errors import UserError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    module = importlib.import_module(f"hybridnas.cli.{args.command}")
+    try:
+        return int(module.run(args) or 0)
+    except UserError as exc:
+        print(f"hybridnas {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"\nhybridnas {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

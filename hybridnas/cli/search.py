@@ -1,0 +1,48 @@
+"""``hybridnas search [SPACE] [--name N] [--resume RUN] [--set key=value ...]``"""
+
+from __future__ import annotations
+
+HELP = "run the two-stage search (default space: spaces/digits.yaml)"
+
+
+def add_parser(sub):
+    p = sub.add_parser("search", help=HELP, description=HELP)
+    p.add_argument("space", nargs="?", help="space YAML path or name in spaces/ (default: digits)")
+    p.add_argument("--name", help="run name (default: the space's name, numbered if taken)")
+    p.add_argument("--out", help="parent folder of the run (default: runs/)")
+    p.add_argument("--resume", metavar="RUN", help="continue a killed or finished run from its directory")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set engine.generations=4 (repeatable)")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the space)")
+    p.add_argument("--block-strategy", help="block strategy (overrides block.strategy)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--no-export", action="store_true", help="do not export the knee model at the end")
+    return p
+
+
+def run(args) -> int:
+    from ..pipeline import open_run, run_search
+    from ..progress import Progress
+
+    overrides = list(args.overrides)
+    if args.device:
+        overrides.append(f"device={args.device}")
+    if args.block_strategy:
+        overrides.append(f"block.strategy.name={args.block_strategy}")
+    cfg, store = open_run(args.space, overrides, name=args.name, resume=args.resume, out=args.out)
+    progress = Progress(quiet=args.quiet)
+    summary = run_search(cfg, store, progress, export=not args.no_export)
+    print_summary(summary)
+    return 0
+
+
+def print_summary(s) -> None:
+    print(f"\nrun: {s['run']}  ({s['total_s']:.0f} s: block stage {s['block_stage_s']:.0f} s, network stage {s['network_stage_s']:.0f} s)")
+    print(f"blocks in library: {s['blocks']}; models evaluated: {s['evaluated']}; on the front: {s['front_size']}")
+    if "best_val_acc" in s:
+        lo, hi = s["params_range"]
+        print(f"front params: {lo:,} .. {hi:,} ({s['params_span']:.1f}x); best val acc {s['best_val_acc']:.4f} "
+              f"(test {s['best_test_acc']:.4f}, id {s['best_arch_id']})")
+    if "exported" in s:
+        print(f"exported knee model {s['exported']['arch_id']} to {s['run']}/{s['exported']['path']}")
+    print(f"next: hybridnas pick {s['run']} --rule knee | hybridnas plot {s['run']}")

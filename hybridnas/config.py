@@ -1,0 +1,493 @@
+"""Typed, frozen run configuration: load a space YAML, apply ``--set`` overrides, validate, dump.
+
+A space file is YAML whose sections mirror the dataclasses below; ``extends: other.yaml`` inherits
+another file (resolved relative to this one) and deep-merges over it. Loading checks types and
+unknown keys (with a suggestion); :func:`check` then checks meaning: known ops, strategies,
+engines and evaluators, sensible ranges. Any problem is one :class:`UserError` line naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Union
+
+from .errors import UserError
+
+SPACES_DIR = Path(__file__).resolve().parent.parent / "spaces"
+DEFAULT_SPACE = "digits"
+
+
+def _req(default=None, **kw):
+    """A field the space file must set (the default only keeps dataclass ordering simple)."""
+    return field(default=default, metadata={"required": True, **kw})
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str = _req()  # digits | cifar10 | cifar100 | npz | folder
+    path: Optional[str] = None  # file or folder for npz/folder; download root for cifar
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    subset: Optional[int] = None  # keep at most this many training images (quick experiments)
+    augment: bool = False  # random crop (padding 1/8 of the side) + horizontal flip while training
+    download: bool = False  # cifar: allow torchvision to download into `path`
+    image_size: Optional[int] = None  # folder: resize every image to this square size
+
+
+@dataclass(frozen=True)
+class CellConfig:
+    ops: Tuple[str, ...] = _req()
+    nodes: int = _req()
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    name: str = "enhanced"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BlockConfig:
+    strategy: StrategyConfig = _req()
+    width: int = 16  # supernet channels C
+    cells: int = 8  # supernet depth; reduction cells at 1/3 and 2/3
+    warmup_epochs: int = 0  # weights only, alpha frozen; shared by every library member
+    epochs: int = _req()  # bilevel search epochs per library member
+    batch_size: int = 64
+    lr: float = 0.025
+    lr_min: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0
+    arch_lr: float = 3e-4
+    arch_betas: Tuple[float, float] = (0.5, 0.999)
+    arch_weight_decay: float = 1e-3
+    # One entry per library member: strategy options that override `strategy.options` for it.
+    library: Tuple[Mapping[str, Any], ...] = (dict(),)
+    max_parameter_free: int = 2  # cap on parameter-free ops per derived cell (collapse guard)
+    skip_stop: Optional[int] = None  # stop a member early when its derived normal cell has > N skips
+    reference_width: int = 16  # width at which block costs are reported
+    memory_limit_gb: Optional[float] = None  # refuse/shrink the batch above this estimate
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    stages: int = _req()
+    blocks: Tuple[int, int] = _req()  # inclusive range of blocks per stage
+    widths: Tuple[float, ...] = _req()  # width multipliers (relative to base_width x 2^downsamples)
+    stem: Tuple[int, ...] = (16,)  # stem width choices
+    base_width: int = 16
+    downsample: Tuple[int, ...] = (0, 1)  # allowed values of each stage's downsample flag
+
+
+@dataclass(frozen=True)
+class ConstraintsConfig:
+    max_params: Optional[float] = None
+    max_flops: Optional[float] = None
+    max_latency_ms: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    evaluator: str = "local"
+    epochs: int = _req()  # proxy training budget per candidate
+    batch_size: int = 64
+    lr: float = 0.05
+    lr_min: float = 0.0
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    label_smoothing: float = 0.0
+    workers: int = 1  # concurrent candidates (local pool / ray tasks)
+    keep_weights: Literal["front", "all", "none"] = "front"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    name: str = "pymoo"
+    algorithm: str = "nsga2"
+    pop_size: int = _req()
+    generations: int = _req()
+    crossover_prob: float = 0.9
+    mutation_prob: Optional[float] = None  # per gene; default 1 / number of genes
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    name: str = "search"
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    deterministic: bool = False
+    threads: Optional[int] = None  # torch CPU threads; default: torch's choice
+    data: DataConfig = _req()
+    cell: CellConfig = _req()
+    block: BlockConfig = _req()
+    network: NetworkConfig = _req()
+    objectives: Tuple[str, ...] = ("error", "params", "flops")
+    constraints: ConstraintsConfig = field(default_factory=ConstraintsConfig)
+    evaluation: EvaluationConfig = _req()
+    engine: EngineConfig = _req()
+
+
+OBJECTIVES = ("error", "params", "flops", "macs", "latency")
+
+# ---------------------------------------------------------------- loading
+
+
+def resolve_space_path(space: Optional[str]) -> Path:
+    """A path, or the name of a file in ``spaces/`` (``digits`` -> ``spaces/digits.yaml``)."""
+    if space is None:
+        space = DEFAULT_SPACE
+    p = Path(space)
+    if p.is_file():
+        return p
+    for cand in (SPACES_DIR / space, SPACES_DIR / f"{space}.yaml"):
+        if cand.is_file():
+            return cand
+    known = ", ".join(sorted(q.stem for q in SPACES_DIR.glob("*.yaml"))) if SPACES_DIR.is_dir() else ""
+    raise UserError(f"space file '{space}' not found; give a YAML path or one of: {known}")
+
+
+def _read_yaml(path: Path, seen: Tuple[Path, ...] = ()) -> Dict[str, Any]:
+    import yaml
+
+    path = path.resolve()
+    if path in seen:
+        raise UserError(f"{path}: 'extends' forms a cycle; remove it from one of the files")
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UserError(f"cannot read space file {path}: {exc.strerror}; check the path") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise UserError(f"{path}: malformed YAML{where}: {problem}; fix the syntax") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: the top level must be a mapping of sections, got {type(data).__name__}")
+    base = data.pop("extends", None)
+    if base is not None:
+        base_path = (path.parent / str(base)) if not os.path.isabs(str(base)) else Path(base)
+        if not base_path.is_file():
+            base_path = resolve_space_path(str(base))
+        data = deep_merge(_read_yaml(base_path, seen + (path,)), data)
+    return data
+
+
+def deep_merge(base: Dict[str, Any], over: Mapping[str, Any]) -> Dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) and k != "options":
+            out[k] = deep_merge(dict(out[k]), v)
+        else:
+            out[k] = v
+    return out
+
+
+def parse_override(text: str) -> Tuple[List[str], Any]:
+    import yaml
+
+    if "=" not in text:
+        raise UserError(f"--set '{text}' is not key=value; write e.g. --set engine.generations=5")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise UserError(f"--set '{text}' has an empty key; write e.g. --set engine.generations=5")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.split("."), value
+
+
+def apply_overrides(data: Dict[str, Any], overrides: Sequence[str]) -> Dict[str, Any]:
+    data = dict(data)
+    for text in overrides:
+        path, value = parse_override(text)
+        node = data
+        for part in path[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = {}
+            elif not isinstance(child, dict):
+                raise UserError(f"--set {text}: '{part}' is not a section")
+            node[part] = child = dict(child)
+            node = child
+        node[path[-1]] = value
+    return data
+
+
+def load_config(space: Optional[str] = None, overrides: Sequence[str] = (), *, validate: bool = True) -> RunConfig:
+    """Load a space (path or name in ``spaces/``), apply ``key=value`` overrides, check it."""
+    path = resolve_space_path(space)
+    data = apply_overrides(_read_yaml(path), overrides)
+    cfg = from_dict(RunConfig, data, source=str(path))
+    if validate:
+        check(cfg, source=str(path))
+    return cfg
+
+
+def config_from_dict(data: Mapping[str, Any], source: str = "config", validate: bool = True) -> RunConfig:
+    cfg = from_dict(RunConfig, dict(data), source=source)
+    if validate:
+        check(cfg, source=source)
+    return cfg
+
+
+# ------------------------------------------------ typed conversion (dict -> frozen dataclass)
+
+
+def _fail(source: str, key: str, msg: str):
+    raise UserError(f"{source}: '{key}' {msg}")
+
+
+def _describe(v: Any) -> str:
+    return repr(v) if not isinstance(v, (dict, list)) else type(v).__name__
+
+
+def _convert(tp: Any, value: Any, key: str, source: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin is Union:
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(inner[0], value, key, source)
+    if origin is Literal:
+        if value not in args:
+            _fail(source, key, f"must be one of {', '.join(map(str, args))}, got {_describe(value)}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        if tp is StrategyConfig and isinstance(value, str):
+            value = {"name": value}
+        if tp is StrategyConfig and isinstance(value, Mapping):
+            value = dict(value)
+            name = value.pop("name", None)
+            if name is None:
+                _fail(source, f"{key}.name", "is missing; name the strategy, e.g. 'enhanced'")
+            opts = dict(value.pop("options", None) or {})
+            opts.update(value)  # options may sit beside the name: {name: shrink, inner: enhanced}
+            value = {"name": name, "options": opts}
+        return from_dict(tp, value, source=source, prefix=key)
+    if origin in (tuple, list, Sequence):
+        if value is None:
+            _fail(source, key, "must be a list, got nothing")
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            value = [value]
+        if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+            if len(value) != len(args):
+                _fail(source, key, f"must be a list of {len(args)} values, got {len(value)}")
+            return tuple(_convert(a, v, f"{key}[{i}]", source) for i, (a, v) in enumerate(zip(args, value)))
+        inner = args[0] if args else Any
+        return tuple(_convert(inner, v, f"{key}[{i}]", source) for i, v in enumerate(value))
+    if origin in (dict, Mapping, typing.Mapping) or tp in (dict, Mapping):
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            _fail(source, key, f"must be a mapping, got {_describe(value)}")
+        return dict(value)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        _fail(source, key, f"must be true or false, got {_describe(value)}")
+    if tp is int:
+        if isinstance(value, bool):
+            _fail(source, key, f"must be an integer, got {_describe(value)}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                f = float(value)
+                if f.is_integer():
+                    return int(f)
+            except ValueError:
+                pass
+        _fail(source, key, f"must be an integer, got {_describe(value)}")
+    if tp is float:
+        if isinstance(value, bool):
+            _fail(source, key, f"must be a number, got {_describe(value)}")
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):  # PyYAML reads 1e6 as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        _fail(source, key, f"must be a number, got {_describe(value)}")
+    if tp is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        _fail(source, key, f"must be a string, got {_describe(value)}")
+    return value
+
+
+def from_dict(cls, data: Any, source: str = "config", prefix: str = ""):
+    """Build the frozen dataclass ``cls`` from plain data, checking every key and type."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        _fail(source, prefix or "<top>", f"must be a mapping, got {_describe(data)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for k in data:
+        if k not in fields:
+            full = f"{prefix}.{k}" if prefix else str(k)
+            close = difflib.get_close_matches(str(k), list(fields), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(fields)}"
+            raise UserError(f"{source}: unknown key '{full}'; {hint}")
+    kwargs = {}
+    for name, f in fields.items():
+        full = f"{prefix}.{name}" if prefix else name
+        if name in data:
+            kwargs[name] = _convert(hints[name], data[name], full, source)
+        elif f.metadata.get("required"):
+            raise UserError(f"{source}: required key '{full}' is missing; add it to the space file")
+    return cls(**kwargs)
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain data (dicts, lists, scalars) for YAML/JSON output."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, Mapping):
+        return {str(k): to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def dump_yaml(cfg: RunConfig) -> str:
+    import yaml
+
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=None)
+
+
+def replace(cfg: RunConfig, **sections) -> RunConfig:
+    return dataclasses.replace(cfg, **sections)
+
+
+# ---------------------------------------------------------------- meaning
+
+
+def check(cfg: RunConfig, source: str = "config") -> None:
+    """Check what types cannot: known names, ranges, consistency. Raises :class:`UserError`."""
+
+    def bad(key: str, msg: str):
+        raise UserError(f"{source}: '{key}' {msg}")
+
+    def positive(key: str, v, allow_zero=False):
+        if v is None:
+            return
+        if v < 0 or (v == 0 and not allow_zero):
+            bad(key, f"must be {'>= 0' if allow_zero else '> 0'}, got {v}")
+
+    from .space.ops import OPS
+
+    if not cfg.cell.ops:
+        bad("cell.ops", "is empty; list at least one operation")
+    for i, op in enumerate(cfg.cell.ops):
+        if op not in OPS:
+            close = difflib.get_close_matches(op, OPS.names(), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            bad(f"cell.ops[{i}]", f"is an unknown operation '{op}'; {hint}known: {', '.join(OPS.names())}")
+    if len(set(cfg.cell.ops)) != len(cfg.cell.ops):
+        bad("cell.ops", "lists an operation twice; list each once")
+    if all(op == "none" for op in cfg.cell.ops):
+        bad("cell.ops", "has only 'none'; add at least one real operation")
+    if not 1 <= cfg.cell.nodes <= 8:
+        bad("cell.nodes", f"must be between 1 and 8, got {cfg.cell.nodes}")
+
+    d = cfg.data
+    for k in ("val_fraction", "test_fraction"):
+        v = getattr(d, k)
+        if not 0 < v < 1:
+            bad(f"data.{k}", f"must be between 0 and 1 (exclusive), got {v}")
+    if d.val_fraction + d.test_fraction >= 0.9:
+        bad("data.val_fraction", "plus data.test_fraction leaves under 10% for training; lower them")
+    positive("data.subset", d.subset)
+
+    b = cfg.block
+    for k in ("width", "cells", "epochs", "batch_size", "reference_width"):
+        positive(f"block.{k}", getattr(b, k))
+    for k in ("warmup_epochs", "max_parameter_free", "weight_decay", "arch_weight_decay", "grad_clip"):
+        positive(f"block.{k}", getattr(b, k), allow_zero=True)
+    for k in ("lr", "arch_lr"):
+        positive(f"block.{k}", getattr(b, k))
+    if b.width % 2:
+        bad("block.width", f"must be even (reduction cells halve it in two branches), got {b.width}")
+    if b.cells < 3:
+        bad("block.cells", f"must be >= 3 so the supernet has normal and reduction cells, got {b.cells}")
+    if not b.library:
+        bad("block.library", "is empty; give at least one member (e.g. [{}])")
+    for i, member in enumerate(b.library):
+        if not isinstance(member, Mapping):
+            bad(f"block.library[{i}]", "must be a mapping of strategy options, e.g. {lam: 0.5}")
+    from .block.strategies import STRATEGIES
+
+    strategy_cls = STRATEGIES.get(b.strategy.name, key="block.strategy")
+    strategy_cls.check_config(cfg, source)
+
+    n = cfg.network
+    positive("network.stages", n.stages)
+    lo, hi = n.blocks
+    if lo < 1:
+        bad("network.blocks", f"must start at >= 1 block per stage, got [{lo}, {hi}]")
+    if hi < lo:
+        bad("network.blocks", f"is an empty range [{lo}, {hi}]; use [low, high] with low <= high")
+    if not n.widths:
+        bad("network.widths", "is empty; give at least one width multiplier")
+    for i, w in enumerate(n.widths):
+        positive(f"network.widths[{i}]", w)
+    if not n.stem:
+        bad("network.stem", "is empty; give at least one stem width")
+    for i, s in enumerate(n.stem):
+        positive(f"network.stem[{i}]", s)
+    positive("network.base_width", n.base_width)
+    if not n.downsample or any(v not in (0, 1) for v in n.downsample):
+        bad("network.downsample", f"must list allowed flags from 0 and 1, got {list(n.downsample)}")
+
+    if not cfg.objectives:
+        bad("objectives", "is empty; use e.g. [error, params, flops]")
+    for i, o in enumerate(cfg.objectives):
+        if o not in OBJECTIVES:
+            bad(f"objectives[{i}]", f"is unknown ('{o}'); choose from {', '.join(OBJECTIVES)}")
+    if len(set(cfg.objectives)) != len(cfg.objectives):
+        bad("objectives", "lists an objective twice")
+    if len(cfg.objectives) < 2:
+        bad("objectives", "needs at least two objectives for a Pareto front")
+    c = cfg.constraints
+    for k in ("max_params", "max_flops", "max_latency_ms"):
+        positive(f"constraints.{k}", getattr(c, k))
+
+    e = cfg.evaluation
+    for k in ("epochs", "batch_size", "lr", "workers"):
+        positive(f"evaluation.{k}", getattr(e, k))
+    from .evaluate import EVALUATORS
+
+    EVALUATORS.get(e.evaluator, key="evaluation.evaluator")
+
+    g = cfg.engine
+    from .network.engines import ENGINES
+
+    ENGINES.get(g.name, key="engine.name")
+    if g.pop_size < 4:
+        bad("engine.pop_size", f"must be >= 4, got {g.pop_size}")
+    positive("engine.generations", g.generations)
+    if not 0 <= g.crossover_prob <= 1:
+        bad("engine.crossover_prob", f"must be in [0, 1], got {g.crossover_prob}")
+    if g.mutation_prob is not None and not 0 <= g.mutation_prob <= 1:
+        bad("engine.mutation_prob", f"must be in [0, 1], got {g.mutation_prob}")
+    if cfg.device not in ("auto", "cpu", "cuda") and not cfg.device.startswith("cuda:"):
+        bad("device", f"must be auto, cpu, cuda or cuda:N, got '{cfg.device}'")

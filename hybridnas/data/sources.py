@@ -1,0 +1,147 @@
+"""Where images come from: one loader per ``data.dataset`` value, all returning a checked
+:class:`~hybridnas.data.Dataset` through :func:`~hybridnas.data.build_dataset`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError, require
+from ..registry import Registry
+from . import build_dataset
+
+SOURCES = Registry("dataset")
+
+
+def _common(cfg, seed):
+    return dict(val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, seed=seed, subset=cfg.subset)
+
+
+@SOURCES.register("digits")
+def load_digits(cfg, seed):
+    """scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes, values 0..16)."""
+    from sklearn.datasets import load_digits as sk_digits
+
+    d = sk_digits()
+    return build_dataset("digits", d.images.astype(np.float32), d.target, scale=16.0, **_common(cfg, seed))
+
+
+def _cifar(cfg, seed, name, cls_name):
+    tv = require("torchvision", "vision", f"the {name} dataset")
+    root = Path(cfg.path or "data").expanduser()
+    try:
+        train = getattr(tv.datasets, cls_name)(str(root), train=True, download=cfg.download)
+        test = getattr(tv.datasets, cls_name)(str(root), train=False, download=cfg.download)
+    except RuntimeError as exc:  # torchvision: "Dataset not found or corrupted"
+        raise UserError(
+            f"{name} not found under '{root}' ({exc}); set data.path to its folder or data.download=true"
+        ) from None
+    return build_dataset(
+        name,
+        np.asarray(train.data),  # N x 32 x 32 x 3 uint8
+        np.asarray(train.targets),
+        x_test=np.asarray(test.data),
+        y_test=np.asarray(test.targets),
+        scale=255.0,
+        **_common(cfg, seed),
+    )
+
+
+@SOURCES.register("cifar10")
+def load_cifar10(cfg, seed):
+    return _cifar(cfg, seed, "cifar10", "CIFAR10")
+
+
+@SOURCES.register("cifar100")
+def load_cifar100(cfg, seed):
+    return _cifar(cfg, seed, "cifar100", "CIFAR100")
+
+
+def _need_path(cfg, what: str) -> Path:
+    if not cfg.path:
+        raise UserError(f"data.dataset '{cfg.dataset}' needs data.path: the {what}")
+    p = Path(cfg.path).expanduser()
+    if not p.exists():
+        raise UserError(f"data.path '{p}' does not exist; point it at the {what}")
+    return p
+
+
+@SOURCES.register("npz")
+def load_npz(cfg, seed):
+    """A ``.npz`` with arrays ``x`` and ``y`` (and optionally ``x_test``, ``y_test``).
+
+    Images may be N x H x W, N x H x W x C or N x C x H x W; uint8 images are scaled by 1/255.
+    """
+    p = _need_path(cfg, ".npz file with arrays x and y")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read '{p}' as a .npz archive ({exc}); save it with numpy.savez") from None
+    missing = [k for k in ("x", "y") if k not in arrays]
+    if missing:
+        raise UserError(f"'{p}' lacks array(s) {', '.join(missing)}; it has {', '.join(arrays) or 'none'}")
+    has_test = "x_test" in arrays and "y_test" in arrays
+    x = arrays["x"]
+    scale = 255.0 if x.dtype == np.uint8 else None
+    return build_dataset(
+        p.stem,
+        x,
+        arrays["y"],
+        x_test=arrays.get("x_test") if has_test else None,
+        y_test=arrays.get("y_test") if has_test else None,
+        scale=scale,
+        **_common(cfg, seed),
+    )
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+@SOURCES.register("folder")
+def load_folder(cfg, seed):
+    """An image folder: ``path/<class>/<image>``, classes in sorted order; ``path/train`` and
+    ``path/test`` sub-folders, when both exist, give an official test split."""
+    from PIL import Image, UnidentifiedImageError
+
+    root = _need_path(cfg, "image folder (one sub-folder per class)")
+
+    def read(folder: Path, classes=None):
+        found = sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+        classes = classes or found
+        if not classes:
+            raise UserError(f"'{folder}' has no class sub-folders; put images in {folder}/<class>/<image>.png")
+        xs, ys = [], []
+        for k, cname in enumerate(classes):
+            d = folder / cname
+            if not d.is_dir():
+                continue
+            for f in sorted(d.iterdir()):
+                if f.suffix.lower() not in IMAGE_SUFFIXES:
+                    continue
+                try:
+                    with Image.open(f) as im:
+                        im = im.convert("RGB" if im.mode not in ("L", "I;16", "I") else "L")
+                        if cfg.image_size:
+                            im = im.resize((cfg.image_size, cfg.image_size))
+                        xs.append(np.asarray(im, dtype=np.uint8))
+                except (UnidentifiedImageError, OSError) as exc:
+                    raise UserError(f"cannot read image '{f}' ({exc}); remove or replace it") from None
+                ys.append(k)
+        if not xs:
+            raise UserError(f"'{folder}' has no images; put images in {folder}/<class>/<image>.png")
+        shapes = {a.shape for a in xs}
+        if len(shapes) > 1:
+            raise UserError(
+                f"images under '{folder}' differ in size ({', '.join(map(str, sorted(shapes)[:3]))}); "
+                "set data.image_size to resize them"
+            )
+        return np.stack(xs), np.array(ys), classes
+
+    if (root / "train").is_dir() and (root / "test").is_dir():
+        x, y, classes = read(root / "train")
+        xt, yt, _ = read(root / "test", classes)
+        return build_dataset(root.name, x, y, x_test=xt, y_test=yt, scale=255.0, **_common(cfg, seed))
+    x, y, _ = read(root)
+    return build_dataset(root.name, x, y, scale=255.0, **_common(cfg, seed))

@@ -1,0 +1,8 @@
+"""Evaluators: ``evaluate_batch(candidates) -> results``; where the training runs is theirs."""
+
+from ..registry import Registry
+
+EVALUATORS = Registry(
+    "evaluator",
+    modules=["hybridnas.evaluate.local"],
+)

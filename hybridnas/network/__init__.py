@@ -1,0 +1,1 @@
+"""Network level: genomes built into networks, their costs, and the multi-objective search."""

@@ -1,0 +1,184 @@
+"""The whole search, from a config to a front: what ``hybridnas search`` runs.
+
+Steps: open (or resume) the run directory and take its lock; write the resolved config and the
+manifest; seed and configure the device; load the data; run the block stage (library of cells);
+run the network stage (front); draw the front, pick the knee model and export it; write
+``summary.json``. Each step skips what the run store already holds, so the same call resumes a
+killed search.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence
+
+from .config import RunConfig, config_from_dict, dump_yaml, load_config, to_dict
+from .errors import UserError
+from .progress import Progress
+from .store import FORMAT_VERSION, RunStore
+
+RUNS_DIR = Path("runs")
+
+
+def _git_commit() -> Optional[str]:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def manifest(cfg: RunConfig, device) -> Dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    versions = {}
+    for pkg in ("torch", "pymoo", "deap", "numpy", "scikit-learn", "matplotlib", "PyYAML"):
+        try:
+            versions[pkg] = version(pkg)
+        except PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "format_version": FORMAT_VERSION,
+        "hybridnas": __version__,
+        "python": platform.python_version(),
+        "packages": versions,
+        "seed": cfg.seed,
+        "git_commit": _git_commit(),
+        "device": str(device),
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def new_run_dir(cfg: RunConfig, name: Optional[str], out: Optional[Path]) -> Path:
+    base = Path(out) if out else RUNS_DIR
+    if name:
+        path = base / name
+        if (path / "manifest.json").exists():
+            raise UserError(f"run '{path}' already exists; resume it with --resume {path} or choose another --name")
+        return path
+    stem = cfg.name
+    path, k = base / stem, 1
+    while path.exists() and any(path.iterdir()):
+        k += 1
+        path = base / f"{stem}-{k}"
+    return path
+
+
+def open_run(
+    space: Optional[str] = None,
+    overrides: Sequence[str] = (),
+    *,
+    name: Optional[str] = None,
+    resume: Optional[str] = None,
+    out: Optional[str] = None,
+) -> tuple:
+    """Resolve the config and the run directory; returns ``(cfg, store)`` (not yet locked)."""
+    if resume:
+        store = RunStore.open_existing(Path(resume))
+        if not store.exists("config.yaml"):
+            raise UserError(f"run '{resume}' has no config.yaml; it cannot be resumed - start a new run")
+        import yaml
+
+        try:
+            data = yaml.safe_load(store.path("config.yaml").read_text())
+        except yaml.YAMLError:
+            raise UserError(f"'{store.path('config.yaml')}' is corrupted; start a new run") from None
+        if overrides:
+            raise UserError("--set cannot change a run being resumed (its config is fixed); start a new run instead")
+        if space:
+            raise UserError("give either a space or --resume, not both")
+        cfg = config_from_dict(data, source=str(store.path("config.yaml")))
+        return cfg, store
+    cfg = load_config(space, overrides)
+    store = RunStore(new_run_dir(cfg, name, Path(out) if out else None))
+    return cfg, store
+
+
+def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = None, export: bool = True) -> Dict[str, Any]:
+    import torch
+
+    from .block.stage import BlockStage
+    from .data import load_dataset
+    from .device import configure, resolve_device, seed_everything
+    from .evaluate.base import build_evaluator
+    from .network.search import NetworkStage
+
+    progress = progress or Progress()
+    t0 = time.perf_counter()
+    device = resolve_device(cfg.device)
+    store.ensure_writable()
+    store.lock()
+    try:
+        if not store.exists("manifest.json"):
+            store.write_text("config.yaml", dump_yaml(cfg))
+            store.write_json("manifest.json", manifest(cfg, device))
+        configure(device, cfg.deterministic, cfg.threads)
+        seed_everything(cfg.seed)
+        data = load_dataset(cfg.data, cfg.seed)
+        if not store.exists("dataset.json"):
+            store.write_json("dataset.json", data.info())
+        progress.info(f"run {store.root} | {data.describe()} | device {device} | torch threads {torch.get_num_threads()}")
+        data = data.to(device)
+
+        t_block = time.perf_counter()
+        library = BlockStage(cfg, data, store, device, progress).run()
+        block_s = time.perf_counter() - t_block
+        for i, e in enumerate(library):
+            progress.info(f"  block {i}: {e.net_params:,} params, {2 * e.net_macs:,} FLOPs (reference net) | {e.genotype}")
+
+        t_net = time.perf_counter()
+        with build_evaluator(cfg, data, device) as evaluator:
+            result = NetworkStage(cfg, library, data, evaluator, store, progress).run()
+        net_s = time.perf_counter() - t_net
+
+        summary: Dict[str, Any] = {
+            "run": str(store.root),
+            "blocks": len(library),
+            "evaluated": result["evaluated"],
+            "front_size": len(result["front"]),
+            "block_stage_s": block_s,
+            "network_stage_s": net_s,
+        }
+        front = result["front"]
+        if front:
+            best = max(front, key=lambda r: r["val_acc"])
+            params = [r["params"] for r in front]
+            summary.update(
+                best_val_acc=best["val_acc"],
+                best_test_acc=best["test_acc"],
+                best_arch_id=best["arch_id"],
+                params_range=[min(params), max(params)],
+                params_span=max(params) / max(min(params), 1),
+            )
+        try:
+            from .analysis.plots import plot_front
+
+            summary["plots"] = [str(p.relative_to(store.root)) for p in plot_front(store)]
+        except UserError as exc:
+            progress.info(f"plot skipped: {exc}")
+        if export and front:
+            from .analysis.pick import pick
+            from .export import export_model
+
+            chosen = pick(store, rule="knee")[0]
+            out = export_model(store, chosen["arch_id"], formats=("state", "pt2"))
+            summary["exported"] = {"arch_id": chosen["arch_id"], "path": str(out.relative_to(store.root)), "rule": "knee"}
+        summary["total_s"] = time.perf_counter() - t0
+        store.write_json("summary.json", summary)
+        return summary
+    finally:
+        store.unlock()

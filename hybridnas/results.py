@@ -1,0 +1,131 @@
+"""Reading a run: its config, dataset shape, block library, evaluations, front and models.
+
+Everything that looks at a finished (or running) search - pick, plot, export, train, report,
+the Python ``Run`` - reads through here, so the layout of the run directory has one reader.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from .config import RunConfig, config_from_dict
+from .errors import UserError
+from .store import RunStore
+
+
+class RunResults:
+    def __init__(self, path):
+        self.store = path if isinstance(path, RunStore) else RunStore.open_existing(Path(path))
+
+    @property
+    def root(self) -> Path:
+        return self.store.root
+
+    @cached_property
+    def config(self) -> RunConfig:
+        import yaml
+
+        p = self.store.path("config.yaml")
+        try:
+            data = yaml.safe_load(p.read_text())
+        except FileNotFoundError:
+            raise UserError(f"run '{self.root}' has no config.yaml; it is incomplete") from None
+        except yaml.YAMLError:
+            raise UserError(f"'{p}' is corrupted (invalid YAML); the run cannot be read") from None
+        return config_from_dict(data, source=str(p), validate=False)
+
+    @cached_property
+    def dataset(self) -> Dict[str, Any]:
+        return self.store.read_json("dataset.json")
+
+    @cached_property
+    def library(self):
+        from .block.library import load_library
+
+        if not self.store.exists("blocks.json"):
+            raise UserError(f"run '{self.root}' has no block library yet; resume the search to finish the block stage")
+        return load_library(self.store)
+
+    def records(self, status: Optional[str] = "ok") -> List[Dict[str, Any]]:
+        from .network.search import EVALS
+
+        recs = self.store.records(EVALS)
+        last: Dict[Any, Dict[str, Any]] = {}
+        for r in recs:
+            last[(r["arch_id"], r["epochs"])] = r
+        out = list(last.values())
+        if status is not None:
+            out = [r for r in out if r.get("status") == status]
+        budget = self.config.evaluation.epochs
+        return [r for r in out if int(r["epochs"]) == budget]
+
+    def front(self) -> List[Dict[str, Any]]:
+        from .network.search import pareto_front
+
+        return pareto_front(self.records(), self.config.objectives)
+
+    def generations(self) -> List[Dict[str, Any]]:
+        out = []
+        for p in sorted(self.store.path("generations").glob("gen_*.json")):
+            out.append(self.store.read_json(str(p.relative_to(self.root))))
+        return out
+
+    def record(self, ident: str) -> Dict[str, Any]:
+        """The record of an arch id, or of a unique prefix of one."""
+        recs = self.records(status=None)
+        matches = {r["arch_id"] for r in recs if r["arch_id"].startswith(ident)}
+        if not matches:
+            raise UserError(f"no evaluated model with id '{ident}' in run '{self.root}'; see front.csv for ids")
+        if len(matches) > 1:
+            raise UserError(f"id '{ident}' is ambiguous in run '{self.root}' ({len(matches)} matches); give more characters")
+        aid = matches.pop()
+        return [r for r in recs if r["arch_id"] == aid][-1]
+
+    def spec(self, record: Dict[str, Any]):
+        from .space.genome import ArchSpec, Genome
+
+        d = self.dataset
+        spec = ArchSpec(
+            genome=Genome.parse(record["genome"]),
+            blocks=tuple(e.genotype for e in self.library),
+            base_width=self.config.network.base_width,
+            nodes=self.config.cell.nodes,
+            in_chans=int(d["in_chans"]),
+            num_classes=int(d["num_classes"]),
+            image_size=tuple(d["image_size"]),
+        )
+        if spec.arch_id != record["arch_id"]:
+            raise UserError(
+                f"record {record['arch_id']} does not match the run's library (rebuilt id {spec.arch_id}); "
+                "blocks.json was changed after the search"
+            )
+        return spec
+
+    def weights_path(self, record: Dict[str, Any]) -> Optional[Path]:
+        """Fully trained weights if ``hybridnas train`` ran, else the proxy-trained ones."""
+        full = self.store.path(f"trained/{record['arch_id']}/model.pt")
+        if full.exists():
+            return full
+        rel = record.get("weights")
+        if rel and self.store.path(rel).exists():
+            return self.store.path(rel)
+        return None
+
+    def model(self, record: Dict[str, Any], weights: bool = True):
+        from .network.builder import build_network
+
+        model = build_network(self.spec(record))
+        if weights:
+            p = self.weights_path(record)
+            if p is None:
+                raise UserError(
+                    f"model {record['arch_id']} has no saved weights in this run; train it with "
+                    f"'hybridnas train {self.root} --id {record['arch_id']}'"
+                )
+            model.load_state_dict(self.store.load_tensors(str(p.relative_to(self.root))))
+        return model.eval()
+
+    def picks(self) -> List[Dict[str, Any]]:
+        return self.store.read_json("picks.json", default={"picks": []})["picks"]

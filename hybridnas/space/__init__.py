@@ -1,0 +1,1 @@
+"""Search-space vocabulary: operations, cell genotypes, network genomes."""

@@ -1,0 +1,302 @@
+"""A run directory, ``runs/<name>/``: the only place a search keeps state.
+
+Writes are atomic: whole files go to a temporary sibling, are flushed to disk and renamed over
+the target (:func:`atomic_write`); records are appended to JSON-lines files as one ``write`` of
+a complete line with ``O_APPEND``, and a line cut short by a kill is dropped on the next open.
+Nothing is pickled: JSON, CSV, YAML, and tensors through ``torch.save`` of plain state dicts
+read back with ``weights_only=True``.
+
+One process writes a run at a time: :meth:`RunStore.lock` creates ``.lock`` exclusively and a lock
+whose process is gone is taken over.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional
+
+from ..errors import UserError
+
+FORMAT_VERSION = 1
+COMPATIBLE_FORMATS = (1,)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(str(path), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the new one, never a mix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def dumps(obj: Any, indent: Optional[int] = 2) -> str:
+    return json.dumps(obj, indent=indent, default=_json_default, allow_nan=True)
+
+
+class RunStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self._lock_held = False
+
+    # ------------------------------------------------------------------ paths
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def exists(self, rel: str) -> bool:
+        return self.path(rel).exists()
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open_existing(cls, root: Path) -> "RunStore":
+        """Open a run for reading; refuse a missing or incompatible one with a clear message."""
+        root = Path(root)
+        if not root.is_dir():
+            raise UserError(f"run directory '{root}' does not exist; give the path of a run (e.g. runs/digits)")
+        store = cls(root)
+        if not store.exists("manifest.json"):
+            raise UserError(f"'{root}' is not a hybridnas run (no manifest.json); give the path of a run directory")
+        store.check_format()
+        return store
+
+    def check_format(self) -> None:
+        manifest = self.read_json("manifest.json")
+        fmt = manifest.get("format_version")
+        if fmt not in COMPATIBLE_FORMATS:
+            raise UserError(
+                f"run '{self.root}' was written by hybridnas {manifest.get('hybridnas', '?')} "
+                f"(run format {fmt}); this hybridnas {_version()} reads formats "
+                f"{', '.join(map(str, COMPATIBLE_FORMATS))}; use a matching version or start a new run"
+            )
+
+    def ensure_writable(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise UserError(
+                f"cannot write to run directory '{self.root}' ({exc.strerror}); choose another --out or fix its permissions"
+            ) from None
+
+    # ------------------------------------------------------------------ lock
+
+    def lock(self) -> None:
+        lock = self.path(".lock")
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+        for _ in range(3):
+            try:
+                fd = os.open(str(lock), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = self._read_lock(lock)
+                if holder and self._alive(holder):
+                    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder.get("started", 0)))
+                    raise UserError(
+                        f"run '{self.root}' is in use by process {holder.get('pid')} on {holder.get('host')} "
+                        f"(since {since}); wait for it to finish or stop it, then resume"
+                    )
+                try:  # stale: its process is gone (or the file is unreadable); take it over
+                    lock.unlink()
+                except FileNotFoundError:
+                    pass
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(me))
+            self._lock_held = True
+            return
+        raise UserError(f"could not take the lock of run '{self.root}'; remove {lock} if no search is running")
+
+    @staticmethod
+    def _read_lock(lock: Path) -> Optional[Dict[str, Any]]:
+        try:
+            return json.loads(lock.read_text())
+        except (OSError, ValueError):
+            return None
+
+    @staticmethod
+    def _alive(holder: Dict[str, Any]) -> bool:
+        if holder.get("host") != socket.gethostname():
+            return True  # cannot check another machine's processes: assume it is alive
+        pid = holder.get("pid")
+        if not isinstance(pid, int) or pid <= 0:
+            return False
+        if pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        try:  # a zombie (killed, not yet reaped) holds no lock
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(")")[-1].split()[0] != "Z"
+        except OSError:
+            return True
+
+    def unlock(self) -> None:
+        if self._lock_held:
+            holder = self._read_lock(self.path(".lock"))
+            if holder and holder.get("pid") == os.getpid():
+                try:
+                    self.path(".lock").unlink()
+                except FileNotFoundError:
+                    pass
+            self._lock_held = False
+
+    # ------------------------------------------------------------------ whole files
+
+    def write_bytes(self, rel: str, data: bytes) -> Path:
+        p = self.path(rel)
+        atomic_write(p, data)
+        return p
+
+    def write_text(self, rel: str, text: str) -> Path:
+        return self.write_bytes(rel, text.encode())
+
+    def write_json(self, rel: str, obj: Any) -> Path:
+        return self.write_text(rel, dumps(obj) + "\n")
+
+    def read_json(self, rel: str, default: Any = ...) -> Any:
+        p = self.path(rel)
+        try:
+            text = p.read_text()
+        except FileNotFoundError:
+            if default is not ...:
+                return default
+            raise UserError(f"run file '{p}' is missing; the run is incomplete - resume it or start a new one") from None
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise UserError(
+                f"run file '{p}' is corrupted (not valid JSON); delete it to have it rebuilt on resume, or start a new run"
+            ) from None
+
+    def save_tensors(self, rel: str, state: Dict[str, Any]) -> Path:
+        import torch
+
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        return self.write_bytes(rel, buf.getvalue())
+
+    def load_tensors(self, rel: str, map_location="cpu") -> Dict[str, Any]:
+        import torch
+
+        p = self.path(rel)
+        try:
+            return torch.load(p, map_location=map_location, weights_only=True)
+        except FileNotFoundError:
+            raise UserError(f"run file '{p}' is missing; resume the search to rebuild it") from None
+        except Exception as exc:  # torch raises several types for a damaged file
+            raise UserError(f"run file '{p}' is corrupted ({type(exc).__name__}); delete it and resume") from None
+
+    # ------------------------------------------------------------------ records (JSON lines)
+
+    def append(self, rel: str, record: Dict[str, Any]) -> None:
+        """Append one record as a single complete line (one ``write`` with ``O_APPEND``)."""
+        p = self.path(rel)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        line = (dumps(record, indent=None) + "\n").encode()
+        fd = os.open(str(p), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OSError(f"short write to {p}")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def repair(self, rel: str) -> int:
+        """Drop a trailing line left incomplete by a kill; returns how many bytes were cut."""
+        p = self.path(rel)
+        if not p.exists():
+            return 0
+        data = p.read_bytes()
+        if not data or data.endswith(b"\n"):
+            return 0
+        keep = data.rfind(b"\n") + 1
+        with open(p, "r+b") as f:
+            f.truncate(keep)
+            f.flush()
+            os.fsync(f.fileno())
+        return len(data) - keep
+
+    def records(self, rel: str) -> List[Dict[str, Any]]:
+        p = self.path(rel)
+        if not p.exists():
+            return []
+        out = []
+        lines = p.read_bytes().split(b"\n")
+        for n, raw in enumerate(lines, 1):
+            if not raw.strip():
+                continue
+            try:
+                out.append(json.loads(raw))
+            except ValueError:
+                if n == len(lines):  # the last line has no newline: cut short by a kill
+                    break
+                raise UserError(
+                    f"run file '{p}' is corrupted at line {n}; remove that line (or the file) and resume"
+                ) from None
+        return out
+
+    def extend(self, rel: str, records: Iterable[Dict[str, Any]]) -> None:
+        for r in records:
+            self.append(rel, r)
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
