@@ -225,14 +225,58 @@ def apply_overrides(data: Dict[str, Any], overrides: Sequence[str]) -> Dict[str,
     return data
 
 
-def load_config(space: Optional[str] = None, overrides: Sequence[str] = (), *, validate: bool = True) -> RunConfig:
-    """Load a space (path or name in ``spaces/``), apply ``key=value`` overrides, check it."""
+def load_config(
+    space: Optional[str] = None,
+    overrides: Sequence[str] = (),
+    *,
+    validate: bool = True,
+    notes: Optional[List[str]] = None,
+) -> RunConfig:
+    """Load a space (path or name in ``spaces/``), apply ``key=value`` overrides, check it.
+
+    When an override switches the block strategy, the space's options (and library sweep keys)
+    that the new strategy does not have are dropped, and a line saying so goes to ``notes``.
+    """
     path = resolve_space_path(space)
-    data = apply_overrides(_read_yaml(path), overrides)
+    raw = _read_yaml(path)
+    data = apply_overrides(raw, overrides)
     cfg = from_dict(RunConfig, data, source=str(path))
+    base_name = from_dict(RunConfig, raw, source=str(path)).block.strategy.name if "block" in raw else None
+    if base_name is not None and cfg.block.strategy.name != base_name:
+        cfg = _adapt_to_strategy(cfg, base_name, notes)
     if validate:
         check(cfg, source=str(path))
     return cfg
+
+
+# Library-member keys the block stage itself reads (not strategy options).
+MEMBER_KEYS = ("seed",)
+
+
+def _adapt_to_strategy(cfg: RunConfig, old: str, notes: Optional[List[str]]) -> RunConfig:
+    from .block.strategies import STRATEGIES
+
+    new = cfg.block.strategy.name
+    known = {f.name for f in dataclasses.fields(STRATEGIES.get(new, key="block.strategy").Options)}
+    dropped = sorted({k for k in cfg.block.strategy.options if k not in known}
+                     | {k for m in cfg.block.library for k in m if k not in known and k not in MEMBER_KEYS})
+    if not dropped:
+        return cfg
+    options = {k: v for k, v in cfg.block.strategy.options.items() if k in known}
+    library: List[Dict[str, Any]] = []
+    for m in cfg.block.library:
+        kept = {k: v for k, v in m.items() if k in known or k in MEMBER_KEYS}
+        if kept not in library:
+            library.append(kept)
+    if notes is not None:
+        notes.append(
+            f"block strategy '{new}' replaces '{old}': its options {', '.join(dropped)} are dropped; "
+            f"library members: {len(cfg.block.library)} -> {len(library)}"
+        )
+    block = dataclasses.replace(
+        cfg.block, strategy=StrategyConfig(new, options), library=tuple(library)
+    )
+    return dataclasses.replace(cfg, block=block)
 
 
 def config_from_dict(data: Mapping[str, Any], source: str = "config", validate: bool = True) -> RunConfig:

@@ -93,13 +93,13 @@ def train_epoch(model, opt, data: Dataset, s: TrainSettings, epoch: int, seed: i
             loss = loss + s.aux_weight * F.cross_entropy(aux, y, label_smoothing=s.label_smoothing)
         else:
             loss = F.cross_entropy(out, y, label_smoothing=s.label_smoothing)
-        if not torch.isfinite(loss):
-            raise DivergedError(f"loss became {float(loss)} in epoch {epoch + 1}")
+        if not torch.isfinite(loss.detach()):
+            raise DivergedError(f"loss became {loss.item()} in epoch {epoch + 1}")
         loss.backward()
         if s.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
         opt.step()
-        total += float(loss) * len(y)
+        total += float(loss.detach()) * len(y)
         n += len(y)
     return total / max(n, 1)
 

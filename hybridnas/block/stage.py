@@ -79,7 +79,7 @@ class BlockStage:
                 net.load_state_dict(warm_state)
                 with torch.no_grad():
                     for k in KINDS:
-                        net.alphas[k].copy_(init_alpha[k])
+                        net.alphas[k].copy_(self._member_alpha(init_alpha[k], overrides, k))
                 self._search_member(net, i, dict(overrides))
             genotypes.append(self.store.read_json(rel))
         entries = self._library(genotypes)
@@ -88,8 +88,18 @@ class BlockStage:
 
     # ------------------------------------------------------------------ phases
 
+    def _member_alpha(self, alpha: torch.Tensor, overrides: Dict[str, Any], kind: str) -> torch.Tensor:
+        """The shared initial alpha, or a fresh draw when the member sets its own ``seed``."""
+        if "seed" not in overrides:
+            return alpha
+        g = torch.Generator().manual_seed(derive_seed(self.cfg.seed, "member-alpha", int(overrides["seed"]), kind))
+        return (1e-3 * torch.randn(alpha.shape, generator=g)).to(alpha.device)
+
     def _options(self, overrides: Dict[str, Any]) -> Dict[str, Any]:
-        return {**dict(self.cfg.block.strategy.options), **overrides}
+        """Strategy options of a member: the strategy's, with the member's overrides on top."""
+        from ..config import MEMBER_KEYS
+
+        return {**dict(self.cfg.block.strategy.options), **{k: v for k, v in overrides.items() if k not in MEMBER_KEYS}}
 
     def _epoch_batches(self, tag, epoch):
         b = self.cfg.block.batch_size

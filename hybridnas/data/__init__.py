@@ -96,7 +96,7 @@ def to_nchw(x: np.ndarray, source: str) -> np.ndarray:
     )
 
 
-def check_arrays(x: np.ndarray, y: np.ndarray, source: str) -> Tuple[np.ndarray, np.ndarray, int]:
+def check_arrays(x: np.ndarray, y: np.ndarray, source: str, training: bool = True) -> Tuple[np.ndarray, np.ndarray, int]:
     """Shape, dtype and label checks shared by every source; returns (x, y, num_classes)."""
     x = np.asarray(x)
     y = np.asarray(y)
@@ -120,7 +120,7 @@ def check_arrays(x: np.ndarray, y: np.ndarray, source: str) -> Tuple[np.ndarray,
     if not np.all(np.isfinite(x)):
         raise UserError(f"{source}: images contain NaN or infinite values; clean the data")
     num_classes = int(y.max()) + 1
-    if num_classes < 2:
+    if training and len(np.unique(y)) < 2:
         raise UserError(f"{source}: found a single class; a classifier needs at least two")
     if x.shape[2] < 2 or x.shape[3] < 2:
         raise UserError(f"{source}: images are {x.shape[2]}x{x.shape[3]}; they must be at least 2x2")
@@ -170,7 +170,7 @@ def build_dataset(
     """
     x, y, k = check_arrays(x, y, name)
     if x_test is not None:
-        x_test, y_test, k_test = check_arrays(x_test, y_test, f"{name} (test)")
+        x_test, y_test, k_test = check_arrays(x_test, y_test, f"{name} (test)", training=False)
         if x_test.shape[1:] != x.shape[1:]:
             raise UserError(
                 f"{name}: test images are {tuple(x_test.shape[1:])} but training images are "

@@ -62,9 +62,11 @@ class BlockStrategy:
     @classmethod
     def check_config(cls, run_cfg, source: str = "config") -> None:
         """Check the base options and every library member's overrides against ``Options``."""
+        from ...config import MEMBER_KEYS
+
         base = dict(run_cfg.block.strategy.options)
         for i, member in enumerate(run_cfg.block.library):
-            merged = {**base, **dict(member)}
+            merged = {**base, **{k: v for k, v in member.items() if k not in MEMBER_KEYS}}
             from_dict(cls.Options, merged, source=f"{source}: block.library[{i}] ({cls.name} options)")
 
     # ---------------------------------------------------------------- hooks
@@ -108,7 +110,7 @@ class BlockStrategy:
         self.w_opt.step()
         for a in self.net.arch_parameters():  # the weight step must not leave grads on alpha
             a.grad = None
-        return {"loss": float(loss), "acc": float((logits.argmax(1) == y).float().mean())}
+        return {"loss": loss.item(), "acc": float((logits.argmax(1) == y).float().mean())}
 
     def step(self, train: Batch, val: Batch) -> Dict[str, float]:
         metrics = self.arch_step(train, val)

@@ -44,7 +44,7 @@ class Darts(BlockStrategy):
         self.adjust_arch_grads()
         self.a_opt.step()
         self.w_opt.zero_grad(set_to_none=True)  # the alpha step must not leave grads on weights
-        return {"val_loss": float(val_loss)}
+        return {"val_loss": val_loss.item()}
 
     def _unrolled_grads(self, train: Batch, val: Batch) -> torch.Tensor:
         """Second-order DARTS: sets alpha.grad; leaves the weights as they were."""

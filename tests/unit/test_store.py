@@ -1,0 +1,90 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from hybridnas.errors import UserError
+from hybridnas.store import RunStore, atomic_write
+
+
+def test_atomic_write_replaces_whole_file(tmp_path):
+    p = tmp_path / "a" / "f.json"
+    atomic_write(p, b"one")
+    atomic_write(p, b"two")
+    assert p.read_bytes() == b"two"
+    assert [f.name for f in p.parent.iterdir()] == ["f.json"]  # no temp files left
+
+
+def test_failed_write_leaves_old_file(tmp_path, monkeypatch):
+    p = tmp_path / "f.txt"
+    atomic_write(p, b"old")
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        atomic_write(p, b"new")
+    assert p.read_bytes() == b"old"
+    assert [f.name for f in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_records_append_and_truncated_tail_is_dropped(tmp_path):
+    s = RunStore(tmp_path)
+    s.append("r.jsonl", {"a": 1})
+    s.append("r.jsonl", {"a": 2})
+    with open(tmp_path / "r.jsonl", "ab") as f:
+        f.write(b'{"a": 3, "b"')  # a kill in the middle of a write
+    assert [r["a"] for r in s.records("r.jsonl")] == [1, 2]
+    assert s.repair("r.jsonl") > 0
+    s.append("r.jsonl", {"a": 4})
+    assert [r["a"] for r in s.records("r.jsonl")] == [1, 2, 4]
+
+
+def test_corrupted_middle_line_is_a_clear_error(tmp_path):
+    (tmp_path / "r.jsonl").write_text('{"a": 1}\ngarbage\n{"a": 2}\n')
+    with pytest.raises(UserError, match="corrupted at line 2"):
+        RunStore(tmp_path).records("r.jsonl")
+
+
+def test_lock_refuses_second_writer_and_takes_over_stale(tmp_path):
+    s = RunStore(tmp_path)
+    s.lock()
+    # another live process holding the lock
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / ".lock").write_text(json.dumps({"pid": holder.pid, "host": os.uname().nodename, "started": 0}))
+        with pytest.raises(UserError, match="in use by process"):
+            RunStore(tmp_path).lock()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder is gone: its lock is stale and is taken over
+    t = RunStore(tmp_path)
+    t.lock()
+    assert json.loads((tmp_path / ".lock").read_text())["pid"] == os.getpid()
+    t.unlock()
+    assert not (tmp_path / ".lock").exists()
+
+
+def test_open_existing_checks(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        RunStore.open_existing(tmp_path / "nope")
+    with pytest.raises(UserError, match="not a hybridnas run"):
+        RunStore.open_existing(tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"format_version": 99, "hybridnas": "9.0"}))
+    with pytest.raises(UserError, match="run format 99"):
+        RunStore.open_existing(tmp_path)
+
+
+def test_tensors_round_trip_with_weights_only(tmp_path):
+    import torch
+
+    s = RunStore(tmp_path)
+    s.save_tensors("w.pt", {"a": torch.arange(3)})
+    assert torch.equal(s.load_tensors("w.pt")["a"], torch.arange(3))
+    (tmp_path / "bad.pt").write_bytes(b"junk")
+    with pytest.raises(UserError, match="corrupted"):
+        s.load_tensors("bad.pt")
