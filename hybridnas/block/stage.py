@@ -36,6 +36,7 @@ from .supernet import KINDS, Supernet
 ALPHA_LOG = "block/alpha.jsonl"
 CKPT = "block/ckpt.pt"
 WARM = "block/warm.pt"
+MEMORY = "block/memory.json"
 
 
 def build_supernet(cfg, data: Dataset, device) -> Supernet:
@@ -59,6 +60,7 @@ class BlockStage:
         self.device = device
         self.progress = progress or Progress(quiet=True)
         self.w_half, self.a_half = data.train.halves(derive_seed(cfg.seed, "halves"))
+        self.batch_size = cfg.block.batch_size
 
     # ------------------------------------------------------------------ driver
 
@@ -70,6 +72,7 @@ class BlockStage:
         self.store.repair(ALPHA_LOG)
         net = build_supernet(self.cfg, self.data, self.device)
         init_alpha = {k: net.alphas[k].detach().clone() for k in KINDS}
+        self.batch_size = self._fit_memory(net)
         self._warmup(net)
         warm_state = self.store.load_tensors(WARM, map_location=self.device)
         genotypes = []
@@ -101,18 +104,43 @@ class BlockStage:
 
         return {**dict(self.cfg.block.strategy.options), **{k: v for k, v in overrides.items() if k not in MEMBER_KEYS}}
 
+    def _fit_memory(self, net: Supernet) -> int:
+        """Estimate the search's memory once, shrink the batch if needed (``block/memory.json``)."""
+        if self.store.exists(MEMORY):
+            return int(self.store.read_json(MEMORY)["batch_size"])
+        from .memory import available_bytes, estimate, fit_batch_size
+
+        b = self.cfg.block
+        strategy = build_strategy(b.strategy.name, net, b, self._options({}))
+        d = self.data
+        est = estimate(strategy, (d.in_chans, *d.image_size), d.num_classes, b.batch_size)
+        batch, note = fit_batch_size(est, self.device, b.memory_limit_gb)
+        if note:
+            self.progress.info(note)
+        avail = available_bytes(self.device, b.memory_limit_gb)
+        self.store.write_json(
+            MEMORY,
+            {
+                "configured_batch_size": b.batch_size,
+                "batch_size": batch,
+                "estimate_bytes": est.total(batch),
+                "activation_bytes_per_sample": est.activation_bytes_per_sample,
+                "state_bytes": est.state_bytes,
+                "available_bytes": avail,
+                "device": str(self.device),
+                "note": "estimate = saved activations x batch + weights, gradients, optimiser state",
+            },
+        )
+        return batch
+
     def _epoch_batches(self, tag, epoch):
-        b = self.cfg.block.batch_size
+        b = self.batch_size
         g1 = torch.Generator().manual_seed(derive_seed(self.cfg.seed, tag, epoch, "w"))
         g2 = torch.Generator().manual_seed(derive_seed(self.cfg.seed, tag, epoch, "a"))
         return (
             batches(self.w_half, b, shuffle=True, generator=g1, augment=self.cfg.data.augment, drop_last=True),
             batches(self.a_half, b, shuffle=True, generator=g2, drop_last=True),
         )
-
-    def _n_steps(self) -> int:
-        b = self.cfg.block.batch_size
-        return max(1, min(len(self.w_half), len(self.a_half)) // b)
 
     def _resume_point(self, phase: str, net, strategy) -> int:
         """Load ``block/ckpt.pt`` if it belongs to ``phase``; return the first epoch to run."""
@@ -123,11 +151,18 @@ class BlockStage:
             return 0
         net.load_state_dict(ck["net"])
         strategy.load_state_dict(ck["strategy"])
+        torch.set_rng_state(ck["rng"]["cpu"])
+        if "cuda" in ck["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(ck["rng"]["cuda"])
         return int(ck["epoch"]) + 1
 
     def _checkpoint(self, phase: str, epoch: int, net, strategy) -> None:
+        rng = {"cpu": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
         self.store.save_tensors(
-            CKPT, {"phase": phase, "epoch": epoch, "net": net.state_dict(), "strategy": strategy.state_dict()}
+            CKPT,
+            {"phase": phase, "epoch": epoch, "net": net.state_dict(), "strategy": strategy.state_dict(), "rng": rng},
         )
 
     def _warmup(self, net: Supernet) -> None:
@@ -135,6 +170,7 @@ class BlockStage:
             return
         b = self.cfg.block
         strategy = build_strategy(b.strategy.name, net, b, self._options({}))
+        torch.manual_seed(derive_seed(self.cfg.seed, "warmup"))  # each phase's randomness is its own
         start = self._resume_point("warmup", net, strategy)
         with self.progress.bar("block warm-up", b.warmup_epochs) as bar:
             bar.update(start)
@@ -150,6 +186,7 @@ class BlockStage:
         b = self.cfg.block
         phase = f"member_{i}"
         strategy = build_strategy(b.strategy.name, net, b, self._options(overrides))
+        torch.manual_seed(derive_seed(self.cfg.seed, phase))
         start = self._resume_point(phase, net, strategy)
         label = f"block search {i + 1}/{len(b.library)}" + (f" {_brief(overrides)}" if overrides else "")
         stopped = False

@@ -19,7 +19,9 @@ def run(args) -> int:
     for f in formats:
         if f not in ("png", "svg", "pdf"):
             raise UserError(f"unknown plot format '{f}'; use png, svg or pdf")
+    from ..analysis.block_plots import plot_block_stage
+
     results = RunResults(args.run)
-    for p in plot_front(results, formats):
+    for p in plot_front(results, formats) + plot_block_stage(results, formats):
         print(p)
     return 0
