@@ -177,6 +177,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             "block_stage_s": block_s,
             "network_stage_s": net_s,
         }
+        if cfg.evaluation.fidelity.budgets:
+            summary["stopped_early"] = result["stopped_early"]
         front = result["front"]
         plottable = bool(front) and all(k in r for r in front for k in ("val_acc", "params", "flops"))
         if front and all("val_acc" in r for r in front):

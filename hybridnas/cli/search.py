@@ -38,7 +38,8 @@ def run(args) -> int:
 
 def print_summary(s) -> None:
     print(f"\nrun: {s['run']}  ({s['total_s']:.0f} s: block stage {s['block_stage_s']:.0f} s, network stage {s['network_stage_s']:.0f} s)")
-    print(f"blocks in library: {s['blocks']}; models evaluated: {s['evaluated']}; on the front: {s['front_size']}")
+    stopped = f" (+{s['stopped_early']} stopped at a lower budget)" if s.get("stopped_early") else ""
+    print(f"blocks in library: {s['blocks']}; models evaluated: {s['evaluated']}{stopped}; on the front: {s['front_size']}")
     if "params_range" in s:
         lo, hi = s["params_range"]
         print(f"front params: {lo:,.0f} .. {hi:,.0f} ({s['params_span']:.1f}x)")

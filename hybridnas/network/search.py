@@ -273,36 +273,29 @@ class NetworkStage:
             return self.store.read_json("hv_reference.json")
         p = self.problem
         table = getattr(p.points, "table", None)
-        lower, upper, log = [], [], []
         if table is not None:
-            rows = [{**r, "status": "ok"} for r in table.rows.values()]
-            for o in p.objectives:
-                v = np.array([objective_value(r, o, p.maximize) for r in rows], dtype=float)
-                is_log = o in LOG_OBJECTIVES and o not in p.maximize and bool(np.all(v > 0))
-                lower.append(float(v.min()))
-                upper.append(float(v.max()))
-                log.append(is_log)
-            note = "objectives normalised to [0, 1] between the table's exact lower and upper (log10 for positive costs)"
-        else:
-            rng = np.random.default_rng(derive_seed(self.cfg.seed, "hv-reference"))
-            X = p.points.spec.sample(rng, 2000)
-            costs = [p.points.analytic(p.points.arch(x)) for x in X]
-            for name in p.objectives:
-                if name == "error":
-                    lower.append(0.0)
-                    upper.append(1.0)
-                    log.append(False)
-                    continue
-                if name == "latency":  # timing is not free: a smaller sample, wider margins
-                    v = np.array([pt.cheap["latency"] for pt in p.points.points(X[:64])], dtype=float)
-                    lower.append(float(v.min()) / 2)
-                    upper.append(float(v.max()) * 2)
-                else:
-                    v = np.array([c[name] for c in costs], dtype=float)
-                    lower.append(float(v.min()) / 1.1)
-                    upper.append(float(v.max()) * 1.1)
-                log.append(True)
-            note = "objectives normalised to [0, 1] between lower and upper (log10 for costs); HV against ref_point"
+            ref = table_reference(table, p.objectives, p.maximize)
+            self.store.write_json("hv_reference.json", ref)
+            return ref
+        rng = np.random.default_rng(derive_seed(self.cfg.seed, "hv-reference"))
+        X = p.points.spec.sample(rng, 2000)
+        costs = [p.points.analytic(p.points.arch(x)) for x in X]
+        lower, upper, log = [], [], []
+        for name in p.objectives:
+            if name == "error":
+                lower.append(0.0)
+                upper.append(1.0)
+                log.append(False)
+                continue
+            if name == "latency":  # timing is not free: a smaller sample, wider margins
+                v = np.array([pt.cheap["latency"] for pt in p.points.points(X[:64])], dtype=float)
+                lower.append(float(v.min()) / 2)
+                upper.append(float(v.max()) * 2)
+            else:
+                v = np.array([c[name] for c in costs], dtype=float)
+                lower.append(float(v.min()) / 1.1)
+                upper.append(float(v.max()) * 1.1)
+            log.append(True)
         ref = {
             "objectives": list(p.objectives),
             "maximize": list(p.maximize),
@@ -310,7 +303,7 @@ class NetworkStage:
             "upper": upper,
             "log_scale": log,
             "ref_point": [1.1] * len(lower),
-            "note": note,
+            "note": "objectives normalised to [0, 1] between lower and upper (log10 for costs); HV against ref_point",
         }
         self.store.write_json("hv_reference.json", ref)
         return ref
@@ -338,9 +331,11 @@ class NetworkStage:
         with bar:
             engine.minimize(self.problem, derive_seed(cfg.seed, "engine"), on_generation)
         front = self.front()
+        full = {a for (a, b) in self.problem.cache if b == self.problem.budget}
         return {
             "front": front,
             "evaluated": len(self.ok_records()),
+            "stopped_early": len({a for (a, _) in self.problem.cache} - full),  # multi-fidelity
             "new_evaluations": self.problem.new_evals,
             "seconds": time.perf_counter() - self.t0,
         }
@@ -415,6 +410,26 @@ def pareto_front(records: List[Dict[str, Any]], objectives: Sequence[str], maxim
     key = "params" if all("params" in r for r in front) else objectives[-1]
     front.sort(key=lambda r: (objective_value(r, key, maximize), -r.get("val_acc", 0), r["arch_id"]))
     return front
+
+
+def table_reference(table, objectives: Sequence[str], maximize: Sequence[str] = ()) -> Dict[str, Any]:
+    """Hypervolume normalisation of a tabular space: each objective's exact range over the table."""
+    rows = [{**r, "status": "ok"} for r in table.rows.values()]
+    lower, upper, log = [], [], []
+    for o in objectives:
+        v = np.array([objective_value(r, o, maximize) for r in rows], dtype=float)
+        lower.append(float(v.min()))
+        upper.append(float(v.max()))
+        log.append(o in LOG_OBJECTIVES and o not in maximize and bool(np.all(v > 0)))
+    return {
+        "objectives": list(objectives),
+        "maximize": list(maximize),
+        "lower": lower,
+        "upper": upper,
+        "log_scale": log,
+        "ref_point": [1.1] * len(lower),
+        "note": "objectives normalised to [0, 1] between the table's exact lower and upper (log10 for positive costs)",
+    }
 
 
 def front_hypervolume(front: List[Dict[str, Any]], reference: Dict[str, Any]) -> float:

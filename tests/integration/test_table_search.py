@@ -60,3 +60,28 @@ def test_resume_refuses_an_edited_table(tmp_path, capsys):
     (tmp_path / "t.csv").write_text(text.replace(",0.896936,", ",0.5,", 1))
     assert cli("search", "--resume", tmp_path / "r", "--quiet") == 2
     assert "changed since run" in capsys.readouterr().err
+
+
+def test_an_incomplete_table_makes_missing_rows_infeasible(tmp_path):
+    from hybridnas.evaluate.table import TableEvaluator
+    from hybridnas.network.points import TablePoints
+    from hybridnas.network.search import NetworkProblem
+    from hybridnas.progress import Progress
+    from hybridnas.store import RunStore
+    from tests.unit.test_table import CSV, SPACE
+
+    lines = CSV.splitlines()
+    (tmp_path / "t.csv").write_text("\n".join(lines[:3] + lines[4:]) + "\n")  # no row for a=1, b=1.0, op=x
+    (tmp_path / "s.yaml").write_text(SPACE.replace("generations: 2", "generations: 6"))
+    cfg = load_config(str(tmp_path / "s.yaml"))
+    table = load_table(cfg)
+    store = RunStore(tmp_path / "run")
+    problem = NetworkProblem(cfg, TablePoints(table), TableEvaluator(cfg), store, Progress(quiet=True))
+    X = np.array([table.spec.encode({"a": 1, "b": b, "op": "x"}) for b in (0.5, 1.0)])
+    F, G = problem.evaluate(X)
+    assert problem.n_constr == 1 and G[0, 0] <= 0 < G[1, 0]
+    assert [r["genome"] for r in store.records("evaluations.jsonl")] == ["a=1,b=0.5,op=x"]
+    assert F[0, 0] == pytest.approx(0.1) and F[1, 0] == pytest.approx(1 - 0.80)  # the table's worst error
+    # and the engines search it end to end
+    assert cli("search", tmp_path / "s.yaml", "--out", tmp_path, "--name", "r", "--quiet") == 0
+    assert all(r["genome"] != "a=1,b=1.0,op=x" for r in records(tmp_path / "r"))
