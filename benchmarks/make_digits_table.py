@@ -10,7 +10,8 @@ cosine schedule, seed derived from the genes) on scikit-learn's 8x8 digits.
     python benchmarks/make_digits_table.py [--epochs 4] [--workers 2] [--out spaces/tables/digits_cells.csv]
 
 Finished networks are appended to ``<out>.partial.jsonl`` as they finish, so a killed run continues
-where it stopped; the CSV is written (atomically) at the end. About 15 minutes on a 2-core CPU.
+where it stopped; the CSV is written (atomically) at the end. It took 17 minutes on a busy, shared
+2-core CPU.
 """
 
 from __future__ import annotations

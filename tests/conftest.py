@@ -48,7 +48,10 @@ def run_network_stage(root, overrides=(), device="cpu"):
     from hybridnas.network.search import NetworkStage
     from hybridnas.store import RunStore
 
+    from hybridnas.device import configure
+
     cfg = load_config(TINY, list(overrides))
+    configure(device, cfg.deterministic, cfg.threads)
     data = load_dataset(cfg.data, cfg.seed)
     store = RunStore(root)
     store.ensure_writable()
