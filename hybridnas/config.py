@@ -23,7 +23,11 @@ DEFAULT_SPACE = "digits"
 
 
 def _req(default=None, **kw):
-    """A field the space file must set (the default only keeps dataclass ordering simple)."""
+    """A field the space file must set (the default only keeps dataclass ordering simple).
+
+    ``unless="key"``: not required when the same section sets ``key`` (a tabular space, which
+    declares ``genes``, has no data, cell, block or network section).
+    """
     return field(default=default, metadata={"required": True, **kw})
 
 
@@ -93,9 +97,21 @@ class ConstraintsConfig:
 
 
 @dataclass(frozen=True)
+class FidelityConfig:
+    """Successive halving inside a generation (off while ``budgets`` is empty).
+
+    New candidates train for ``budgets[0]`` epochs; those non-dominated among everything
+    evaluated at that budget continue to the next budget, up to ``evaluation.epochs``.
+    """
+
+    budgets: Tuple[int, ...] = ()  # lower budgets (epochs), increasing, each < evaluation.epochs
+    promote: float = 0.5  # at most this fraction of a rung's candidates moves up
+
+
+@dataclass(frozen=True)
 class EvaluationConfig:
     evaluator: str = "local"
-    epochs: int = _req()  # proxy training budget per candidate
+    epochs: Optional[int] = None  # proxy training budget per candidate (required unless tabular)
     batch_size: int = 64
     lr: float = 0.05
     lr_min: float = 0.0
@@ -104,6 +120,7 @@ class EvaluationConfig:
     label_smoothing: float = 0.0
     workers: int = 1  # concurrent candidates (local pool / ray tasks)
     keep_weights: Literal["front", "all", "none"] = "front"
+    fidelity: FidelityConfig = field(default_factory=FidelityConfig)
 
 
 @dataclass(frozen=True)
@@ -117,20 +134,50 @@ class EngineConfig:
 
 
 @dataclass(frozen=True)
+class LatencyConfig:
+    """How latency is measured when it is an objective or constrained (never otherwise)."""
+
+    batch_size: int = 1  # fixed batch of the measurement
+    warmup: int = 10  # untimed calls before timing
+    repeats: int = 30  # timed calls; the median is kept
+
+
+@dataclass(frozen=True)
+class TableConfig:
+    """A tabular space's results: a CSV with one column per gene plus objective columns."""
+
+    path: str = _req()  # CSV file; relative paths are relative to the space file
+    maximize: Tuple[str, ...] = ()  # objective columns to maximise (all others are minimised)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     name: str = "search"
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     deterministic: bool = False
     threads: Optional[int] = None  # torch CPU threads; default: torch's choice
-    data: DataConfig = _req()
-    cell: CellConfig = _req()
-    block: BlockConfig = _req()
-    network: NetworkConfig = _req()
+    data: Optional[DataConfig] = _req(unless="genes")
+    cell: Optional[CellConfig] = _req(unless="genes")
+    block: Optional[BlockConfig] = _req(unless="genes")
+    network: Optional[NetworkConfig] = _req(unless="genes")
     objectives: Tuple[str, ...] = ("error", "params", "flops")
     constraints: ConstraintsConfig = field(default_factory=ConstraintsConfig)
     evaluation: EvaluationConfig = _req()
     engine: EngineConfig = _req()
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
+    # A tabular space: genes declared directly (name -> list of choices or {low, high}) and a
+    # table of results to look them up in; nothing is trained.
+    genes: Optional[Mapping[str, Any]] = None
+    table: Optional[TableConfig] = None
+
+    @property
+    def tabular(self) -> bool:
+        return self.genes is not None
+
+    @property
+    def wants_latency(self) -> bool:
+        return "latency" in self.objectives or self.constraints.max_latency_ms is not None
 
 
 OBJECTIVES = ("error", "params", "flops", "macs", "latency")
@@ -173,6 +220,10 @@ def _read_yaml(path: Path, seen: Tuple[Path, ...] = ()) -> Dict[str, Any]:
         data = {}
     if not isinstance(data, dict):
         raise UserError(f"{path}: the top level must be a mapping of sections, got {type(data).__name__}")
+    table = data.get("table")
+    if isinstance(table, dict) and isinstance(table.get("path"), str) and not os.path.isabs(table["path"]):
+        # a space ships with its table: resolve it next to the file that names it
+        data["table"] = {**table, "path": str((path.parent / table["path"]).resolve())}
     base = data.pop("extends", None)
     if base is not None:
         base_path = (path.parent / str(base)) if not os.path.isabs(str(base)) else Path(base)
@@ -396,7 +447,7 @@ def from_dict(cls, data: Any, source: str = "config", prefix: str = ""):
         full = f"{prefix}.{name}" if prefix else name
         if name in data:
             kwargs[name] = _convert(hints[name], data[name], full, source)
-        elif f.metadata.get("required"):
+        elif f.metadata.get("required") and f.metadata.get("unless") not in data:
             raise UserError(f"{source}: required key '{full}' is missing; add it to the space file")
     return cls(**kwargs)
 
@@ -437,8 +488,101 @@ def check(cfg: RunConfig, source: str = "config") -> None:
         if v < 0 or (v == 0 and not allow_zero):
             bad(key, f"must be {'>= 0' if allow_zero else '> 0'}, got {v}")
 
-    from .space.ops import OPS
+    if cfg.tabular:
+        _check_tabular(cfg, source, bad)
+    else:
+        _check_network_space(cfg, source, bad, positive)
 
+    c = cfg.constraints
+    for k in ("max_params", "max_flops", "max_latency_ms"):
+        positive(f"constraints.{k}", getattr(c, k))
+
+    e = cfg.evaluation
+    for k in ("epochs", "batch_size", "lr", "workers"):
+        positive(f"evaluation.{k}", getattr(e, k))
+    from .evaluate import EVALUATORS
+
+    EVALUATORS.get(e.evaluator, key="evaluation.evaluator")
+    if (e.evaluator == "table") != cfg.tabular:
+        if cfg.tabular:
+            bad("evaluation.evaluator", f"is '{e.evaluator}', but this space declares genes and a table; set it to 'table'")
+        bad("evaluation.evaluator", "'table' needs a tabular space: declare 'genes' and a 'table' section")
+    fid = e.fidelity
+    if fid.budgets:
+        if cfg.tabular:
+            bad("evaluation.fidelity.budgets", "has no meaning in a tabular space (nothing is trained); remove it")
+        for i, b in enumerate(fid.budgets):
+            positive(f"evaluation.fidelity.budgets[{i}]", b)
+        steps = list(fid.budgets) + [e.epochs]
+        if any(a >= b for a, b in zip(steps, steps[1:])):
+            bad("evaluation.fidelity.budgets", f"must increase and stay below evaluation.epochs ({e.epochs}), got {list(fid.budgets)}")
+    if not 0 < fid.promote <= 1:
+        bad("evaluation.fidelity.promote", f"must be in (0, 1], got {fid.promote}")
+
+    lat = cfg.latency
+    for k in ("batch_size", "repeats"):
+        positive(f"latency.{k}", getattr(lat, k))
+    positive("latency.warmup", lat.warmup, allow_zero=True)
+
+    g = cfg.engine
+    from .network.engines import ENGINES
+
+    ENGINES.get(g.name, key="engine.name")
+    if g.pop_size < 4:
+        bad("engine.pop_size", f"must be >= 4, got {g.pop_size}")
+    positive("engine.generations", g.generations)
+    if not 0 <= g.crossover_prob <= 1:
+        bad("engine.crossover_prob", f"must be in [0, 1], got {g.crossover_prob}")
+    if g.mutation_prob is not None and not 0 <= g.mutation_prob <= 1:
+        bad("engine.mutation_prob", f"must be in [0, 1], got {g.mutation_prob}")
+    if cfg.device not in ("auto", "cpu", "cuda") and not cfg.device.startswith("cuda:"):
+        bad("device", f"must be auto, cpu, cuda or cuda:N, got '{cfg.device}'")
+
+
+def _check_objective_list(cfg: RunConfig, bad, known: Optional[Sequence[str]]) -> None:
+    if not cfg.objectives:
+        bad("objectives", "is empty; use e.g. [error, params, flops]")
+    if known is not None:
+        for i, o in enumerate(cfg.objectives):
+            if o not in known:
+                bad(f"objectives[{i}]", f"is unknown ('{o}'); choose from {', '.join(known)}")
+    if len(set(cfg.objectives)) != len(cfg.objectives):
+        bad("objectives", "lists an objective twice")
+    if len(cfg.objectives) < 2:
+        bad("objectives", "needs at least two objectives for a Pareto front")
+
+
+def _check_tabular(cfg: RunConfig, source: str, bad) -> None:
+    """A tabular space: genes, a table and nothing of the network space; the table is read and
+    checked against the genes and objectives here, so a bad table fails at load time."""
+    for k in ("data", "cell", "block", "network"):
+        if getattr(cfg, k) is not None:
+            bad(k, "has no meaning in a tabular space (genes are declared and looked up in the table); remove it")
+    if cfg.table is None:
+        bad("table", "is missing: a space that declares genes needs table.path, the CSV of results to look them up in")
+    if cfg.evaluation.epochs is not None:
+        bad("evaluation.epochs", "has no meaning in a tabular space (nothing is trained); remove it")
+    _check_objective_list(cfg, bad, None)
+    for i, m in enumerate(cfg.table.maximize):
+        if m not in cfg.objectives:
+            bad(f"table.maximize[{i}]", f"'{m}' is not one of the objectives ({', '.join(cfg.objectives)})")
+        if m == "error":
+            bad(f"table.maximize[{i}]", "cannot be 'error' (error is minimised; maximise an accuracy column instead)")
+    from .space.table import load_table
+
+    load_table(cfg, source)  # checks genes, columns and values; one-line errors
+
+
+def _check_network_space(cfg: RunConfig, source: str, bad, positive) -> None:
+    for k in ("data", "cell", "block", "network"):
+        if getattr(cfg, k) is None:
+            raise UserError(f"{source}: required key '{k}' is missing; add it to the space file")
+    if cfg.table is not None:
+        bad("table", "needs 'genes': a tabular space declares its genes; remove 'table' or add 'genes'")
+    if cfg.evaluation.epochs is None:
+        raise UserError(f"{source}: required key 'evaluation.epochs' is missing; add it to the space file")
+
+    from .space.ops import OPS
     if not cfg.cell.ops:
         bad("cell.ops", "is empty; list at least one operation")
     for i, op in enumerate(cfg.cell.ops):
@@ -502,36 +646,4 @@ def check(cfg: RunConfig, source: str = "config") -> None:
     if not n.downsample or any(v not in (0, 1) for v in n.downsample):
         bad("network.downsample", f"must list allowed flags from 0 and 1, got {list(n.downsample)}")
 
-    if not cfg.objectives:
-        bad("objectives", "is empty; use e.g. [error, params, flops]")
-    for i, o in enumerate(cfg.objectives):
-        if o not in OBJECTIVES:
-            bad(f"objectives[{i}]", f"is unknown ('{o}'); choose from {', '.join(OBJECTIVES)}")
-    if len(set(cfg.objectives)) != len(cfg.objectives):
-        bad("objectives", "lists an objective twice")
-    if len(cfg.objectives) < 2:
-        bad("objectives", "needs at least two objectives for a Pareto front")
-    c = cfg.constraints
-    for k in ("max_params", "max_flops", "max_latency_ms"):
-        positive(f"constraints.{k}", getattr(c, k))
-
-    e = cfg.evaluation
-    for k in ("epochs", "batch_size", "lr", "workers"):
-        positive(f"evaluation.{k}", getattr(e, k))
-    from .evaluate import EVALUATORS
-
-    EVALUATORS.get(e.evaluator, key="evaluation.evaluator")
-
-    g = cfg.engine
-    from .network.engines import ENGINES
-
-    ENGINES.get(g.name, key="engine.name")
-    if g.pop_size < 4:
-        bad("engine.pop_size", f"must be >= 4, got {g.pop_size}")
-    positive("engine.generations", g.generations)
-    if not 0 <= g.crossover_prob <= 1:
-        bad("engine.crossover_prob", f"must be in [0, 1], got {g.crossover_prob}")
-    if g.mutation_prob is not None and not 0 <= g.mutation_prob <= 1:
-        bad("engine.mutation_prob", f"must be in [0, 1], got {g.mutation_prob}")
-    if cfg.device not in ("auto", "cpu", "cuda") and not cfg.device.startswith("cuda:"):
-        bad("device", f"must be auto, cpu, cuda or cuda:N, got '{cfg.device}'")
+    _check_objective_list(cfg, bad, OBJECTIVES)

@@ -2,7 +2,8 @@
 
 Steps: open (or resume) the run directory and take its lock; write the resolved config and the
 manifest; seed and configure the device; load the data; run the block stage (library of cells);
-run the network stage (front); draw the front, pick the knee model and export it; write
+run the network stage (front) - a tabular space skips data and block stage, its results are
+looked up; draw the front, pick the knee model and export it; write
 ``summary.json``. Each step skips what the run store already holds, so the same call resumes a
 killed search.
 """
@@ -108,6 +109,23 @@ def open_run(
     return cfg, store
 
 
+def _table_points(cfg: RunConfig, store: RunStore, progress: Progress):
+    """A tabular space's points; ``table.json`` pins the table, so a resume on an edited one is refused."""
+    from .network.points import TablePoints
+    from .space.table import load_table
+
+    table = load_table(cfg)
+    info = table.info()
+    saved = store.read_json("table.json", default=None)
+    if saved is None:
+        store.write_json("table.json", info)
+    elif saved.get("sha256") != info["sha256"]:
+        raise UserError(f"table {table.path} changed since run '{store.root}' started (sha256 differs); "
+                        "restore it or start a new run")
+    progress.info(f"run {store.root} | {table.describe()} | nothing is trained")
+    return TablePoints(table)
+
+
 def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = None, export: bool = True) -> Dict[str, Any]:
     import torch
 
@@ -115,6 +133,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     from .data import load_dataset
     from .device import configure, resolve_device, seed_everything
     from .evaluate.base import build_evaluator
+    from .network.latency import LatencyTable
+    from .network.points import NetworkPoints
     from .network.search import NetworkStage
 
     progress = progress or Progress()
@@ -128,21 +148,25 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             store.write_json("manifest.json", manifest(cfg, device))
         configure(device, cfg.deterministic, cfg.threads)
         seed_everything(cfg.seed)
-        data = load_dataset(cfg.data, cfg.seed)
-        if not store.exists("dataset.json"):
-            store.write_json("dataset.json", data.info())
-        progress.info(f"run {store.root} | {data.describe()} | device {device} | torch threads {torch.get_num_threads()}")
-        data = data.to(device)
-
         t_block = time.perf_counter()
-        library = BlockStage(cfg, data, store, device, progress).run()
+        if cfg.tabular:
+            points, data, library = _table_points(cfg, store, progress), None, []
+        else:
+            data = load_dataset(cfg.data, cfg.seed)
+            if not store.exists("dataset.json"):
+                store.write_json("dataset.json", data.info())
+            progress.info(f"run {store.root} | {data.describe()} | device {device} | torch threads {torch.get_num_threads()}")
+            data = data.to(device)
+            library = BlockStage(cfg, data, store, device, progress).run()
+            for i, e in enumerate(library):
+                progress.info(f"  block {i}: {e.net_params:,} params, {2 * e.net_macs:,} FLOPs (reference net) | {e.genotype}")
+            latency = LatencyTable.from_config(cfg, store, device) if cfg.wants_latency else None
+            points = NetworkPoints(cfg, library, data, latency)
         block_s = time.perf_counter() - t_block
-        for i, e in enumerate(library):
-            progress.info(f"  block {i}: {e.net_params:,} params, {2 * e.net_macs:,} FLOPs (reference net) | {e.genotype}")
 
         t_net = time.perf_counter()
         with build_evaluator(cfg, data, device) as evaluator:
-            result = NetworkStage(cfg, library, data, evaluator, store, progress).run()
+            result = NetworkStage(cfg, points, evaluator, store, progress).run()
         net_s = time.perf_counter() - t_net
 
         summary: Dict[str, Any] = {
@@ -153,24 +177,24 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             "block_stage_s": block_s,
             "network_stage_s": net_s,
         }
+        if cfg.evaluation.fidelity.budgets:
+            summary["stopped_early"] = result["stopped_early"]
         front = result["front"]
-        if front:
+        plottable = bool(front) and all(k in r for r in front for k in ("val_acc", "params", "flops"))
+        if front and all("val_acc" in r for r in front):
             best = max(front, key=lambda r: r["val_acc"])
+            summary.update(best_val_acc=best["val_acc"], best_test_acc=best.get("test_acc"), best_arch_id=best["arch_id"])
+        if front and all("params" in r for r in front):
             params = [r["params"] for r in front]
-            summary.update(
-                best_val_acc=best["val_acc"],
-                best_test_acc=best["test_acc"],
-                best_arch_id=best["arch_id"],
-                params_range=[min(params), max(params)],
-                params_span=max(params) / max(min(params), 1),
-            )
+            summary.update(params_range=[min(params), max(params)], params_span=max(params) / max(min(params), 1))
         try:
-            from .analysis.plots import plot_front
+            if plottable:
+                from .analysis.plots import plot_front
 
-            summary["plots"] = [str(p.relative_to(store.root)) for p in plot_front(store)]
+                summary["plots"] = [str(p.relative_to(store.root)) for p in plot_front(store)]
         except UserError as exc:
             progress.info(f"plot skipped: {exc}")
-        if export and front:
+        if export and front and not cfg.tabular:
             from .analysis.pick import pick
             from .export import export_model
 

@@ -48,23 +48,31 @@ class RunResults:
             raise UserError(f"run '{self.root}' has no block library yet; resume the search to finish the block stage")
         return load_library(self.store)
 
-    def records(self, status: Optional[str] = "ok") -> List[Dict[str, Any]]:
-        from .network.search import EVALS
+    def records(self, status: Optional[str] = "ok", budget: Any = "top") -> List[Dict[str, Any]]:
+        """Evaluation records, one per (arch id, budget).
+
+        ``budget``: ``"top"`` (default) keeps the full budget, ``evaluation.epochs`` - the one the
+        front compares; with multi-fidelity, lower rungs are ``budget=<epochs>`` or ``"all"``.
+        A tabular run's records have budget ``None`` (a lookup), which ``"top"`` means there.
+        """
+        from .network.search import EVALS, top_budget
 
         recs = self.store.records(EVALS)
         last: Dict[Any, Dict[str, Any]] = {}
         for r in recs:
-            last[(r["arch_id"], r["epochs"])] = r
+            last[(r["arch_id"], r.get("epochs"))] = r
         out = list(last.values())
         if status is not None:
             out = [r for r in out if r.get("status") == status]
-        budget = self.config.evaluation.epochs
-        return [r for r in out if int(r["epochs"]) == budget]
+        if budget == "all":
+            return out
+        want = top_budget(self.config) if budget == "top" else budget
+        return [r for r in out if r.get("epochs") == want]
 
     def front(self) -> List[Dict[str, Any]]:
-        from .network.search import pareto_front
+        from .network.search import maximized, pareto_front
 
-        return pareto_front(self.records(), self.config.objectives)
+        return pareto_front(self.records(), self.config.objectives, maximized(self.config))
 
     def generations(self) -> List[Dict[str, Any]]:
         out = []
@@ -74,18 +82,22 @@ class RunResults:
 
     def record(self, ident: str) -> Dict[str, Any]:
         """The record of an arch id, or of a unique prefix of one."""
-        recs = self.records(status=None)
+        recs = self.records(status=None, budget="all")
         matches = {r["arch_id"] for r in recs if r["arch_id"].startswith(ident)}
         if not matches:
             raise UserError(f"no evaluated model with id '{ident}' in run '{self.root}'; see front.csv for ids")
         if len(matches) > 1:
             raise UserError(f"id '{ident}' is ambiguous in run '{self.root}' ({len(matches)} matches); give more characters")
         aid = matches.pop()
-        return [r for r in recs if r["arch_id"] == aid][-1]
+        # the longest budget it reached (multi-fidelity keeps one record per rung)
+        return max((r for r in recs if r["arch_id"] == aid), key=lambda r: r.get("epochs") or 0)
 
     def spec(self, record: Dict[str, Any]):
         from .space.genome import ArchSpec, Genome
 
+        if self.config.tabular:
+            raise UserError(f"run '{self.root}' searched a table: its models are rows of {self.config.table.path}, "
+                            "not networks hybridnas can build")
         d = self.dataset
         spec = ArchSpec(
             genome=Genome.parse(record["genome"]),

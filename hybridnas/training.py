@@ -112,11 +112,15 @@ def fit(
     *,
     eval_splits: Sequence[str] = ("val",),
     start_epoch: int = 0,
+    stop_epoch: Optional[int] = None,
     optimizer=None,
     on_epoch: Optional[Callable[[int, Dict[str, float]], None]] = None,
     eval_every: int = 0,
 ) -> Dict[str, float]:
     """Train ``model`` for ``s.epochs`` (from ``start_epoch``); return final metrics.
+
+    ``stop_epoch`` ends the training early while the schedule still spans ``s.epochs`` (a
+    multi-fidelity rung; a later call continues with ``start_epoch=stop_epoch``).
 
     Metrics: ``train_loss``, ``<split>_acc`` for each of ``eval_splits``, ``seconds``.
     ``on_epoch(epoch, metrics)`` runs after every epoch (checkpointing hooks in here);
@@ -125,11 +129,12 @@ def fit(
     opt = optimizer or make_optimizer(model, s)
     t0 = time.perf_counter()
     loss = float("nan")
-    for epoch in range(start_epoch, s.epochs):
+    end = s.epochs if stop_epoch is None else min(stop_epoch, s.epochs)
+    for epoch in range(start_epoch, end):
         loss = train_epoch(model, opt, data, s, epoch, seed)
         if on_epoch is not None:
             m = {"train_loss": loss, "lr": cosine_lr(s, epoch)}
-            if eval_every and ((epoch + 1) % eval_every == 0 or epoch + 1 == s.epochs):
+            if eval_every and ((epoch + 1) % eval_every == 0 or epoch + 1 == end):
                 m["val_acc"] = accuracy(model, data.val)
             on_epoch(epoch, m)
     out = {"train_loss": loss, "seconds": time.perf_counter() - t0}

@@ -20,3 +20,43 @@ def digits():
     from hybridnas.data import load_dataset
 
     return load_dataset(DataConfig(dataset="digits"), seed=0)
+
+
+# Two blocks of two-node cells for network-stage tests that skip the block stage.
+TINY_BLOCKS = (
+    "normal:sep_conv_3x3@0+sep_conv_3x3@1|max_pool_3x3@0+skip_connect@1;"
+    "reduce:sep_conv_3x3@0+sep_conv_3x3@1|max_pool_3x3@0+max_pool_3x3@2",
+    "normal:max_pool_3x3@0+skip_connect@1|skip_connect@2+max_pool_3x3@1;"
+    "reduce:max_pool_3x3@0+max_pool_3x3@1|skip_connect@2+max_pool_3x3@1",
+)
+
+
+def tiny_library():
+    from hybridnas.block.library import LibraryEntry
+    from hybridnas.space.genotype import BlockGenotype
+
+    return [LibraryEntry(BlockGenotype.parse(g), (i,), ({},), 0, 0, 0, 0) for i, g in enumerate(TINY_BLOCKS)]
+
+
+def run_network_stage(root, overrides=(), device="cpu"):
+    """The network stage of tests/spaces/tiny.yaml on the TINY_BLOCKS library (no block stage)."""
+    from hybridnas.config import load_config
+    from hybridnas.data import load_dataset
+    from hybridnas.evaluate.base import build_evaluator
+    from hybridnas.network.latency import LatencyTable
+    from hybridnas.network.points import NetworkPoints
+    from hybridnas.network.search import NetworkStage
+    from hybridnas.store import RunStore
+
+    from hybridnas.device import configure
+
+    cfg = load_config(TINY, list(overrides))
+    configure(device, cfg.deterministic, cfg.threads)
+    data = load_dataset(cfg.data, cfg.seed)
+    store = RunStore(root)
+    store.ensure_writable()
+    latency = LatencyTable.from_config(cfg, store, device) if cfg.wants_latency else None
+    with build_evaluator(cfg, data, device) as ev:
+        stage = NetworkStage(cfg, NetworkPoints(cfg, tiny_library(), data, latency), ev, store)
+        result = stage.run()
+    return store, stage, result

@@ -21,6 +21,23 @@ def non_dominated(F: np.ndarray) -> np.ndarray:
     return keep
 
 
+def crowding_distance(F: np.ndarray) -> np.ndarray:
+    """NSGA-II crowding distance of each row of a front: the normalised side lengths of the box
+    spanned by its neighbours, summed over objectives; the extremes of each objective get inf."""
+    F = np.asarray(F, dtype=float)
+    n, m = F.shape if F.ndim == 2 else (len(F), 0)
+    d = np.zeros(n)
+    if n <= 2:
+        return np.full(n, np.inf)
+    for j in range(m):
+        order = np.argsort(F[:, j], kind="stable")
+        span = F[order[-1], j] - F[order[0], j]
+        d[order[0]] = d[order[-1]] = np.inf
+        if span > 0:
+            d[order[1:-1]] += (F[order[2:], j] - F[order[:-2], j]) / span
+    return d
+
+
 def normalise(F: np.ndarray, lower: Sequence[float], upper: Sequence[float], log: Sequence[bool] = ()) -> np.ndarray:
     """Map each objective to [0, 1] between ``lower`` and ``upper`` (log scale where asked)."""
     F = np.asarray(F, dtype=float).copy()

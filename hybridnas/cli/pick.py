@@ -33,5 +33,8 @@ def run(args) -> int:
     print(f"{'arch_id':<13} {'val_acc':>8} {'test_acc':>8} {'params':>10} {'FLOPs':>12}  genome")
     for r in chosen:
         print(f"{r['arch_id']:<13} {r['val_acc']:>8.4f} {r['test_acc']:>8.4f} {r['params']:>10,} {r['flops']:>12,}  {r['genome']}")
-    print(f"export with: hybridnas export {args.run} --id {chosen[0]['arch_id']}")
+    from ..results import RunResults
+
+    if not RunResults(args.run).config.tabular:  # a table's rows are not networks to export
+        print(f"export with: hybridnas export {args.run} --id {chosen[0]['arch_id']}")
     return 0

@@ -38,11 +38,14 @@ def run(args) -> int:
 
 def print_summary(s) -> None:
     print(f"\nrun: {s['run']}  ({s['total_s']:.0f} s: block stage {s['block_stage_s']:.0f} s, network stage {s['network_stage_s']:.0f} s)")
-    print(f"blocks in library: {s['blocks']}; models evaluated: {s['evaluated']}; on the front: {s['front_size']}")
-    if "best_val_acc" in s:
+    stopped = f" (+{s['stopped_early']} stopped at a lower budget)" if s.get("stopped_early") else ""
+    print(f"blocks in library: {s['blocks']}; models evaluated: {s['evaluated']}{stopped}; on the front: {s['front_size']}")
+    if "params_range" in s:
         lo, hi = s["params_range"]
-        print(f"front params: {lo:,} .. {hi:,} ({s['params_span']:.1f}x); best val acc {s['best_val_acc']:.4f} "
-              f"(test {s['best_test_acc']:.4f}, id {s['best_arch_id']})")
+        print(f"front params: {lo:,.0f} .. {hi:,.0f} ({s['params_span']:.1f}x)")
+    if "best_val_acc" in s:
+        test = f"test {s['best_test_acc']:.4f}, " if s.get("best_test_acc") is not None else ""
+        print(f"best val acc {s['best_val_acc']:.4f} ({test}id {s['best_arch_id']})")
     if "exported" in s:
         print(f"exported knee model {s['exported']['arch_id']} to {s['run']}/{s['exported']['path']}")
     print(f"next: hybridnas pick {s['run']} --rule knee | hybridnas plot {s['run']}")

@@ -1,185 +1,304 @@
-"""The network stage: NSGA-II over genomes, cheap objectives first, training only what is new.
+"""The network stage: NSGA-II over genomes (or a table's genes), cheap objectives first, training only what is new.
 
-:class:`NetworkProblem` is the problem the engine sees. For a batch of genomes it
+:class:`NetworkProblem` is the problem the engine sees. For a batch of gene vectors it
 
-1. decodes each into an :class:`~hybridnas.space.genome.ArchSpec` and costs it analytically
-   (params, MACs; exact and microseconds);
-2. computes constraint violations (``max_params``, ``max_flops``), normalised by the limit;
-   infeasible genomes are never trained - constraint-domination ranks them;
-3. sends feasible genomes that are not in the cache (keyed by arch id and budget) to the
-   evaluator, appending a record to ``evaluations.jsonl`` as each finishes;
-4. returns objectives ``F`` (error, params, FLOPs...) and constraints ``G``.
+1. turns each into a :class:`~hybridnas.network.points.Point` with its cheap objectives (params,
+   MACs, FLOPs: analytic and exact; latency from the run's latency table, only when asked; a
+   tabular space's cost columns);
+2. computes constraint violations (``max_params``, ``max_flops``, ``max_latency_ms``, and for an
+   incomplete table "no row"), normalised by the limit; infeasible candidates are never
+   evaluated - constraint-domination ranks them;
+3. sends feasible candidates that are not in the cache (keyed by arch id and budget) to the
+   evaluator, appending a record to ``evaluations.jsonl`` as each finishes - rung by rung when
+   multi-fidelity is on (:mod:`hybridnas.network.fidelity`);
+4. returns objectives ``F`` (minimised) and constraints ``G``.
 
-:class:`NetworkStage` runs an engine over it and keeps the run store current after every
-generation: the population (``generations/gen_NNN.json``), the front of everything evaluated so
-far (``front.csv``/``front.json``) and the hypervolume history. Resume is a replay: the engine is
-deterministic for its seed given objective values, and every finished evaluation is in the cache,
-so a restarted search retraces its steps without training anything twice.
+**Budgets.** A record's ``epochs`` is its budget (``null`` for a table lookup). With multi-
+fidelity, the engine sees each candidate's objectives at the highest budget it reached in this
+generation (or earlier): a candidate stopped at a low rung shows the error of a network half-way
+through its schedule, higher than it would reach - the pressure successive halving intends, as
+it was dominated at that rung. The front, the hypervolume and every reader of the run
+(:class:`~hybridnas.results.RunResults`) use the top budget only, so every accuracy they compare
+comes from the same training.
+
+:class:`NetworkStage` runs an engine over the problem and keeps the run store current after
+every generation: the population (``generations/gen_NNN.json``), the front of everything
+evaluated so far (``front.csv``/``front.json``) and the hypervolume history. Resume is a replay:
+the engine is deterministic for its seed given objective values, promotions depend only on
+records of earlier rungs and generations, and every finished evaluation is in the cache, so a
+restarted search retraces its steps without training anything twice.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..analysis.pareto import hypervolume, non_dominated, normalise
-from ..block.library import CONVENTION, LibraryEntry
+from ..block.library import CONVENTION
 from ..device import derive_seed
-from ..errors import UserError
 from ..evaluate.base import Candidate, Evaluator
 from ..progress import Progress
-from ..space.genome import ArchSpec, GenomeSpace
-from .costs import network_cost
+from . import fidelity
 from .engines import build_engine
+from .points import Point
 from .problem import Problem
 
 EVALS = "evaluations.jsonl"
-LOG_OBJECTIVES = ("params", "flops", "macs")
+LOG_OBJECTIVES = ("params", "flops", "macs", "latency")
 
 
-def objective_value(record: Dict[str, Any], name: str) -> float:
+def objective_value(record: Dict[str, Any], name: str, maximize: Sequence[str] = ()) -> float:
+    """One objective of a record, as minimised: error = 1 - val_acc (1 for a failed candidate);
+    columns listed in ``maximize`` (tabular spaces) are negated."""
     if name == "error":
-        return 1.0 - float(record["val_acc"]) if record.get("status") == "ok" else 1.0
-    return float(record[name])
+        if record.get("status") != "ok":
+            return 1.0
+        return 1.0 - float(record["val_acc"]) if "val_acc" in record else float(record["error"])
+    v = float(record[name])
+    return -v if name in maximize else v
+
+
+def maximized(cfg) -> Tuple[str, ...]:
+    return tuple(cfg.table.maximize) if cfg.tabular and cfg.table is not None else ()
+
+
+def top_budget(cfg) -> Optional[int]:
+    """The budget the front and every reader compare (None: a table lookup)."""
+    return None if cfg.tabular else cfg.evaluation.epochs
 
 
 class NetworkProblem(Problem):
-    def __init__(self, cfg, library: Sequence[LibraryEntry], data, evaluator: Evaluator, store, progress: Progress):
+    def __init__(self, cfg, points, evaluator: Evaluator, store, progress: Progress):
         self.cfg = cfg
-        self.space = GenomeSpace(cfg.network, len(library))
-        self.blocks = tuple(e.genotype for e in library)
-        self.data = data
+        self.points = points
         self.evaluator = evaluator
         self.store = store
         self.progress = progress
         self.objectives = tuple(cfg.objectives)
+        self.maximize = maximized(cfg)
         c = cfg.constraints
-        self.limits = [(k, v) for k, v in (("params", c.max_params), ("flops", c.max_flops)) if v is not None]
-        self.n_var = self.space.spec.n_var
+        self.limits = [(k, v) for k, v in (("params", c.max_params), ("flops", c.max_flops),
+                                           ("latency", c.max_latency_ms)) if v is not None]
+        spec = points.spec
+        self.n_var = spec.n_var
         self.n_obj = len(self.objectives)
-        self.n_constr = len(self.limits)
-        self.xl, self.xu = self.space.spec.xl, self.space.spec.xu
+        self.n_constr = len(self.limits) + (1 if points.sparse else 0)
+        self.xl, self.xu = spec.xl, spec.xu
         self.integer = True
-        self.budget = cfg.evaluation.epochs
-        self.cache: Dict[Tuple[str, int], Dict[str, Any]] = {}
+        self.budgets = (None,) if cfg.tabular else fidelity.budgets(cfg.evaluation)
+        self.budget = self.budgets[-1]
+        self.multi_fidelity = len(self.budgets) > 1
+        self.worst = self._worst()
+        self.cache: Dict[Tuple[str, Optional[int]], Dict[str, Any]] = {}
         store.repair(EVALS)
         for r in store.records(EVALS):
-            self.cache[(r["arch_id"], int(r["epochs"]))] = r
+            self.cache[(r["arch_id"], r.get("epochs"))] = r
         self.generation = 0
         self.new_evals = 0
         self.cached_hits = 0
         self.infeasible = 0
+        self.reached: Dict[str, Optional[int]] = {}  # arch id -> budget of the result the engine last saw
+        self.gen_trained: Dict[str, int] = {}  # this generation: new results per budget
+        self.gen_epochs = 0  # this generation: epochs trained
 
-    def spec(self, x) -> ArchSpec:
-        d = self.data
-        return ArchSpec(
-            self.space.decode(x), self.blocks, self.cfg.network.base_width, self.cfg.cell.nodes,
-            d.in_chans, d.num_classes, d.image_size,
-        )
+    def _worst(self) -> Dict[str, float]:
+        """Objective values given to candidates that have none (no table row, or not evaluated)."""
+        worst = {"error": 1.0}
+        table = getattr(self.points, "table", None)
+        if table is not None:
+            rows = [{**r, "status": "ok"} for r in table.rows.values()]
+            for o in self.objectives:
+                worst[o] = max(objective_value(r, o, self.maximize) for r in rows)
+        return worst
 
-    def cheap(self, spec: ArchSpec) -> Dict[str, Any]:
-        cost = network_cost(spec)
-        return {"params": cost.params, "macs": cost.macs, "flops": cost.flops}
+    def row(self, record: Dict[str, Any]) -> List[float]:
+        """A record's objective vector (minimised)."""
+        return [objective_value(record, o, self.maximize) for o in self.objectives]
 
-    def violations(self, cheap: Dict[str, Any]) -> List[float]:
-        return [cheap[k] / limit - 1.0 for k, limit in self.limits]
+    def violations(self, point: Point) -> List[float]:
+        if not point.found:
+            return [1.0] * self.n_constr
+        g = [point.cheap[k] / limit - 1.0 for k, limit in self.limits]
+        return g + ([0.0] if self.points.sparse else [])
 
     def evaluate(self, X: np.ndarray):
-        specs = [self.spec(x) for x in X]
-        cheap = [self.cheap(s) for s in specs]
-        G = np.array([self.violations(c) for c in cheap], dtype=float).reshape(len(X), self.n_constr)
+        pts = self.points.points(X)
+        G = np.array([self.violations(p) for p in pts], dtype=float).reshape(len(X), self.n_constr)
         feasible = np.all(G <= 0, axis=1)
-        todo: Dict[str, Candidate] = {}
-        for spec, ok in zip(specs, feasible):
-            aid = spec.arch_id
+        cands: Dict[str, Point] = {}
+        for p, ok in zip(pts, feasible):
             if not ok:
                 self.infeasible += 1
-                continue
-            if (aid, self.budget) in self.cache or aid in todo:
-                self.cached_hits += (aid, self.budget) in self.cache
-                continue
-            todo[aid] = Candidate(aid, spec.to_json(), self.budget, derive_seed(self.cfg.seed, "candidate", aid))
-        by_id = {s.arch_id: (s, c) for s, c in zip(specs, cheap)}
-        if todo:
-            bar = self.progress.bar(f"  gen {self.generation + 1} training", len(todo))
-            done = [0]
-
-            def on_result(cand: Candidate, result: Dict[str, Any]) -> None:
-                spec, c = by_id[cand.arch_id]
-                self._record(spec, c, result)
-                done[0] += 1
-                acc = result.get("val_acc")
-                bar.update(done[0], f"{spec.genome} " + (f"acc {acc:.3f}" if acc is not None else result.get("reason", "")))
-
-            with bar:
-                self.evaluator.evaluate_batch(list(todo.values()), on_result)
+            elif p.arch_id not in cands:
+                cands[p.arch_id] = p
+        self.cached_hits += sum((a, self.budgets[0]) in self.cache for a in cands)
+        results = self._halving(cands)
         F = np.zeros((len(X), self.n_obj))
-        for n, (spec, c, ok) in enumerate(zip(specs, cheap, feasible)):
-            rec = self.cache.get((spec.arch_id, self.budget)) if ok else None
+        for n, (p, ok) in enumerate(zip(pts, feasible)):
+            rec = results.get(p.arch_id) if ok else None
             for j, name in enumerate(self.objectives):
-                if name == "error":
-                    F[n, j] = objective_value(rec, "error") if rec else 1.0
+                if name in p.cheap:
+                    F[n, j] = -p.cheap[name] if name in self.maximize else p.cheap[name]
+                elif rec is not None and (name == "error" or name in rec):
+                    F[n, j] = objective_value(rec, name, self.maximize)
                 else:
-                    F[n, j] = c[name]
+                    F[n, j] = self.worst.get(name, np.inf)
+            if rec is not None:
+                self.reached[p.arch_id] = rec.get("epochs")
         return F, G
 
-    def _record(self, spec: ArchSpec, cheap: Dict[str, Any], result: Dict[str, Any]) -> None:
+    # ------------------------------------------------------------------ successive halving
+
+    def _halving(self, cands: Dict[str, Point]) -> Dict[str, Dict[str, Any]]:
+        """Evaluate ``cands`` rung by rung; the record of the highest budget each one reached."""
+        g = self.generation
+        results: Dict[str, Dict[str, Any]] = {}
+        alive = list(cands)
+        for k, b in enumerate(self.budgets):
+            todo = [a for a in alive if (a, b) not in self.cache]
+            if todo:
+                self._evaluate_rung([cands[a] for a in todo], k)
+            for a in alive:
+                if (a, b) in self.cache:
+                    results[a] = self.cache[(a, b)]
+            if k + 1 == len(self.budgets):
+                break
+            nxt = self.budgets[k + 1]
+            archive = [r for (_, bb), r in self.cache.items()
+                       if bb == b and r.get("status") == "ok" and r.get("generation", 0) <= g]
+            ok = [a for a in alive if self.cache.get((a, b), {}).get("status") == "ok"]
+            up = set(fidelity.promote(ok, archive, self.row, self.cfg.evaluation.fidelity.promote))
+            # a result from an earlier generation at the next budget is free: use it
+            known = {a for a in alive if self.cache.get((a, nxt), {}).get("generation", g) < g}
+            for a in alive:
+                if a not in up and a not in known:
+                    self._drop_checkpoint(a, b)
+            alive = [a for a in alive if a in up or a in known]
+        return results
+
+    def _evaluate_rung(self, points: List[Point], k: int) -> None:
+        b = self.budgets[k]
+        top = k + 1 == len(self.budgets)
+        cands = []
+        for p in points:
+            start = None
+            if k > 0 and self.store.exists(fidelity.checkpoint_path(p.arch_id, self.budgets[k - 1])):
+                start = self.store.load_tensors(fidelity.checkpoint_path(p.arch_id, self.budgets[k - 1]))
+            cands.append(Candidate(
+                p.arch_id, p.arch, b, derive_seed(self.cfg.seed, "candidate", p.arch_id),
+                schedule=self.budget if self.multi_fidelity else None, start=start,
+                checkpoint=self.multi_fidelity and not top,
+            ))
+        by_id = {p.arch_id: p for p in points}
+        if self.cfg.tabular:  # a lookup takes microseconds: no progress bar
+            self.evaluator.evaluate_batch(cands, lambda c, r: self._record(by_id[c.arch_id], r, k))
+            return
+        what = f"{b} epochs" if self.multi_fidelity else "training"
+        bar = self.progress.bar(f"  gen {self.generation + 1} {what}", len(cands))
+        done = [0]
+
+        def on_result(cand: Candidate, result: Dict[str, Any]) -> None:
+            self._record(by_id[cand.arch_id], result, k)
+            done[0] += 1
+            acc = result.get("val_acc")
+            bar.update(done[0], f"{by_id[cand.arch_id].genome} " + (f"acc {acc:.3f}" if acc is not None else result.get("reason", "")))
+
+        with bar:
+            self.evaluator.evaluate_batch(cands, on_result)
+
+    def _record(self, point: Point, result: Dict[str, Any], k: int) -> None:
+        b = self.budgets[k]
+        top = k + 1 == len(self.budgets)
         state = result.pop("state", None)
+        ckpt = result.pop("checkpoint", None)
         record = {
-            "arch_id": spec.arch_id,
-            "genome": spec.genome.to_string(),
-            **cheap,
-            **{k: v for k, v in result.items() if k not in ("arch_id",)},
+            "arch_id": point.arch_id,
+            "genome": point.genome,
+            **point.cheap,
+            **{key: v for key, v in result.items() if key != "arch_id"},
             "generation": self.generation,
         }
-        if state is not None and self.cfg.evaluation.keep_weights != "none" and result.get("status") == "ok":
-            rel = f"weights/{spec.arch_id}.pt"
-            self.store.save_tensors(rel, state)  # weights first: a record implies its weights exist
+        if self.multi_fidelity:
+            record["rung"] = k
+        ok = result.get("status") == "ok"
+        # files first: a record implies the files it names exist
+        if ckpt is not None and ok:
+            self.store.save_tensors(fidelity.checkpoint_path(point.arch_id, b), ckpt)
+        if state is not None and top and ok and self.cfg.evaluation.keep_weights != "none":
+            rel = f"weights/{point.arch_id}.pt"
+            self.store.save_tensors(rel, state)
             record["weights"] = rel
         self.store.append(EVALS, record)
-        self.cache[(spec.arch_id, int(record["epochs"]))] = record
+        self.cache[(point.arch_id, record.get("epochs"))] = record
+        if k > 0:
+            self._drop_checkpoint(point.arch_id, self.budgets[k - 1])  # the longer budget supersedes it
         self.new_evals += 1
+        key = "lookup" if b is None else str(b)
+        self.gen_trained[key] = self.gen_trained.get(key, 0) + 1
+        if b is not None:
+            self.gen_epochs += int(result.get("trained_epochs", b))
+
+    def _drop_checkpoint(self, arch_id: str, budget: Optional[int]) -> None:
+        if budget is None or not self.multi_fidelity:
+            return
+        try:
+            self.store.path(fidelity.checkpoint_path(arch_id, budget)).unlink()
+        except FileNotFoundError:
+            pass
 
 
 class NetworkStage:
-    def __init__(self, cfg, library: Sequence[LibraryEntry], data, evaluator: Evaluator, store, progress: Optional[Progress] = None):
+    def __init__(self, cfg, points, evaluator: Evaluator, store, progress: Optional[Progress] = None):
         self.cfg = cfg
         self.store = store
         self.progress = progress or Progress(quiet=True)
-        self.problem = NetworkProblem(cfg, library, data, evaluator, store, self.progress)
+        self.problem = NetworkProblem(cfg, points, evaluator, store, self.progress)
         self.reference = self._hv_reference()
         self.t0 = time.perf_counter()
 
     def _hv_reference(self) -> Dict[str, Any]:
         """Fixed bounds for normalising objectives, so hypervolumes compare across generations.
 
-        Cost bounds come from 2,000 random genomes of the space (analytic, milliseconds) widened
-        by 10 % on a log scale; error is in [0, 1]. Written once and reused on resume.
+        Network spaces: cost bounds from 2,000 random genomes of the space (analytic, milliseconds)
+        widened by 10 % on a log scale - latency from the first 64 of them (each new block is
+        timed), widened 2x - and error in [0, 1]. Tabular spaces: the exact range of each
+        objective over the table. Written once and reused on resume.
         """
         if self.store.exists("hv_reference.json"):
             return self.store.read_json("hv_reference.json")
         p = self.problem
+        table = getattr(p.points, "table", None)
+        if table is not None:
+            ref = table_reference(table, p.objectives, p.maximize)
+            self.store.write_json("hv_reference.json", ref)
+            return ref
         rng = np.random.default_rng(derive_seed(self.cfg.seed, "hv-reference"))
-        X = p.space.spec.sample(rng, 2000)
-        costs = [p.cheap(p.spec(x)) for x in X]
+        X = p.points.spec.sample(rng, 2000)
+        costs = [p.points.analytic(p.points.arch(x)) for x in X]
         lower, upper, log = [], [], []
         for name in p.objectives:
             if name == "error":
                 lower.append(0.0)
                 upper.append(1.0)
                 log.append(False)
+                continue
+            if name == "latency":  # timing is not free: a smaller sample, wider margins
+                v = np.array([pt.cheap["latency"] for pt in p.points.points(X[:64])], dtype=float)
+                lower.append(float(v.min()) / 2)
+                upper.append(float(v.max()) * 2)
             else:
                 v = np.array([c[name] for c in costs], dtype=float)
                 lower.append(float(v.min()) / 1.1)
                 upper.append(float(v.max()) * 1.1)
-                log.append(True)
+            log.append(True)
         ref = {
             "objectives": list(p.objectives),
+            "maximize": list(p.maximize),
             "lower": lower,
             "upper": upper,
             "log_scale": log,
@@ -202,6 +321,8 @@ class NetworkStage:
             self._write_front(front)
             self._prune_weights(front)
             self.problem.generation = gen + 1
+            self.problem.gen_trained = {}
+            self.problem.gen_epochs = 0
             bar.update(
                 gen + 1,
                 f"| evaluated {len(self.ok_records())} (new {self.problem.new_evals}) | front {len(front)} | HV {hv:.4f}",
@@ -210,9 +331,11 @@ class NetworkStage:
         with bar:
             engine.minimize(self.problem, derive_seed(cfg.seed, "engine"), on_generation)
         front = self.front()
+        full = {a for (a, b) in self.problem.cache if b == self.problem.budget}
         return {
             "front": front,
             "evaluated": len(self.ok_records()),
+            "stopped_early": len({a for (a, _) in self.problem.cache} - full),  # multi-fidelity
             "new_evaluations": self.problem.new_evals,
             "seconds": time.perf_counter() - self.t0,
         }
@@ -224,45 +347,43 @@ class NetworkStage:
         return [r for (aid, ep), r in self.problem.cache.items() if ep == b and r.get("status") == "ok"]
 
     def front(self) -> List[Dict[str, Any]]:
-        return pareto_front(self.ok_records(), self.problem.objectives)
+        return pareto_front(self.ok_records(), self.problem.objectives, self.problem.maximize)
 
     def hv(self, front: List[Dict[str, Any]]) -> float:
-        if not front:
-            return 0.0
-        F = np.array([[objective_value(r, o) for o in self.problem.objectives] for r in front])
-        ref = self.reference
-        N = np.clip(normalise(F, ref["lower"], ref["upper"], ref["log_scale"]), 0.0, None)
-        return hypervolume(N, ref["ref_point"])
+        return front_hypervolume(front, self.reference)
 
     def _write_generation(self, gen: int, X, F, G) -> None:
         p = self.problem
         pop = []
-        for x, f, g in zip(X, F, G):
-            spec = p.spec(x)
-            pop.append(
-                {
-                    "arch_id": spec.arch_id,
-                    "genome": spec.genome.to_string(),
-                    "x": [int(v) for v in x],
-                    "objectives": dict(zip(p.objectives, map(float, f))),
-                    "violation": float(np.maximum(np.asarray(g, float), 0).sum()) if len(g) else 0.0,
-                }
-            )
+        for pt, x, f, g in zip(p.points.points(X), X, F, G):
+            member = {
+                "arch_id": pt.arch_id,
+                "genome": pt.genome,
+                "x": [int(v) for v in x],
+                "objectives": dict(zip(p.objectives, map(float, f))),
+                "violation": float(np.maximum(np.asarray(g, float), 0).sum()) if len(g) else 0.0,
+            }
+            if p.multi_fidelity:
+                member["epochs"] = p.reached.get(pt.arch_id)  # the budget behind its objectives
+            pop.append(member)
         front = self.front()
-        self.store.write_json(
-            f"generations/gen_{gen:03d}.json",
-            {
-                "generation": gen,
-                "population": pop,
-                "front": [r["arch_id"] for r in front],
-                "hypervolume": self.hv(front),
-                "evaluated": len(self.ok_records()),
-                "elapsed_s": time.perf_counter() - self.t0,
-            },
-        )
+        out = {
+            "generation": gen,
+            "population": pop,
+            "front": [r["arch_id"] for r in front],
+            "hypervolume": self.hv(front),
+            "evaluated": len(self.ok_records()),
+            "elapsed_s": time.perf_counter() - self.t0,
+            "new_results": dict(p.gen_trained),  # per budget ("lookup" for a table)
+        }
+        if not self.cfg.tabular:
+            out["epochs_trained"] = p.gen_epochs
+        self.store.write_json(f"generations/gen_{gen:03d}.json", out)
 
     def _write_front(self, front: List[Dict[str, Any]]) -> None:
-        write_front(self.store, front, self.problem.objectives)
+        extra = list(getattr(self.problem.points, "table", None).columns) if self.cfg.tabular else []
+        write_front(self.store, front, self.problem.objectives, self.problem.maximize, extra,
+                    source=f"table {self.cfg.table.path}" if self.cfg.tabular else None)
 
     def _prune_weights(self, front: List[Dict[str, Any]]) -> None:
         if self.cfg.evaluation.keep_weights != "front":
@@ -276,31 +397,71 @@ class NetworkStage:
                     pass
 
 
-FRONT_COLUMNS = ("arch_id", "genome", "val_acc", "test_acc", "error", "params", "macs", "flops", "epochs", "seconds")
+FRONT_COLUMNS = ("arch_id", "genome", "val_acc", "test_acc", "error", "params", "macs", "flops", "latency", "epochs", "seconds")
 
 
-def pareto_front(records: List[Dict[str, Any]], objectives: Sequence[str]) -> List[Dict[str, Any]]:
-    """Non-dominated records (one per arch id), sorted by parameters."""
+def pareto_front(records: List[Dict[str, Any]], objectives: Sequence[str], maximize: Sequence[str] = ()) -> List[Dict[str, Any]]:
+    """Non-dominated records (one per arch id), sorted by parameters (or the first cost objective)."""
     if not records:
         return []
-    F = np.array([[objective_value(r, o) for o in objectives] for r in records])
+    F = np.array([[objective_value(r, o, maximize) for o in objectives] for r in records])
     mask = non_dominated(F)
     front = [r for r, m in zip(records, mask) if m]
-    front.sort(key=lambda r: (r["params"], -r.get("val_acc", 0)))
+    key = "params" if all("params" in r for r in front) else objectives[-1]
+    front.sort(key=lambda r: (objective_value(r, key, maximize), -r.get("val_acc", 0), r["arch_id"]))
     return front
 
 
-def write_front(store, front: List[Dict[str, Any]], objectives: Sequence[str]) -> None:
-    rows = [{**r, "error": objective_value(r, "error")} for r in front]
+def table_reference(table, objectives: Sequence[str], maximize: Sequence[str] = ()) -> Dict[str, Any]:
+    """Hypervolume normalisation of a tabular space: each objective's exact range over the table."""
+    rows = [{**r, "status": "ok"} for r in table.rows.values()]
+    lower, upper, log = [], [], []
+    for o in objectives:
+        v = np.array([objective_value(r, o, maximize) for r in rows], dtype=float)
+        lower.append(float(v.min()))
+        upper.append(float(v.max()))
+        log.append(o in LOG_OBJECTIVES and o not in maximize and bool(np.all(v > 0)))
+    return {
+        "objectives": list(objectives),
+        "maximize": list(maximize),
+        "lower": lower,
+        "upper": upper,
+        "log_scale": log,
+        "ref_point": [1.1] * len(lower),
+        "note": "objectives normalised to [0, 1] between the table's exact lower and upper (log10 for positive costs)",
+    }
+
+
+def front_hypervolume(front: List[Dict[str, Any]], reference: Dict[str, Any]) -> float:
+    """Hypervolume of records normalised with a run's ``hv_reference.json``."""
+    if not front:
+        return 0.0
+    maximize = reference.get("maximize", ())
+    F = np.array([[objective_value(r, o, maximize) for o in reference["objectives"]] for r in front])
+    N = np.clip(normalise(F, reference["lower"], reference["upper"], reference["log_scale"]), 0.0, None)
+    return hypervolume(N, reference["ref_point"])
+
+
+def write_front(store, front: List[Dict[str, Any]], objectives: Sequence[str], maximize: Sequence[str] = (),
+                extra_columns: Sequence[str] = (), source: Optional[str] = None) -> None:
+    rows = [{**r, "error": objective_value(r, "error")} if ("val_acc" in r or "error" in r) else dict(r) for r in front]
+    def present(c):
+        return any(r.get(c) is not None for r in rows)
+
+    columns = [c for c in FRONT_COLUMNS if c in ("arch_id", "genome") or present(c)]
+    columns += [c for c in list(objectives) + list(extra_columns) if c not in columns and present(c)]
+    where = source or "accuracy on the validation split after proxy training"
     buf = io.StringIO()
-    buf.write(f"# hybridnas front; objectives: {', '.join(objectives)}; accuracy on the validation split after proxy training\n")
-    buf.write(f"# {CONVENTION}\n")
-    w = csv.DictWriter(buf, fieldnames=list(FRONT_COLUMNS), extrasaction="ignore", lineterminator="\n")
+    buf.write(f"# hybridnas front; objectives: {', '.join(objectives)}"
+              + (f" (maximised: {', '.join(maximize)})" if maximize else "") + f"; {where}\n")
+    buf.write("# columns as in the table; nothing was trained\n" if source else f"# {CONVENTION}\n")
+    w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: r.get(k, "") for k in FRONT_COLUMNS})
+        w.writerow({k: r.get(k, "") for k in columns})
     store.write_text("front.csv", buf.getvalue())
     store.write_json(
         "front.json",
-        {"objectives": list(objectives), "convention": CONVENTION, "accuracy": "validation split, after proxy training", "members": rows},
+        {"objectives": list(objectives), "maximize": list(maximize), "convention": CONVENTION,
+         "accuracy": where, "members": rows},
     )

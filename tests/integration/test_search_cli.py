@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -92,23 +93,100 @@ def _records(run):
     return [json.loads(l) for l in p.read_text().splitlines() if l.endswith("}")]
 
 
-def test_resume_after_kill_trains_nothing_twice_and_gives_same_front(tmp_path, finished_run):
+MF = ["--set", "evaluation.epochs=2", "--set", "evaluation.fidelity.budgets=[1]"]
+
+
+def _with_library(run: Path, finished: Path) -> Path:
+    """A new run directory holding the finished run's block library: the search reuses it and
+    goes straight to the network stage (the block stage's own resume is tested elsewhere)."""
+    run.mkdir(parents=True)
+    shutil.copy(finished / "blocks.json", run / "blocks.json")
+    return run
+
+
+@pytest.fixture(scope="module")
+def mf_run(finished_run):
+    run = _with_library(finished_run.parent / "mf", finished_run)
+    assert cli("search", TINY, "--out", run.parent, "--name", "mf", "--quiet", *MF) == 0
+    return run
+
+
+def test_deap_engine_end_to_end(tmp_path):
+    assert cli("search", TINY, "--out", tmp_path, "--name", "d", "--quiet", "--set", "engine.name=deap",
+               "--set", "engine.generations=2") == 0
+    run = tmp_path / "d"
+    ids = [r["arch_id"] for r in _records(run)]
+    assert ids and len(ids) == len(set(ids))
+    assert len(list((run / "generations").glob("gen_*.json"))) == 2
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["front_size"] >= 1 and (run / summary["exported"]["path"] / "model.pt2").exists()
+    import yaml
+
+    assert yaml.safe_load((run / "config.yaml").read_text())["engine"]["name"] == "deap"
+
+
+def test_multi_fidelity_records_budgets_and_promotes_the_non_dominated(mf_run):
+    from hybridnas.analysis.pareto import non_dominated
+    from hybridnas.results import RunResults
+
+    recs = _records(mf_run)
+    keys = [(r["arch_id"], r["epochs"]) for r in recs]
+    assert len(keys) == len(set(keys)), "a candidate was trained twice at one budget"
+    low = {r["arch_id"]: r for r in recs if r["epochs"] == 1}
+    high = [r for r in recs if r["epochs"] == 2]
+    assert all(r["rung"] == 0 and r["schedule_epochs"] == 2 and r["trained_epochs"] == 1 for r in low.values())
+    assert high and len(high) < len(low), "successive halving stopped nobody"
+    for r in high:  # every promoted candidate was non-dominated among its rung's results so far
+        first = low[r["arch_id"]]
+        assert r["rung"] == 1 and first["generation"] <= r["generation"]
+        # continued from the rung's checkpoint, unless promoted in a later generation
+        assert r["trained_epochs"] == (1 if first["generation"] == r["generation"] else 2)
+        archive = [q for q in low.values() if q["generation"] <= r["generation"]]
+        F = [[1 - q["val_acc"], q["params"], q["flops"]] for q in archive]
+        assert non_dominated(F)[[q["arch_id"] for q in archive].index(r["arch_id"])]
+    assert not list((mf_run / "fidelity").glob("*.pt")), "checkpoints of finished rungs are left behind"
+    results = RunResults(mf_run)
+    assert {r["epochs"] for r in results.records()} == {2} and len(results.records(budget="all")) == len(recs)
+    assert all(m["epochs"] == 2 for m in json.loads((mf_run / "front.json").read_text())["members"])
+    gen = json.loads((mf_run / "generations" / "gen_000.json").read_text())
+    promoted = sum(r["generation"] == 0 for r in high)
+    assert gen["new_results"] == ({"1": 6, "2": promoted} if promoted else {"1": 6})
+    assert gen["epochs_trained"] == 6 + promoted
+    assert {m["epochs"] for m in gen["population"]} <= {1, 2}
+
+
+@pytest.mark.parametrize("fidelity", [False, True], ids=["single-fidelity", "multi-fidelity"])
+def test_resume_after_kill_mid_generation_trains_nothing_twice_and_gives_same_front(
+        tmp_path, finished_run, mf_run, fidelity):
+    reference = mf_run if fidelity else finished_run
+    # kill in generation 1: after its first rung and one promoted training (multi-fidelity),
+    # or after two of its trainings
+    ref = [r for r in _records(reference) if r["generation"] == 1]
+    stop = sum(r["epochs"] == 1 for r in ref) + 1 if fidelity else 2
+    assert len(ref) > stop
+    run = _with_library(tmp_path / "k", finished_run)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "hybridnas.cli.main", "search", TINY, "--out", str(tmp_path), "--name", "k", "--quiet"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    run = tmp_path / "k"
-    deadline = time.time() + 120
-    while time.time() < deadline and len(_records(run)) < 4 and proc.poll() is None:
-        time.sleep(0.05)
+    proc = subprocess.Popen(cmd + (MF if fidelity else []), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None:
+        if sum(r["generation"] == 1 for r in _records(run)) >= stop:
+            break
+        time.sleep(0.02)
     assert proc.poll() is None, proc.stderr.read().decode()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     before = _records(run)
-    assert 4 <= len(before)
+    assert any(r["generation"] == 1 for r in before) and not (run / "generations" / "gen_002.json").exists()
     assert cli("search", "--resume", run, "--quiet") == 0
     after = _records(run)
-    ids = [r["arch_id"] for r in after]
-    assert len(ids) == len(set(ids)), "a candidate was trained twice"
-    assert {r["arch_id"] for r in before} <= set(ids)
+    keys = [(r["arch_id"], r["epochs"]) for r in after]
+    assert len(keys) == len(set(keys)), "a candidate was trained twice"
+    assert before == after[: len(before)]
+    if fidelity:  # a rung after the kill continued from the checkpoint written before it
+        firsts = {r["arch_id"]: r for r in after if r["epochs"] == 1}
+        resumed = [r for r in after[len(before):] if r["epochs"] == 2 and firsts[r["arch_id"]]["generation"] == r["generation"]]
+        assert all(r["trained_epochs"] == 1 for r in resumed)
     front = lambda d: [(r["arch_id"], r["val_acc"]) for r in json.loads((d / "front.json").read_text())["members"]]
-    assert front(run) == front(finished_run)
+    assert front(run) == front(reference)
+    assert sorted(keys) == sorted((r["arch_id"], r["epochs"]) for r in _records(reference))

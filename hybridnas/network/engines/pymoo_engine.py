@@ -71,6 +71,8 @@ class PymooEngine(Engine):
         gen = 0
         while algorithm.has_next():
             pop = algorithm.ask()
+            if pop is None or len(pop) == 0:  # no unseen offspring left (a small space is exhausted)
+                break
             X = pop.get("X")
             if problem.integer:
                 X = np.rint(X).astype(int)

@@ -1,0 +1,87 @@
+"""Tabular search end to end: both engines on the shipped table, nothing trained, resume."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from hybridnas.cli.main import main
+from hybridnas.config import SPACES_DIR, load_config
+from hybridnas.network.search import front_hypervolume, pareto_front
+from hybridnas.space.table import load_table
+
+
+def cli(*args):
+    return main([str(a) for a in args])
+
+
+def records(run):
+    return [json.loads(line) for line in (run / "evaluations.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("engine", ["pymoo", "deap"])
+def test_engines_search_the_table_end_to_end(tmp_path, engine):
+    assert cli("search", "digits_table", "--out", tmp_path, "--name", "t", "--quiet",
+               "--set", f"engine.name={engine}", "--set", "engine.generations=6") == 0
+    run = tmp_path / "t"
+    table = load_table(load_config("digits_table"))
+    by_id = {table.point(np.array(k)).arch_id: row for k, row in table.rows.items()}
+    recs = records(run)
+    assert len(recs) == len({r["arch_id"] for r in recs}) >= 12
+    for r in recs:  # every result is its row of the table, looked up
+        row = by_id[r["arch_id"]]
+        assert r["status"] == "ok" and r["epochs"] is None
+        assert (r["val_acc"], r["params"], r["flops"], r["network"]) == (row["val_acc"], row["params"], row["flops"], row["network"])
+    for trained in ("blocks.json", "block", "weights", "dataset.json", "exports", "fidelity"):
+        assert not (run / trained).exists(), trained
+    assert json.loads((run / "table.json").read_text())["sha256"] == table.sha256
+    gens = [json.loads((run / "generations" / f"gen_{g:03d}.json").read_text()) for g in range(6)]
+    hv = [g["hypervolume"] for g in gens]
+    assert hv == sorted(hv) and hv[-1] > 0  # the front of everything looked up only grows
+    assert sum(g["new_results"].get("lookup", 0) for g in gens) == len(recs)
+    # the front found is no better than the table's exact front, measured the same way
+    ref = json.loads((run / "hv_reference.json").read_text())
+    exact = pareto_front([{**row, "arch_id": a, "status": "ok"} for a, row in by_id.items()], ref["objectives"])
+    assert hv[-1] <= front_hypervolume(exact, ref) + 1e-12
+    front = json.loads((run / "front.json").read_text())["members"]
+    assert {m["arch_id"] for m in front} <= set(by_id)
+    assert (run / "front.csv").read_text().splitlines()[1] == "# columns as in the table; nothing was trained"
+    assert cli("search", "--resume", run, "--quiet") == 0  # a finished run resumes to the same records
+    assert records(run) == recs
+
+
+def test_resume_refuses_an_edited_table(tmp_path, capsys):
+    shutil.copy(SPACES_DIR / "tables" / "digits_cells.csv", tmp_path / "t.csv")
+    space = tmp_path / "s.yaml"
+    space.write_text(f"extends: {SPACES_DIR / 'digits_table.yaml'}\ntable: {{path: t.csv}}\nengine: {{generations: 2}}\n")
+    assert cli("search", space, "--out", tmp_path, "--name", "r", "--quiet") == 0
+    text = (tmp_path / "t.csv").read_text()
+    (tmp_path / "t.csv").write_text(text.replace(",0.896936,", ",0.5,", 1))
+    assert cli("search", "--resume", tmp_path / "r", "--quiet") == 2
+    assert "changed since run" in capsys.readouterr().err
+
+
+def test_an_incomplete_table_makes_missing_rows_infeasible(tmp_path):
+    from hybridnas.evaluate.table import TableEvaluator
+    from hybridnas.network.points import TablePoints
+    from hybridnas.network.search import NetworkProblem
+    from hybridnas.progress import Progress
+    from hybridnas.store import RunStore
+    from tests.unit.test_table import CSV, SPACE
+
+    lines = CSV.splitlines()
+    (tmp_path / "t.csv").write_text("\n".join(lines[:3] + lines[4:]) + "\n")  # no row for a=1, b=1.0, op=x
+    (tmp_path / "s.yaml").write_text(SPACE.replace("generations: 2", "generations: 6"))
+    cfg = load_config(str(tmp_path / "s.yaml"))
+    table = load_table(cfg)
+    store = RunStore(tmp_path / "run")
+    problem = NetworkProblem(cfg, TablePoints(table), TableEvaluator(cfg), store, Progress(quiet=True))
+    X = np.array([table.spec.encode({"a": 1, "b": b, "op": "x"}) for b in (0.5, 1.0)])
+    F, G = problem.evaluate(X)
+    assert problem.n_constr == 1 and G[0, 0] <= 0 < G[1, 0]
+    assert [r["genome"] for r in store.records("evaluations.jsonl")] == ["a=1,b=0.5,op=x"]
+    assert F[0, 0] == pytest.approx(0.1) and F[1, 0] == pytest.approx(1 - 0.80)  # the table's worst error
+    # and the engines search it end to end
+    assert cli("search", tmp_path / "s.yaml", "--out", tmp_path, "--name", "r", "--quiet") == 0
+    assert all(r["genome"] != "a=1,b=1.0,op=x" for r in records(tmp_path / "r"))
