@@ -150,6 +150,7 @@ class BlockStage:
         b = self.cfg.block
         phase = f"member_{i}"
         strategy = build_strategy(b.strategy.name, net, b, self._options(overrides))
+        strategy.begin_search(b.warmup_epochs, b.epochs, self._n_steps())
         start = self._resume_point(phase, net, strategy)
         label = f"block search {i + 1}/{len(b.library)}" + (f" {_brief(overrides)}" if overrides else "")
         stopped = False
