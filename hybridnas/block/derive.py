@@ -100,6 +100,8 @@ def cover_probability(p: Sequence[float], m: int) -> float:
     """Probability that ``m`` draws from a categorical distribution all land in the entries whose
     probabilities are ``p`` and hit each of them at least once (inclusion-exclusion)."""
     k, total = len(p), sum(p)
+    if k > m:  # m draws cannot hit more than m entries
+        return 0.0
     out = 0.0
     for r in range(k + 1):
         for t in combinations(p, r):
