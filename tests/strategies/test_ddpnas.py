@@ -117,10 +117,14 @@ def test_real_steps_record_accuracy_and_train_only_the_sampled_path():
 def test_subnet_steps_are_fitted_to_the_budget():
     s, _, _ = make({"rounds": 3})
     s.begin_search(2, 10, 30)  # 300 steps for 3 * (4 + 3 + 2) = 27 sub-nets
-    assert s.subnet_steps == 300 // 27
+    assert s.fit_subnet_steps() == 300 // 27
     s2, _, _ = make({"rounds": 3, "subnet_steps": 4})
     s2.begin_search(2, 10, 30)
-    assert s2.subnet_steps == 4
+    assert s2.fit_subnet_steps() == 4
+    s3, net3, _ = make({"rounds": 3})  # fitted to the ops left when the search starts
+    s3.begin_search(2, 10, 30)
+    net3.op_mask[:, :, 0] = False  # e.g. removed by an outer shrink
+    assert s3.fit_subnet_steps() == 300 // (3 * (3 + 2))
 
 
 def test_budget_derivation_meets_the_budget_from_the_distribution():

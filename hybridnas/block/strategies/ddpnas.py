@@ -83,7 +83,7 @@ class Ddpnas(BlockStrategy):
         self.round_left = 0  # sub-nets left in this round
         self.choice: Optional[Dict[str, List[int]]] = None  # the sub-net in training
         self.sub_steps, self.sub_correct, self.sub_seen = 0, 0, 0
-        self.subnet_steps = self.opts.subnet_steps or 1
+        self.subnet_steps: Optional[int] = self.opts.subnet_steps  # fitted at the first step when None
         self.prunings = 0
         self._weights_cache: Dict[Any, CellWeights] = {}
 
@@ -114,11 +114,15 @@ class Ddpnas(BlockStrategy):
         """Most unpruned ops on any edge (1: pruning is finished)."""
         return max(int(self._allowed(k).sum(-1).max()) for k in KINDS)
 
-    def begin_search(self, first_epoch: int, epochs: int, steps_per_epoch: int) -> None:
-        super().begin_search(first_epoch, epochs, steps_per_epoch)
-        if self.opts.subnet_steps is None:
+    def fit_subnet_steps(self) -> int:
+        """Steps per sub-net so that pruning to one op per edge ends with the planned search
+        (fitted when the search starts, to the ops then left - an outer shrink may have removed
+        some; 1 without a plan)."""
+        if self.subnet_steps is None:
             subnets = self.opts.rounds * sum(range(2, self.remaining() + 1))
-            self.subnet_steps = max(1, (self.plan.epochs * self.plan.steps_per_epoch) // max(subnets, 1))
+            steps = self.plan.epochs * self.plan.steps_per_epoch if self.plan else 0
+            self.subnet_steps = max(1, steps // max(subnets, 1))
+        return self.subnet_steps
 
     def _next_subnet(self) -> Dict[str, List[int]]:
         """The next sub-net of the round: per edge, the next op of its shuffled queue. A round
@@ -199,7 +203,7 @@ class Ddpnas(BlockStrategy):
     def step(self, train: Batch, val: Batch) -> Dict[str, float]:
         metrics = super().step(train, val)
         self.sub_steps += 1
-        if self.sub_steps >= self.subnet_steps and self.remaining() > 1:
+        if self.sub_steps >= self.fit_subnet_steps() and self.remaining() > 1:
             self._finish_subnet()
         return metrics
 
@@ -271,5 +275,5 @@ class Ddpnas(BlockStrategy):
         self.round_left = int(state["round_left"])
         self.choice = None if state["choice"] is None else {k: list(v) for k, v in state["choice"].items()}
         self.sub_steps, self.sub_correct, self.sub_seen = state["sub"]
-        self.subnet_steps = int(state["subnet_steps"])
+        self.subnet_steps = state["subnet_steps"]
         self.prunings = int(state["prunings"])
