@@ -1,8 +1,6 @@
 """Angle-based shrinking: the angle (0 for unchanged weights, growing as they move, equal to the
 angle of explicitly concatenated path vectors), dropping ops per round, wrapping any strategy."""
 
-import itertools
-
 import pytest
 import torch
 

@@ -28,7 +28,7 @@ sum to 1 together, not each row.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -38,8 +38,7 @@ from ...space.genotype import BlockGenotype, node_edges
 from ..derive import derive_cell_topk
 from ..supernet import KINDS, CellWeights
 from . import STRATEGIES
-from .darts import Darts
-from .sampling import active_lists, hard_gumbel, new_generator, sample_mask
+from .sampling import GumbelDarts, active_lists, hard_gumbel, sample_mask
 
 
 @dataclass(frozen=True)
@@ -52,13 +51,12 @@ class EgsOptions:
 
 
 @STRATEGIES.register("egs")
-class Egs(Darts):
+class Egs(GumbelDarts):
     name = "egs"
     Options = EgsOptions
 
     def __init__(self, supernet, cfg, options):
         super().__init__(supernet, cfg, options)
-        self.gen = new_generator()
         edges = node_edges(supernet.nodes)
         # the rows of each node are contiguous in edge_index order
         self.node_rows: List[Tuple[int, int]] = [(min(p), max(p) + 1) for _, p in sorted(edges.items())]
@@ -71,30 +69,21 @@ class Egs(Darts):
 
     @classmethod
     def check_options(cls, opts, run_cfg, source):
+        super().check_options(opts, run_cfg, source)
         if opts.samples < 1:
             raise UserError(f"{source}: 'samples' must be >= 1 (Gumbel samples per node), got {opts.samples}")
-        if not 0 < opts.tau_min <= opts.tau_max:
-            raise UserError(f"{source}: need 0 < tau_min <= tau_max, got tau_min {opts.tau_min}, tau_max {opts.tau_max}")
         if opts.adc < 0:
             raise UserError(f"{source}: 'adc' must be >= 0, got {opts.adc}")
 
-    @property
-    def tau(self) -> float:
-        return self.opts.tau_max + (self.opts.tau_min - self.opts.tau_max) * self.progress
-
-    def _logits(self, kind: str) -> torch.Tensor:
-        a = self.net.alphas[kind]
-        return a.masked_fill(~sample_mask(self.net, kind, self.opts.sample_none).to(a.device), float("-inf"))
-
     def joint(self, kind: str) -> torch.Tensor:
         """``E x K``: per node, softmax over all (incoming edge, op) pairs."""
-        logits = self._logits(kind)
+        logits = self.sampling_logits(kind)
         k = logits.shape[1]
         return torch.cat([F.softmax(logits[r0:r1].reshape(-1), 0).view(r1 - r0, k) for r0, r1 in self.node_rows])
 
     def sample_code(self, kind: str) -> Tuple[torch.Tensor, torch.Tensor]:
         """``(p, b)``: the joint distribution and a straight-through binary code, both ``E x K``."""
-        logits = self._logits(kind)
+        logits = self.sampling_logits(kind)
         k, m = logits.shape[1], self.opts.samples
         p_rows, b_rows = [], []
         for r0, r1 in self.node_rows:
@@ -142,10 +131,3 @@ class Egs(Darts):
             for kind in KINDS
         }
         return BlockGenotype(cells["normal"], cells["reduce"])
-
-    def extra_state(self) -> Dict[str, Any]:
-        return {"gen": self.gen.get_state()}
-
-    def load_extra_state(self, state: Dict[str, Any]) -> None:
-        if "gen" in state:
-            self.gen.set_state(state["gen"].cpu())  # checkpoints are loaded onto the run's device

@@ -16,15 +16,12 @@ to it; see :mod:`.sampling`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict
 
 import torch
 
-from ...errors import UserError
 from ..supernet import CellWeights
 from . import STRATEGIES
-from .darts import Darts
-from .sampling import hard_gumbel, new_generator, sample_mask
+from .sampling import GumbelDarts, hard_gumbel
 
 
 @dataclass(frozen=True)
@@ -35,27 +32,10 @@ class GdasOptions:
 
 
 @STRATEGIES.register("gdas")
-class Gdas(Darts):
+class Gdas(GumbelDarts):
     name = "gdas"
     Options = GdasOptions
     single_path = True
-
-    def __init__(self, supernet, cfg, options):
-        super().__init__(supernet, cfg, options)
-        self.gen = new_generator()
-
-    @classmethod
-    def check_options(cls, opts, run_cfg, source):
-        if not 0 < opts.tau_min <= opts.tau_max:
-            raise UserError(f"{source}: need 0 < tau_min <= tau_max, got tau_min {opts.tau_min}, tau_max {opts.tau_max}")
-
-    @property
-    def tau(self) -> float:
-        return self.opts.tau_max + (self.opts.tau_min - self.opts.tau_max) * self.progress
-
-    def sampling_logits(self, kind: str) -> torch.Tensor:
-        a = self.net.alphas[kind]
-        return a.masked_fill(~sample_mask(self.net, kind, self.opts.sample_none).to(a.device), float("-inf"))
 
     def cell_weights(self, kind: str) -> CellWeights:
         sample, index = hard_gumbel(self.sampling_logits(kind), self.tau, self.gen)
@@ -64,10 +44,3 @@ class Gdas(Darts):
     def probabilities(self, kind: str) -> torch.Tensor:
         with torch.no_grad():
             return torch.softmax(self.sampling_logits(kind), dim=-1)
-
-    def extra_state(self) -> Dict[str, Any]:
-        return {"gen": self.gen.get_state()}
-
-    def load_extra_state(self, state: Dict[str, Any]) -> None:
-        if "gen" in state:
-            self.gen.set_state(state["gen"].cpu())  # checkpoints are loaded onto the run's device

@@ -8,16 +8,21 @@
   ``none`` collapses to it (seen on digits, see DESIGN.md).
 * :func:`hard_gumbel` is the straight-through Gumbel-softmax sample: one-hot forward, the soft
   sample's gradient backward.
+* :class:`GumbelDarts` is what gdas and egs share: DARTS's alternating steps, the generator in the
+  checkpoint, the temperature annealed linearly from ``tau_max`` to ``tau_min`` over the search,
+  alpha with ops that may not be sampled at -inf.
 """
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 
+from ...errors import UserError
 from ..supernet import CellWeights, Supernet
+from .darts import Darts
 
 
 def new_generator() -> torch.Generator:
@@ -74,3 +79,33 @@ def active_lists(code: torch.Tensor) -> List[List[int]]:
     """Per edge, the ops whose entry in a (detached) 0/1 code is set."""
     rows = code.detach().cpu() > 0.5
     return [torch.nonzero(r).flatten().tolist() for r in rows]
+
+
+class GumbelDarts(Darts):
+    """Base of the Gumbel strategies (not registered). Options need ``tau_max``, ``tau_min``,
+    ``sample_none``."""
+
+    def __init__(self, supernet, cfg, options):
+        super().__init__(supernet, cfg, options)
+        self.gen = new_generator()
+
+    @classmethod
+    def check_options(cls, opts, run_cfg, source):
+        if not 0 < opts.tau_min <= opts.tau_max:
+            raise UserError(f"{source}: need 0 < tau_min <= tau_max, got tau_min {opts.tau_min}, tau_max {opts.tau_max}")
+
+    @property
+    def tau(self) -> float:
+        return self.opts.tau_max + (self.opts.tau_min - self.opts.tau_max) * self.progress
+
+    def sampling_logits(self, kind: str) -> torch.Tensor:
+        """alpha with the ops that may not be sampled (removed, or ``none``) at -inf."""
+        a = self.net.alphas[kind]
+        return a.masked_fill(~sample_mask(self.net, kind, self.opts.sample_none).to(a.device), float("-inf"))
+
+    def extra_state(self) -> Dict[str, Any]:
+        return {"gen": self.gen.get_state()}
+
+    def load_extra_state(self, state: Dict[str, Any]) -> None:
+        if "gen" in state:
+            self.gen.set_state(state["gen"].cpu())  # checkpoints are loaded onto the run's device
