@@ -308,7 +308,7 @@ def _adapt_to_strategy(cfg: RunConfig, old: str, notes: Optional[List[str]]) -> 
     from .block.strategies import STRATEGIES
 
     new = cfg.block.strategy.name
-    known = {f.name for f in dataclasses.fields(STRATEGIES.get(new, key="block.strategy").Options)}
+    known = STRATEGIES.get(new, key="block.strategy").option_names(cfg.block.strategy.options)
     dropped = sorted({k for k in cfg.block.strategy.options if k not in known}
                      | {k for m in cfg.block.library for k in m if k not in known and k not in MEMBER_KEYS})
     if not dropped:

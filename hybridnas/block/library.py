@@ -69,13 +69,18 @@ class LibraryEntry:
         )
 
 
+def reference_spec(genotype: BlockGenotype, cells: int, width: int, nodes: int, in_chans: int, num_classes: int, image_size) -> ArchSpec:
+    """The reference network of a block: the supernet's macro layout built from it alone."""
+    return ArchSpec(reference_genome(cells, width), (genotype,), width, nodes, in_chans, num_classes, tuple(image_size))
+
+
 def block_costs(genotype: BlockGenotype, cfg, in_chans: int, num_classes: int, image_size) -> Dict[str, int]:
     """Cost of one normal cell and of the reference network, at ``block.reference_width``."""
     from ..network.costs import cell_cost, network_cost
     from ..space.cell import CellPlan
 
     w, n, res = cfg.block.reference_width, cfg.cell.nodes, tuple(image_size)
-    net = network_cost(ArchSpec(reference_genome(cfg.block.cells, w), (genotype,), w, n, in_chans, num_classes, res))
+    net = network_cost(reference_spec(genotype, cfg.block.cells, w, n, in_chans, num_classes, res))
     cell = cell_cost(CellPlan(n * w, n * w, w, False, False, res, res, n), genotype.normal)
     return {"cell_params": cell.params, "cell_macs": cell.macs, "net_params": net.params, "net_macs": net.macs}
 

@@ -133,6 +133,10 @@ class BlockStage:
         )
         return batch
 
+    def _n_steps(self) -> int:
+        """Bilevel steps per epoch (both halves are cut with ``drop_last``)."""
+        return max(1, min(len(self.w_half), len(self.a_half)) // self.batch_size)
+
     def _epoch_batches(self, tag, epoch):
         b = self.batch_size
         g1 = torch.Generator().manual_seed(derive_seed(self.cfg.seed, tag, epoch, "w"))
@@ -187,6 +191,7 @@ class BlockStage:
         phase = f"member_{i}"
         strategy = build_strategy(b.strategy.name, net, b, self._options(overrides))
         torch.manual_seed(derive_seed(self.cfg.seed, phase))
+        strategy.begin_search(b.warmup_epochs, b.epochs, self._n_steps())
         start = self._resume_point(phase, net, strategy)
         label = f"block search {i + 1}/{len(b.library)}" + (f" {_brief(overrides)}" if overrides else "")
         stopped = False

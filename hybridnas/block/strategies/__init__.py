@@ -7,5 +7,10 @@ STRATEGIES = Registry(
     modules=[
         "hybridnas.block.strategies.darts",
         "hybridnas.block.strategies.enhanced",
+        "hybridnas.block.strategies.gdas",
+        "hybridnas.block.strategies.egs",
+        "hybridnas.block.strategies.ddpnas",
+        "hybridnas.block.strategies.shrink",
+        "hybridnas.block.strategies.cdarts",
     ],
 )

@@ -8,18 +8,27 @@ optimisers, the weight step, clipping, derivation, checkpoint state - lives here
 The block stage drives a strategy like this:
 
 1. ``s = Strategy(supernet, block_cfg, options)`` (options are checked against ``Options``);
-2. each epoch: ``begin_epoch(epoch, epochs)``; per pair of batches ``step(train, val)``
-   (``warmup_step(train)`` during the shared warm-up); then ``end_epoch()``;
+2. before a member's bilevel epochs: ``begin_search(first_epoch, epochs, steps_per_epoch)`` (the
+   plan, for strategies with their own schedule: temperatures, rounds, pruning); then each epoch:
+   ``begin_epoch(epoch, epochs)``; per pair of batches ``step(train, val)`` (``warmup_step(train)``
+   during the shared warm-up); then ``end_epoch()``;
 3. ``derive()`` returns the :class:`~hybridnas.space.genotype.BlockGenotype`;
    ``probabilities(kind)`` feeds the logs and heat-maps;
-4. ``state_dict()`` / ``load_state_dict()`` carry its state across a resume.
+4. ``state_dict()`` / ``load_state_dict()`` carry its state across a resume (a strategy with
+   state of its own - a distribution, a second network, a random generator - puts it in
+   ``extra_state()``).
+
+Options come from ``block.strategy`` and the library member's overrides; ``parse_options`` turns
+them into the strategy's frozen ``Options`` (a wrapper such as ``shrink`` also accepts its inner
+strategy's), and ``check_options`` checks them against the rest of the run configuration.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Tuple
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Set, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +48,15 @@ class NoOptions:
 Batch = Tuple[torch.Tensor, torch.Tensor]
 
 
+class SearchPlan(NamedTuple):
+    """What the stage will run for one library member: ``epochs`` bilevel epochs of about
+    ``steps_per_epoch`` steps, the first numbered ``first_epoch`` in ``begin_epoch``."""
+
+    first_epoch: int
+    epochs: int
+    steps_per_epoch: int
+
+
 class BlockStrategy:
     name = "base"
     Options: type = NoOptions
@@ -48,7 +66,7 @@ class BlockStrategy:
     def __init__(self, supernet: Supernet, cfg, options: Mapping[str, Any]):
         self.net = supernet
         self.cfg = cfg
-        self.opts = from_dict(self.Options, dict(options), source=f"block.strategy '{self.name}'")
+        self.opts = self.parse_options(options, source=f"block.strategy '{self.name}'")
         self.w_opt = torch.optim.SGD(
             list(supernet.weight_parameters()), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
         )
@@ -56,8 +74,23 @@ class BlockStrategy:
             supernet.arch_parameters(), lr=cfg.arch_lr, betas=tuple(cfg.arch_betas), weight_decay=cfg.arch_weight_decay
         )
         self.epoch, self.epochs = 0, 1
+        self.plan: Optional[SearchPlan] = None
 
     # ---------------------------------------------------------------- configuration
+
+    @classmethod
+    def parse_options(cls, options: Mapping[str, Any], source: str):
+        """The typed ``Options`` from plain option values; unknown keys and bad types are errors."""
+        return from_dict(cls.Options, dict(options), source=source)
+
+    @classmethod
+    def option_names(cls, options: Mapping[str, Any]) -> Set[str]:
+        """The option keys this strategy accepts, given the options it is configured with."""
+        return {f.name for f in dataclasses.fields(cls.Options)}
+
+    @classmethod
+    def check_options(cls, opts, run_cfg, source: str) -> None:
+        """Check parsed options against the rest of the run (op set, epochs); raise UserError."""
 
     @classmethod
     def check_config(cls, run_cfg, source: str = "config") -> None:
@@ -67,7 +100,8 @@ class BlockStrategy:
         base = dict(run_cfg.block.strategy.options)
         for i, member in enumerate(run_cfg.block.library):
             merged = {**base, **{k: v for k, v in member.items() if k not in MEMBER_KEYS}}
-            from_dict(cls.Options, merged, source=f"{source}: block.library[{i}] ({cls.name} options)")
+            where = f"{source}: block.library[{i}] ({cls.name} options)"
+            cls.check_options(cls.parse_options(merged, source=where), run_cfg, where)
 
     # ---------------------------------------------------------------- hooks
 
@@ -119,6 +153,18 @@ class BlockStrategy:
 
     def warmup_step(self, train: Batch) -> Dict[str, float]:
         return self.weight_step(train)
+
+    def begin_search(self, first_epoch: int, epochs: int, steps_per_epoch: int) -> None:
+        """Called by the stage before a member's bilevel epochs (before any resume state is
+        loaded, so a strategy may keep what it derives from the plan in its state)."""
+        self.plan = SearchPlan(int(first_epoch), max(int(epochs), 1), max(int(steps_per_epoch), 1))
+
+    @property
+    def progress(self) -> float:
+        """How far the bilevel search is at the current epoch: 0.0 at its first epoch, 1.0 at
+        its last (without a plan: over the epochs ``begin_epoch`` was told about)."""
+        first, epochs = (self.plan.first_epoch, self.plan.epochs) if self.plan else (0, self.epochs)
+        return min(max((self.epoch - first) / max(epochs - 1, 1), 0.0), 1.0)
 
     def begin_epoch(self, epoch: int, epochs: int) -> None:
         """Set the epoch's schedule: cosine learning rate of the weights."""
