@@ -66,7 +66,7 @@ def _figures(results: RunResults, images: Dict[str, str]) -> List[Block]:
     out: List[Block] = [("h", 2, "Figures")]
     captions = {
         "front": "Validation accuracy against parameters and FLOPs. Grey: every evaluated model; dashed: the "
-                 "fronts after earlier generations (later is darker); solid: the final front of each projection; "
+                 "fronts after earlier generations (later is stronger); solid: the final front of each projection; "
                  "dots: the three-objective Pareto front; rings: picked models.",
         "front3d": "The three objectives together (costs as log10).",
         "parallel": "Parallel coordinates of the front members; picked models in blue.",

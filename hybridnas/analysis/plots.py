@@ -3,7 +3,7 @@
 Figures (``plots/<name>.<fmt>``, PNG and/or SVG):
 
 - ``front``: validation accuracy against parameters and against FLOPs - every evaluated model,
-  the fronts of earlier generations faded (later is darker), the final front, picks ringed;
+  the fronts of earlier generations faded (later is stronger), the final front, picks ringed;
 - ``front3d``: the three objectives in one 3-D view;
 - ``parallel``: parallel coordinates of the front members (accuracies, params, FLOPs, latency
   when measured), picks highlighted;
@@ -170,7 +170,7 @@ def fig_front(results: RunResults, t: Theme):
             xs, ys = _staircase(gf, key)
             alpha = 0.15 + 0.5 * (g + 1) / max(len(earlier), 1)
             ax.step(xs, ys, where="post", c=t.front, lw=1.0, alpha=alpha, ls="--",
-                    label=f"fronts after generations 1-{len(earlier)} (later = darker)" if g == len(earlier) - 1 else None)
+                    label=f"fronts after generations 1-{len(earlier)} (later = stronger)" if g == len(earlier) - 1 else None)
         xs, ys = _staircase(recs, key)
         ax.step(xs, ys, where="post", c=t.front, lw=1.8, label=f"final front of this projection (2 objectives) vs {key}")
         ax.scatter([r[key] for r in front], [100 * r["val_acc"] for r in front], s=32, c=t.front, zorder=3,
@@ -302,6 +302,9 @@ def fig_hypervolume(results: RunResults, t: Theme):
         ax2 = ax.twinx()
         ax2.bar(g, ev, color=t.muted, alpha=0.35, width=0.6, label="models evaluated so far")
         ax2.set_ylabel("models evaluated (count)")
+        from matplotlib.ticker import MaxNLocator
+
+        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax2.spines["right"].set_visible(True)
         ax2.legend(loc="lower right")
         ax.set_zorder(ax2.get_zorder() + 1)

@@ -23,11 +23,9 @@ def _number(text: str) -> float:
 
 
 def add_parser(sub):
-    from ..analysis.pick import RULES
-
     p = sub.add_parser("pick", help=HELP, description=HELP)
     p.add_argument("run", help="run directory, e.g. runs/digits")
-    p.add_argument("--rule", choices=RULES, help=RULE_HELP)
+    p.add_argument("--rule", help=RULE_HELP)  # checked by analysis.pick (no numpy import for --help)
     p.add_argument("--prefer", metavar="K=V,...",
                    help="aspiration point for --rule asf, e.g. acc=0.98,flops=2e6 (keys: acc, params, flops, macs, latency)")
     p.add_argument("--weights", metavar="K=V,...",

@@ -88,6 +88,9 @@ def export_model(
         raise UserError("--opset only applies to the onnx format; add onnx to --format")
     record = results.record(ident)
     folder = Path(out) if out else results.store.path(f"exports/{record['arch_id']}")
+    if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not (folder / "arch.json").exists())):
+        # an export replaces an older export, never a folder of something else
+        raise UserError(f"'{folder}' exists and is not a hybridnas export; give --out a new or empty folder")
     folder.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=str(folder.parent)))
     stage.chmod(0o755)  # mkdtemp makes it private; the export is an ordinary folder

@@ -237,3 +237,17 @@ def test_figures_in_both_themes_and_formats(run_copy):
     text = (run_copy / "plots" / "front.svg").read_text()
     assert "parameters (count, log scale)" in text and "FLOPs per image" in text  # labelled axes, units
     assert cli("plot", run_copy, "--figure", "proxy") == 2
+
+
+def test_export_never_replaces_a_foreign_folder(run_copy, tmp_path, capsys):
+    aid = json.loads((run_copy / "front.json").read_text())["members"][0]["arch_id"]
+    mine = tmp_path / "my-models"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    assert cli("export", run_copy, "--id", aid, "--out", mine) == 2
+    assert "not a hybridnas export" in capsys.readouterr().err
+    assert (mine / "notes.txt").read_text() == "keep me"
+    out = tmp_path / "export"
+    assert cli("export", run_copy, "--id", aid, "--out", out) == 0
+    assert cli("export", run_copy, "--id", aid, "--out", out, "--format", "state") == 0  # an export replaces an export
+    assert sorted(p.name for p in out.iterdir()) == ["arch.json", "card.json", "card.md", "model.pt"]
