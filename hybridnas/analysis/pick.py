@@ -33,16 +33,7 @@ from .pareto import knee_index
 
 RULES = ("knee", "max-acc", "asf", "pseudo-weights", "high-tradeoff")
 
-# What a preference or weight may name: key -> (record field, log scale, higher is better)
-KEYS: Dict[str, Tuple[str, bool, bool]] = {
-    "acc": ("val_acc", False, True),
-    "error": ("val_acc", False, True),
-    "params": ("params", True, False),
-    "flops": ("flops", True, False),
-    "macs": ("macs", True, False),
-    "latency": ("latency", True, False),
-}
-# The run objective each key stands for (acc and error are one objective).
+# What a preference or weight may name -> the run objective it stands for (acc and error are one).
 OBJECTIVE_OF = {"acc": "error", "error": "error", "params": "params", "flops": "flops", "macs": "macs", "latency": "latency"}
 LATENCY = "latency"  # record field of measured latency, milliseconds (the 'latency' objective)
 
@@ -66,8 +57,8 @@ def parse_targets(text: Targets, what: str) -> Dict[str, float]:
             items.append((k.strip(), v.strip()))
     out: Dict[str, float] = {}
     for k, v in items:
-        if k not in KEYS:
-            raise UserError(f"{what} names '{k}', which is not an objective; use {', '.join(KEYS)}")
+        if k not in OBJECTIVE_OF:
+            raise UserError(f"{what} names '{k}', which is not an objective; use {', '.join(OBJECTIVE_OF)}")
         try:
             out[k] = float(v)
         except (TypeError, ValueError):
@@ -111,7 +102,7 @@ def _objective_matrix(records: Sequence[Dict[str, Any]], names: Sequence[str]) -
 
 
 def _transform(key: str, value: float) -> float:
-    field, log, higher = KEYS[key]
+    """A preference value in the space the rules rank in (error linear, costs log10)."""
     if key == "acc":
         return 1.0 - value
     if key == "error":

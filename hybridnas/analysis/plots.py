@@ -264,7 +264,7 @@ def fig_parallel(results: RunResults, t: Theme):
             last = int(np.flatnonzero(np.isfinite(N[i]))[-1])
             ax.annotate(r["arch_id"][:6], (xs[last], N[i, last]), textcoords="offset points",
                         xytext=(6, 0), va="center", fontsize=8, color=t.pick)
-    for j, (label, _, log, fmt) in enumerate(axes):
+    for j, (_, _, _, fmt) in enumerate(axes):
         ax.axvline(j, c=t.fg, lw=0.8)
         col = V[:, j][np.isfinite(V[:, j])]
         if len(col):
