@@ -8,8 +8,8 @@ The Python API mirrors the CLI; its heavy imports happen on first use::
 
     import hybridnas
     run = hybridnas.search("digits", engine__generations=4)   # or search("spaces/my.yaml")
-    best = run.pick(rule="knee")
-    model = hybridnas.load(run.export(best.arch_id))
+    best = run.pick(rule="knee")[0]                            # a record (dict)
+    model = hybridnas.load(run.export(best["arch_id"]))
 """
 
 __version__ = "0.1.0"

@@ -1,11 +1,14 @@
-"""The Python API, mirroring the CLI.
+"""The Python API, mirroring the CLI: ``search``, and a :class:`Run` with ``front``, ``pick``,
+``export``, ``plot``, ``train`` and ``report``.
 
     import hybridnas
     run = hybridnas.search("digits", engine__generations=3)    # or Run.load("runs/digits")
     run.front                                                   # list of records (dicts)
     [best] = run.pick(rule="knee", max_params=10_000)
-    folder = run.export(best["arch_id"])
+    run.train(best["arch_id"], epochs=50)                       # optional: the final stage
+    folder = run.export(best["arch_id"], formats=("state", "pt2", "onnx"))
     model = hybridnas.load(folder)
+    run.report()                                                # report.md + report.html
 """
 
 from __future__ import annotations
@@ -81,23 +84,51 @@ class Run:
     def library(self):
         return self.results.library
 
-    def pick(self, rule: str = "knee", n: int = 1, **limits) -> List[Dict[str, Any]]:
+    @property
+    def trained(self) -> Dict[str, Dict[str, Any]]:
+        """Fully trained models: arch id -> record (proxy and full accuracy)."""
+        return self.results.trained()
+
+    def pick(self, rule: Optional[str] = None, n: int = 1, *, prefer=None, weights=None, record: bool = True,
+             **limits) -> List[Dict[str, Any]]:
+        """``hybridnas pick``: rules knee, max-acc, asf (``prefer={"acc": 0.98, "flops": 2e6}``),
+        pseudo-weights (``weights={"acc": 0.7, "params": 0.3}``), high-tradeoff; limits
+        ``max_params``, ``max_flops``, ``max_latency``, ``min_acc``."""
         from .analysis.pick import pick
 
-        return pick(self.results, rule=rule, n=n, **limits)
+        return pick(self.results, rule=rule, n=n, prefer=prefer, weights=weights, record=record, **limits)
 
     def model(self, ident: str, weights: bool = True):
+        """The network of ``ident`` (fully trained weights when there are some), in eval mode."""
         return self.results.model(self.results.record(ident), weights=weights)
 
-    def export(self, ident: str, formats: Sequence[str] = ("state", "pt2"), out=None) -> Path:
+    def export(self, ident: str, formats: Sequence[str] = ("state", "pt2"), out=None, opset: Optional[int] = None) -> Path:
+        """``hybridnas export``: formats state, pt2, onnx, torchscript; returns the folder."""
         from .export import export_model
 
-        return export_model(self.results, ident, formats=formats, out=out)
+        return export_model(self.results, ident, formats=formats, out=out, opset=opset)
 
-    def plot(self, formats: Sequence[str] = ("png",)) -> List[Path]:
-        from .analysis.plots import plot_front
+    def plot(self, formats: Sequence[str] = ("png",), theme: str = "light", figures: Optional[Sequence[str]] = None) -> List[Path]:
+        """``hybridnas plot``: the run's figures under ``plots/``; returns the files."""
+        from .analysis.plots import plot_all
 
-        return plot_front(self.results, formats)
+        return plot_all(self.results, formats, theme, figures)
+
+    def train(self, ident: str, *, device: Optional[str] = None, restart: bool = False, progress: bool = False,
+              **settings: Any) -> Dict[str, Any]:
+        """``hybridnas train``: train ``ident`` fully; keyword settings override the space's
+        ``train`` section (``epochs=50, cutout=2, drop_path=0.1, aux_weight=0.4``)."""
+        from .progress import Progress
+        from .retrain import train_model
+
+        return train_model(self.results, ident, settings, device=device, restart=restart,
+                           progress=Progress(quiet=not progress))
+
+    def report(self, theme: str = "light") -> List[Path]:
+        """``hybridnas report``: writes ``report.md`` and ``report.html``; returns their paths."""
+        from .report import write_report
+
+        return write_report(self.results, theme=theme)
 
     def __repr__(self) -> str:
         return f"Run('{self.path}')"

@@ -124,6 +124,25 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class TrainConfig:
+    """Full training of a picked model (``hybridnas train``): the paper's final stage."""
+
+    epochs: int = 100
+    batch_size: int = 96
+    lr: float = 0.025
+    lr_min: float = 0.0
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    label_smoothing: float = 0.0
+    grad_clip: float = 5.0
+    augment: Optional[bool] = None  # random crop + flip; default: data.augment
+    cutout: int = 0  # side of the square cut out of each training image (0: off)
+    drop_path: float = 0.0  # final drop-path probability, ramped up linearly over the epochs
+    aux_weight: float = 0.0  # > 0 adds an auxiliary head (dropped at export) with this loss weight
+    eval_every: int = 10  # validation accuracy logged every this many epochs
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     name: str = "pymoo"
     algorithm: str = "nsga2"
@@ -170,6 +189,7 @@ class RunConfig:
     # table of results to look them up in; nothing is trained.
     genes: Optional[Mapping[str, Any]] = None
     table: Optional[TableConfig] = None
+    train: TrainConfig = field(default_factory=TrainConfig)
 
     @property
     def tabular(self) -> bool:
@@ -503,6 +523,7 @@ def check(cfg: RunConfig, source: str = "config") -> None:
     from .evaluate import EVALUATORS
 
     EVALUATORS.get(e.evaluator, key="evaluation.evaluator")
+    check_train(cfg.train, source)
     if (e.evaluator == "table") != cfg.tabular:
         if cfg.tabular:
             bad("evaluation.evaluator", f"is '{e.evaluator}', but this space declares genes and a table; set it to 'table'")
@@ -647,3 +668,21 @@ def _check_network_space(cfg: RunConfig, source: str, bad, positive) -> None:
         bad("network.downsample", f"must list allowed flags from 0 and 1, got {list(n.downsample)}")
 
     _check_objective_list(cfg, bad, OBJECTIVES)
+
+
+def check_train(t: TrainConfig, source: str = "config") -> None:
+    """Ranges of the ``train`` section (also checked after CLI overrides of ``hybridnas train``)."""
+
+    def bad(key: str, msg: str):
+        raise UserError(f"{source}: 'train.{key}' {msg}")
+
+    for k in ("epochs", "batch_size", "lr"):
+        if getattr(t, k) <= 0:
+            bad(k, f"must be > 0, got {getattr(t, k)}")
+    for k in ("lr_min", "weight_decay", "grad_clip", "cutout", "aux_weight", "eval_every", "momentum"):
+        if getattr(t, k) < 0:
+            bad(k, f"must be >= 0, got {getattr(t, k)}")
+    if not 0 <= t.drop_path < 1:
+        bad("drop_path", f"must be in [0, 1), got {t.drop_path}")
+    if not 0 <= t.label_smoothing < 1:
+        bad("label_smoothing", f"must be in [0, 1), got {t.label_smoothing}")

@@ -14,6 +14,8 @@ from .config import RunConfig, config_from_dict
 from .errors import UserError
 from .store import RunStore
 
+TRAINED = "trained.jsonl"  # one record per finished full training (hybridnas train)
+
 
 class RunResults:
     def __init__(self, path):
@@ -141,3 +143,10 @@ class RunResults:
 
     def picks(self) -> List[Dict[str, Any]]:
         return self.store.read_json("picks.json", default={"picks": []})["picks"]
+
+    def trained(self) -> Dict[str, Dict[str, Any]]:
+        """Fully trained models (``hybridnas train``): the latest record per arch id."""
+        out: Dict[str, Dict[str, Any]] = {}
+        for r in self.store.records(TRAINED):
+            out[r["arch_id"]] = r
+        return out

@@ -60,3 +60,23 @@ def run_network_stage(root, overrides=(), device="cpu"):
         stage = NetworkStage(cfg, NetworkPoints(cfg, tiny_library(), data, latency), ev, store)
         result = stage.run()
     return store, stage, result
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A finished search on the tiny space, shared by the session: copy it before changing it."""
+    from hybridnas.cli.main import main
+
+    out = tmp_path_factory.mktemp("shared-runs")
+    assert main(["search", TINY, "--out", str(out), "--name", "tiny", "--quiet", "--no-export"]) == 0
+    return out / "tiny"
+
+
+@pytest.fixture
+def run_copy(tiny_run, tmp_path):
+    """A private copy of the shared tiny run, free to pick, export, train and report in."""
+    import shutil
+
+    dst = tmp_path / "run"
+    shutil.copytree(tiny_run, dst)
+    return dst

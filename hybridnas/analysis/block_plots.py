@@ -9,38 +9,18 @@ distribution per epoch; ``log K`` is uniform, 0 is one op per edge).
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Tuple
 
 from ..results import RunResults
 from ..space.genotype import edge_index
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, results: RunResults, name: str, formats: Sequence[str]) -> List[Path]:
-    out = []
-    for fmt in formats:
-        p = results.store.path(f"plots/{name}.{fmt}")
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.stem}.tmp.{fmt}")
-        fig.savefig(tmp, format=fmt, dpi=130)
-        tmp.replace(p)
-        out.append(p)
-    return out
-
-
-def plot_block_stage(run, formats: Sequence[str] = ("png",)) -> List[Path]:
+def alpha_figures(results: RunResults, t) -> List[Tuple[str, object]]:
+    """``(stem, figure)`` for each member's heat-map and the entropy curves; none without a
+    block stage (a tabular run) or before its first epoch."""
     from ..block.stage import alpha_history
+    from .plots import _plt
 
-    results = run if isinstance(run, RunResults) else RunResults(run)
     history = alpha_history(results.store)
     if not history:
         return []
@@ -48,7 +28,7 @@ def plot_block_stage(run, formats: Sequence[str] = ("png",)) -> List[Path]:
     by_member: Dict[int, List[dict]] = {}
     for r in history:
         by_member.setdefault(r["member"], []).append(r)
-    out: List[Path] = []
+    out: List[Tuple[str, object]] = []
     nodes = results.config.cell.nodes
     edge_labels = [f"{i}<-{j}" for i, j in edge_index(nodes)]
     for member, recs in sorted(by_member.items()):
@@ -57,7 +37,7 @@ def plot_block_stage(run, formats: Sequence[str] = ("png",)) -> List[Path]:
         fig, axes = plt.subplots(1, 2, figsize=(2.0 + 0.9 * len(ops) * 2, 1.2 + 0.32 * len(edge_labels)), constrained_layout=True)
         for ax, kind in zip(axes, ("normal", "reduce")):
             probs = last[kind]["probs"]
-            im = ax.imshow(probs, cmap="viridis", vmin=0.0, vmax=max(max(row) for row in probs), aspect="auto")
+            im = ax.imshow(probs, cmap=t.cmap, vmin=0.0, vmax=max(max(row) for row in probs), aspect="auto")
             ax.set_xticks(range(len(ops)), [o.replace("_", "\n", 1) for o in ops], fontsize=7)
             ax.set_yticks(range(len(edge_labels)), edge_labels, fontsize=7)
             ax.set_xlabel("operation")
@@ -68,8 +48,7 @@ def plot_block_stage(run, formats: Sequence[str] = ("png",)) -> List[Path]:
                     ax.text(k, e, f"{p:.2f}", ha="center", va="center", fontsize=6, color="white" if p < 0.6 * max(row) else "black")
             fig.colorbar(im, ax=ax, shrink=0.8, label="op probability")
         fig.suptitle(f"block search member {member}: op probabilities", fontsize=10)
-        out += _save(fig, results, f"block_alpha_{member}", formats)
-        plt.close(fig)
+        out.append((f"block_alpha_{member}", fig))
 
     fig, ax = plt.subplots(figsize=(6.5, 3.6), constrained_layout=True)
     for member, recs in sorted(by_member.items()):
@@ -77,12 +56,11 @@ def plot_block_stage(run, formats: Sequence[str] = ("png",)) -> List[Path]:
             ax.plot([r["epoch"] + 1 for r in recs], [r[kind]["entropy"] for r in recs], style, marker="o", ms=3,
                     label=f"member {member} {kind}")
     k = len(history[-1]["ops"])
-    ax.axhline(math.log(k), color="#868e96", lw=0.8, ls=":", label=f"uniform (log {k})")
+    ax.axhline(math.log(k), color=t.muted, lw=0.8, ls=":", label=f"uniform (log {k})")
     ax.set_xlabel("search epoch")
     ax.set_ylabel("mean edge entropy (nats)")
     ax.set_title("architecture entropy per epoch")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
-    out += _save(fig, results, "block_entropy", formats)
-    plt.close(fig)
+    out.append(("block_entropy", fig))
     return out

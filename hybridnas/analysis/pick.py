@@ -1,15 +1,29 @@
 """Choosing models from the front: rules, hard limits, and a clear answer when nothing fits.
 
-Rules: ``knee`` (the high trade-off point: farthest below the plane through the extremes of
-the normalised front), ``max-acc`` (most accurate). Hard limits (``max_params``, ``max_flops``,
-``min_acc``) filter the front first; a model off the front never beats the front member that
-dominates it, so filtering the front loses nothing. Picks are recorded in ``picks.json``.
+Hard limits (``max_params``, ``max_flops``, ``max_latency`` in ms, ``min_acc``) filter the front
+first; a model off the front never beats the front member that dominates it, so filtering the
+front loses nothing. The rules then rank what is left, in the objective space where costs are
+on a log scale (error, log10 params, log10 FLOPs, log10 latency), normalised over the candidates:
+
+- ``knee``: the point farthest below the plane through the normalised extremes (Das 1999;
+  Deb's knee), then the knee of what is left, and so on;
+- ``max-acc``: the most accurate (ties: fewer parameters);
+- ``asf``: closest to an aspiration point (``prefer={"acc": 0.98, "flops": 2e6}``) by
+  Wierzbicki's achievement scalarising function, ``pymoo.decomposition.asf.ASF``, over the
+  objectives the preference names; the others only break ties;
+- ``pseudo-weights``: closest to a weighting of the objectives
+  (``weights={"acc": 0.6, "params": 0.4}``) by Deb's pseudo-weights,
+  ``pymoo.mcdm.pseudo_weights.PseudoWeights``;
+- ``high-tradeoff``: the points pymoo's ``HighTradeoffPoints`` flags (where a small gain in one
+  objective costs a large loss in others; Rachmawati & Srinivasan 2009), then the knee order.
+
+Picks are recorded in ``picks.json``.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -17,7 +31,48 @@ from ..errors import UserError
 from ..results import RunResults
 from .pareto import knee_index
 
-RULES = ("knee", "max-acc")
+RULES = ("knee", "max-acc", "asf", "pseudo-weights", "high-tradeoff")
+
+# What a preference or weight may name -> the run objective it stands for (acc and error are one).
+OBJECTIVE_OF = {"acc": "error", "error": "error", "params": "params", "flops": "flops", "macs": "macs", "latency": "latency"}
+LATENCY = "latency"  # record field of measured latency, milliseconds (the 'latency' objective)
+
+Targets = Union[str, Mapping[str, float], None]
+
+
+def parse_targets(text: Targets, what: str) -> Dict[str, float]:
+    """``"acc=0.98,flops=2e6"`` (or a mapping) -> ``{"acc": 0.98, "flops": 2e6}``, checked."""
+    if text is None:
+        return {}
+    if isinstance(text, Mapping):
+        items = [(str(k), v) for k, v in text.items()]
+    else:
+        items = []
+        for part in str(text).split(","):
+            if not part.strip():
+                continue
+            if "=" not in part:
+                raise UserError(f"{what} '{part.strip()}' is not key=value; write e.g. acc=0.98,flops=2e6")
+            k, v = part.split("=", 1)
+            items.append((k.strip(), v.strip()))
+    out: Dict[str, float] = {}
+    for k, v in items:
+        if k not in OBJECTIVE_OF:
+            raise UserError(f"{what} names '{k}', which is not an objective; use {', '.join(OBJECTIVE_OF)}")
+        try:
+            out[k] = float(v)
+        except (TypeError, ValueError):
+            raise UserError(f"{what} {k}={v} is not a number") from None
+        if not np.isfinite(out[k]) or out[k] < 0:
+            raise UserError(f"{what} {k}={v} must be a finite number >= 0")
+    if "acc" in out and "error" in out:
+        raise UserError(f"{what} names both acc and error, which are one objective; give one")
+    for k in ("acc", "error"):
+        if what == "--prefer" and k in out and out[k] > 1:
+            raise UserError(f"--prefer {k}={out[k]:g} must be a fraction in [0, 1] (0.98 for 98 %)")
+    if not out:
+        raise UserError(f"{what} is empty; write e.g. acc=0.98,flops=2e6")
+    return out
 
 
 def _limits_text(limits: Dict[str, Optional[float]]) -> str:
@@ -27,7 +82,7 @@ def _limits_text(limits: Dict[str, Optional[float]]) -> str:
 def _miss(r: Dict[str, Any], limits: Dict[str, Optional[float]]) -> float:
     """How far a model is from meeting the limits: the largest relative miss."""
     miss = 0.0
-    for key, field in (("max_params", "params"), ("max_flops", "flops")):
+    for key, field in (("max_params", "params"), ("max_flops", "flops"), ("max_latency", LATENCY)):
         if limits.get(key) is not None:
             miss = max(miss, r[field] / limits[key] - 1.0)
     if limits.get("min_acc") is not None:
@@ -35,57 +90,175 @@ def _miss(r: Dict[str, Any], limits: Dict[str, Optional[float]]) -> float:
     return miss
 
 
-def _meets(r: Dict[str, Any], limits: Dict[str, Optional[float]]) -> bool:
-    return _miss(r, limits) <= 0
+def _objective_matrix(records: Sequence[Dict[str, Any]], names: Sequence[str]) -> np.ndarray:
+    """Minimised objective values: error linear, costs log10."""
+    cols = []
+    for name in names:
+        if name == "error":
+            cols.append([1.0 - float(r["val_acc"]) for r in records])
+        else:
+            cols.append([np.log10(max(float(r[name]), 1e-12)) for r in records])
+    return np.array(cols, dtype=float).T.reshape(len(records), len(names))
+
+
+def _transform(key: str, value: float) -> float:
+    """A preference value in the space the rules rank in (error linear, costs log10)."""
+    if key == "acc":
+        return 1.0 - value
+    if key == "error":
+        return value
+    return float(np.log10(max(value, 1e-12)))
+
+
+def _normalise(F: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lo, hi = F.min(0), F.max(0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    return (F - lo) / span, lo, span
+
+
+def _knee_order(F: np.ndarray) -> List[int]:
+    order, remaining = [], list(range(len(F)))
+    while remaining:  # the knee, then the knee of what is left, ...
+        k = remaining[knee_index(F[remaining])]
+        order.append(k)
+        remaining.remove(k)
+    return order
+
+
+def _rank_asf(F: np.ndarray, names: Sequence[str], prefer: Dict[str, float]) -> Tuple[List[int], np.ndarray]:
+    """Rank by the ASF over the objectives the preference names (normalised, equal weights);
+    the objectives it leaves out only break ties (sum of all normalised objectives)."""
+    from pymoo.decomposition.asf import ASF
+
+    N, lo, span = _normalise(F)
+    cols = [names.index(OBJECTIVE_OF[k]) for k in prefer]
+    z = np.array([(_transform(k, v) - lo[j]) / span[j] for (k, v), j in zip(prefer.items(), cols)])
+    scores = np.asarray(ASF().do(N[:, cols], np.ones(len(cols)), utopian_point=z), dtype=float).reshape(-1)
+    order = np.lexsort((N.sum(1), np.round(scores, 12)))
+    return [int(i) for i in order], scores
+
+
+def _rank_pseudo_weights(F: np.ndarray, names: Sequence[str], weights: Dict[str, float]) -> Tuple[List[int], np.ndarray, np.ndarray]:
+    from pymoo.mcdm.pseudo_weights import PseudoWeights
+
+    w = np.zeros(len(names))
+    for key, value in weights.items():
+        w[names.index(OBJECTIVE_OF[key])] = value
+    varies = F.max(0) > F.min(0)  # an objective equal for all candidates has no pseudo-weight
+    if not varies.any() or w[varies].sum() <= 0:
+        return list(range(len(F))), np.zeros(len(F)), np.zeros_like(F)
+    w = w[varies] / w[varies].sum()
+    _, pw = PseudoWeights(w).do(F[:, varies], return_pseudo_weights=True)
+    dist = np.abs(pw - w).sum(1)
+    full = np.zeros_like(F)
+    full[:, varies] = pw
+    order = np.lexsort((F.sum(1), dist))
+    return [int(i) for i in order], dist, full
+
+
+def _rank_high_tradeoff(F: np.ndarray) -> Tuple[List[int], List[int]]:
+    """Flagged high trade-off points first (in knee order), then the rest in knee order."""
+    from pymoo.mcdm.high_tradeoff import HighTradeoffPoints
+
+    knee = _knee_order(F)
+    N, _, _ = _normalise(F)
+    uniq, inverse = np.unique(np.round(N, 12), axis=0, return_inverse=True)
+    flagged: List[int] = []
+    if len(uniq) >= 3:  # needs neighbours to measure trade-offs against
+        hits = HighTradeoffPoints().do(uniq)
+        if hits is not None:
+            hit_rows = set(int(h) for h in np.atleast_1d(hits))
+            flagged = [i for i in knee if int(inverse.reshape(-1)[i]) in hit_rows]
+    return flagged + [i for i in knee if i not in flagged], flagged
 
 
 def pick(
     run,
-    rule: str = "knee",
+    rule: Optional[str] = None,
     n: int = 1,
     max_params: Optional[float] = None,
     max_flops: Optional[float] = None,
     min_acc: Optional[float] = None,
+    max_latency: Optional[float] = None,
+    prefer: Targets = None,
+    weights: Targets = None,
     record: bool = True,
 ) -> List[Dict[str, Any]]:
+    """Pick ``n`` models of a run's front; returns their records, best first.
+
+    ``rule`` defaults to ``asf`` with ``prefer``, ``pseudo-weights`` with ``weights``, else
+    ``knee``. Each returned record carries ``pick`` (rule, rank, and the rule's score).
+    """
     results = run if isinstance(run, RunResults) else RunResults(run)
+    prefer_d = parse_targets(prefer, "--prefer")
+    weights_d = parse_targets(weights, "--weights")
+    if rule is None:
+        rule = "asf" if prefer_d else "pseudo-weights" if weights_d else "knee"
     if rule not in RULES:
         raise UserError(f"unknown pick rule '{rule}'; choose one of: {', '.join(RULES)}")
+    if rule == "asf" and not prefer_d:
+        raise UserError("rule asf needs an aspiration point: --prefer acc=0.98,flops=2e6")
+    if rule == "pseudo-weights" and not weights_d:
+        raise UserError("rule pseudo-weights needs --weights, e.g. --weights acc=0.6,params=0.2,flops=0.2")
+    if prefer_d and rule != "asf":
+        raise UserError(f"--prefer goes with --rule asf, not {rule}; drop one of them")
+    if weights_d and rule != "pseudo-weights":
+        raise UserError(f"--weights goes with --rule pseudo-weights, not {rule}; drop one of them")
     if n < 1:
         raise UserError(f"-n must be at least 1, got {n}")
     front = results.front()
     if not front:
         raise UserError(f"run '{results.root}' has no evaluated models yet; let the search run (or resume it) first")
-    limits = {"max_params": max_params, "max_flops": max_flops, "min_acc": min_acc}
-    ok = [r for r in front if _meets(r, limits)]
+    named = set(prefer_d) | set(weights_d)
+    if max_latency is not None or "latency" in named:
+        missing = sum(1 for r in front if r.get(LATENCY) is None)
+        if missing:
+            flag = "--max-latency" if max_latency is not None else "a latency preference"
+            raise UserError(
+                f"{flag} needs measured latency, but {missing} of {len(front)} front models of run '{results.root}' "
+                "have none; add 'latency' to the space's objectives and search again, or leave latency out"
+            )
+    limits = {"max_params": max_params, "max_flops": max_flops, "max_latency": max_latency, "min_acc": min_acc}
+    ok = [r for r in front if _miss(r, limits) <= 0]
     if not ok:
         near = sorted(front, key=lambda r: _miss(r, limits))[:3]
         desc = "; ".join(
-            f"{r['arch_id']} ({r['params']:,} params, {r['flops']:,} FLOPs, acc {r['val_acc']:.4f}, misses by {100 * _miss(r, limits):.0f}%)"
+            f"{r['arch_id']} ({r['params']:,} params, {r['flops']:,} FLOPs, "
+            + (f"{r[LATENCY]:.3g} ms, " if limits["max_latency"] is not None else "")
+            + f"acc {r['val_acc']:.4f}, misses by {100 * _miss(r, limits):.0f}%)"
             for r in near
         )
         raise UserError(f"no model on the front meets {_limits_text(limits)}; nearest: {desc}; relax the limits")
+
+    names = [o for o in results.config.objectives if o != "latency" or all(r.get(LATENCY) is not None for r in ok)]
+    names += [OBJECTIVE_OF[k] for k in sorted(named) if OBJECTIVE_OF[k] not in names]
+    F = _objective_matrix(ok, names)
+    scores: Dict[int, Dict[str, Any]] = {}
     if rule == "max-acc":
-        ranked = sorted(ok, key=lambda r: (-r["val_acc"], r["params"]))
+        order = sorted(range(len(ok)), key=lambda i: (-ok[i]["val_acc"], ok[i]["params"]))
+    elif rule == "knee":
+        order = _knee_order(F)
+    elif rule == "asf":
+        order, s = _rank_asf(F, names, prefer_d)
+        scores = {i: {"asf": float(s[i])} for i in range(len(ok))}
+    elif rule == "pseudo-weights":
+        order, dist, pw = _rank_pseudo_weights(F, names, weights_d)
+        scores = {i: {"distance": float(dist[i]), "pseudo_weights": dict(zip(names, map(float, pw[i])))}
+                  for i in range(len(ok))}
     else:
-        F = np.array([[1 - r["val_acc"], np.log10(r["params"]), np.log10(max(r["flops"], 1))] for r in ok])
-        order = []
-        remaining = list(range(len(ok)))
-        while remaining:  # the knee, then the knee of what is left, ...
-            k = remaining[knee_index(F[remaining])]
-            order.append(k)
-            remaining.remove(k)
-        ranked = [ok[k] for k in order]
-    chosen = ranked[:n]
+        order, flagged = _rank_high_tradeoff(F)
+        scores = {i: {"high_tradeoff": i in flagged} for i in range(len(ok))}
+    chosen = [{**ok[i], "pick": {"rule": rule, "rank": k + 1, **scores.get(i, {})}} for k, i in enumerate(order[:n])]
     if record:
-        picks = results.picks()
-        picks.append(
-            {
-                "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "rule": rule,
-                "limits": {k: v for k, v in limits.items() if v is not None},
-                "arch_ids": [r["arch_id"] for r in chosen],
-            }
-        )
-        results.store.write_json("picks.json", {"picks": picks})
+        entry: Dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "rule": rule,
+            "limits": {k: v for k, v in limits.items() if v is not None},
+            "arch_ids": [r["arch_id"] for r in chosen],
+        }
+        if prefer_d:
+            entry["prefer"] = prefer_d
+        if weights_d:
+            entry["weights"] = weights_d
+        results.store.write_json("picks.json", {"picks": results.picks() + [entry]})
     return chosen

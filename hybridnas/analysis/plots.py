@@ -1,11 +1,63 @@
-"""Trade-off plots of a run (matplotlib, Agg backend, PNG)."""
+"""The figures of a run (matplotlib, Agg backend): one function per figure, one shared style.
+
+Figures (``plots/<name>.<fmt>``, PNG and/or SVG):
+
+- ``front``: validation accuracy against parameters and against FLOPs - every evaluated model,
+  the fronts of earlier generations faded (later is stronger), the final front, picks ringed;
+- ``front3d``: the three objectives in one 3-D view;
+- ``parallel``: parallel coordinates of the front members (accuracies, params, FLOPs, latency
+  when measured), picks highlighted;
+- ``hypervolume``: the hypervolume of the front after each generation, with models evaluated;
+- ``proxy``: proxy accuracy against full-training accuracy, when models were trained fully;
+- ``cells/block_<i>``: the normal and reduction cell of each library block drawn as a DAG.
+
+Themes: every figure is drawn on its own solid background, so a figure reads the same whether
+the page around it is light or dark; ``theme="dark"`` draws light-on-dark for dark pages and
+slides. Colours are Okabe-Ito (colour-blind safe), one set per theme, chosen for contrast on
+that theme's background. Axes say what they show and in which unit.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import List, Sequence
+import io
+import math
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
+
+from ..errors import UserError
 from ..results import RunResults
+
+FORMATS = ("png", "svg", "pdf")
+FLOPS_LABEL = "FLOPs per image (2 × MACs, log scale)"
+PARAMS_LABEL = "parameters (count, log scale)"
+ACC_LABEL = "validation accuracy (%)"
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    bg: str  # figure and axes background
+    fg: str  # text, ticks, spines
+    grid: str
+    muted: str  # all evaluated models
+    front: str  # the front
+    pick: str  # picked models
+    accent: str  # a second series (e.g. test accuracy, full training)
+    cmap: str  # colour map for a continuous value (accuracy)
+
+
+THEMES = {
+    "light": Theme("light", "#ffffff", "#1f2328", "#d0d7de", "#9aa3ad", "#d55e00", "#0072b2", "#009e73", "viridis"),
+    "dark": Theme("dark", "#0d1117", "#e6edf3", "#30363d", "#6e7681", "#ff9f4a", "#56b4e9", "#3fd0a8", "plasma"),
+}
+
+
+def theme_of(name: str) -> Theme:
+    if name not in THEMES:
+        raise UserError(f"unknown plot theme '{name}'; use one of: {', '.join(THEMES)}")
+    return THEMES[name]
 
 
 def _plt():
@@ -17,42 +69,41 @@ def _plt():
     return plt
 
 
-def plot_front(run, formats: Sequence[str] = ("png",)) -> List[Path]:
-    """Accuracy against params and against FLOPs: every evaluated model, the front highlighted,
-    picked models annotated. Written to ``plots/front.<fmt>``."""
-    results = run if isinstance(run, RunResults) else RunResults(run)
+def _rc(t: Theme) -> Dict[str, object]:
+    """The shared style: every figure is drawn inside ``plt.rc_context(_rc(theme))``."""
+    return {
+        "figure.facecolor": t.bg, "axes.facecolor": t.bg, "savefig.facecolor": t.bg,
+        "text.color": t.fg, "axes.labelcolor": t.fg, "axes.edgecolor": t.fg, "axes.titlecolor": t.fg,
+        "xtick.color": t.fg, "ytick.color": t.fg, "grid.color": t.grid, "grid.alpha": 1.0, "grid.linewidth": 0.6,
+        "legend.facecolor": t.bg, "legend.edgecolor": t.grid, "legend.framealpha": 0.9, "legend.fontsize": 8,
+        "font.size": 9, "axes.titlesize": 10, "figure.titlesize": 11, "svg.fonttype": "none",
+        "axes.spines.top": False, "axes.spines.right": False,
+    }
+
+
+def _save(fig, results: RunResults, stem: str, formats: Sequence[str]) -> List:
+    """Write ``plots/<stem>.<fmt>`` atomically through the run store."""
     plt = _plt()
-    recs = results.records()
-    front = results.front()
-    picked = {a for p in results.picks() for a in p["arch_ids"]}
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
-    for ax, key, label in ((axes[0], "params", "parameters"), (axes[1], "flops", "FLOPs (2 x MACs)")):
-        ax.scatter([r[key] for r in recs], [100 * r["val_acc"] for r in recs], s=14, c="#9aa5b1", alpha=0.6, label="evaluated")
-        # the 2-D front of this projection as a staircase; the members of the full front as dots
-        xs, ys = _staircase(recs, key)
-        ax.step(xs, ys, where="post", c="#d9480f", lw=1.2, alpha=0.8, label=f"front in accuracy vs {key}")
-        ax.scatter([r[key] for r in front], [100 * r["val_acc"] for r in front], s=30, c="#d9480f", zorder=3,
-                   label="Pareto front (all objectives)")
-        for r in front:
-            if r["arch_id"] in picked:
-                ax.annotate(r["arch_id"][:6], (r[key], 100 * r["val_acc"]), textcoords="offset points", xytext=(5, -10), fontsize=8)
-                ax.scatter([r[key]], [100 * r["val_acc"]], s=80, facecolors="none", edgecolors="#1864ab", lw=1.5)
-        ax.set_xscale("log")
-        ax.set_xlabel(f"{label} (log scale)")
-        ax.set_ylabel("validation accuracy (%)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(loc="lower right", fontsize=8)
-    fig.suptitle(f"{results.root.name}: {len(recs)} evaluated, {len(front)} on the front")
     out = []
     for fmt in formats:
-        p = results.store.path(f"plots/front.{fmt}")
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.name}.tmp")
-        fig.savefig(tmp, format=fmt, dpi=130)
-        tmp.replace(p)
-        out.append(p)
+        if fmt not in FORMATS:
+            raise UserError(f"unknown plot format '{fmt}'; use {', '.join(FORMATS)}")
+        buf = io.BytesIO()
+        meta = {"Date": None} if fmt == "svg" else None  # byte-stable SVGs for the same run
+        fig.savefig(buf, format=fmt, dpi=130, metadata=meta)
+        out.append(results.store.write_bytes(f"plots/{stem}.{fmt}", buf.getvalue()))
     plt.close(fig)
     return out
+
+
+def _picked(results: RunResults) -> Dict[str, str]:
+    """arch id -> the rule(s) that picked it."""
+    out: Dict[str, List[str]] = {}
+    for p in results.picks():
+        for a in p.get("arch_ids", []):
+            if p.get("rule", "?") not in out.setdefault(a, []):
+                out[a].append(p.get("rule", "?"))
+    return {a: "/".join(r) for a, r in out.items()}
 
 
 def _staircase(recs, key):
@@ -65,3 +116,356 @@ def _staircase(recs, key):
             xs.append(r[key])
             ys.append(100 * best)
     return xs, ys
+
+
+def _generation_fronts(results: RunResults, by_id: Dict[str, dict]) -> List[List[dict]]:
+    """The front after each generation, as records (ids the budget filter dropped are skipped)."""
+    return [[by_id[a] for a in g.get("front", []) if a in by_id] for g in results.generations()]
+
+
+def _annotate_picks(ax, points: Dict[str, Tuple[float, float]], picked: Dict[str, str], t: Theme) -> None:
+    for k, (aid, (x, y)) in enumerate(sorted((a, p) for a, p in points.items() if a in picked)):
+        ax.scatter([x], [y], s=110, facecolors="none", edgecolors=t.pick, linewidths=1.8, zorder=5,
+                   label="picked (id)" if k == 0 else None)
+        ax.annotate(aid[:6], (x, y), textcoords="offset points", xytext=(7, -12 if k % 2 else 5),
+                    fontsize=8, color=t.pick, zorder=6)
+
+
+def _si(v: float, _pos=None) -> str:
+    """Tick label of a count: 600, 1.2k, 35k, 1.3M."""
+    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:.3g}{unit}"
+    return f"{v:.3g}"
+
+
+def _log_count_axis(axis) -> None:
+    """Log-scale axis of counts with ticks at 1, 2, 5 x 10^k labelled 600, 1k, 20k..."""
+    from matplotlib import ticker
+
+    axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ticker.FuncFormatter(_si))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
+# ------------------------------------------------------------------------------ figures
+
+
+def fig_front(results: RunResults, t: Theme):
+    """Accuracy against params and FLOPs, with earlier generations' fronts faded."""
+    plt = _plt()
+    recs = results.records()
+    front = results.front()
+    by_id = {r["arch_id"]: r for r in recs}
+    gens = _generation_fronts(results, by_id)
+    picked = _picked(results)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.0), layout="constrained")
+    for ax, key, label in ((axes[0], "params", PARAMS_LABEL), (axes[1], "flops", FLOPS_LABEL)):
+        ax.scatter([r[key] for r in recs], [100 * r["val_acc"] for r in recs], s=12, c=t.muted, alpha=0.7,
+                   linewidths=0, label=f"evaluated ({len(recs)})")
+        earlier = gens[:-1]
+        for g, gf in enumerate(earlier):
+            if not gf:
+                continue
+            xs, ys = _staircase(gf, key)
+            alpha = 0.15 + 0.5 * (g + 1) / max(len(earlier), 1)
+            ax.step(xs, ys, where="post", c=t.front, lw=1.0, alpha=alpha, ls="--",
+                    label=f"fronts after generations 1-{len(earlier)} (later = stronger)" if g == len(earlier) - 1 else None)
+        xs, ys = _staircase(recs, key)
+        ax.step(xs, ys, where="post", c=t.front, lw=1.8, label=f"final front of this projection (2 objectives) vs {key}")
+        ax.scatter([r[key] for r in front], [100 * r["val_acc"] for r in front], s=32, c=t.front, zorder=3,
+                   edgecolors=t.bg, linewidths=0.6, label=f"Pareto front, all objectives ({len(front)})")
+        _annotate_picks(ax, {r["arch_id"]: (r[key], 100 * r["val_acc"]) for r in front}, picked, t)
+        ax.set_xscale("log")
+        _log_count_axis(ax.xaxis)
+        ax.set_xlabel(label)
+        ax.set_ylabel(ACC_LABEL)
+        ax.grid(True, which="major")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, [l.replace(" vs params", "") for l in labels], loc="outside lower center", ncol=3)
+    fig.suptitle(f"{results.root.name}: accuracy against cost ({len(recs)} evaluated, {len(front)} on the front)")
+    return fig
+
+
+def fig_front3d(results: RunResults, t: Theme):
+    """Accuracy, params and FLOPs in one 3-D view (costs as log10: 3-D axes have no log scale)."""
+    plt = _plt()
+    recs = results.records()
+    front = results.front()
+    picked = _picked(results)
+    fig = plt.figure(figsize=(7.5, 6.2), constrained_layout=True)
+    ax = fig.add_subplot(projection="3d")
+    ax.set_facecolor(t.bg)
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.set_pane_color(t.bg)
+        axis._axinfo["grid"]["color"] = t.grid
+        axis.line.set_color(t.fg)
+
+    def xyz(rs):
+        return ([math.log10(max(r["params"], 1)) for r in rs], [math.log10(max(r["flops"], 1)) for r in rs],
+                [100 * r["val_acc"] for r in rs])
+
+    ax.scatter(*xyz(recs), s=10, c=t.muted, alpha=0.6, depthshade=False, label=f"evaluated ({len(recs)})")
+    ax.scatter(*xyz(front), s=34, c=t.front, depthshade=False, edgecolors=t.bg, linewidths=0.5,
+               label=f"Pareto front ({len(front)})")
+    for r in front:
+        if r["arch_id"] in picked:
+            x, y, z = (v[0] for v in xyz([r]))
+            ax.scatter([x], [y], [z], s=120, facecolors="none", edgecolors=t.pick, linewidths=1.8, depthshade=False)
+            ax.text(x, y, z, f"  {r['arch_id'][:6]}", color=t.pick, fontsize=8)
+    ax.set_xlabel("log10 parameters (count)")
+    ax.set_ylabel("log10 FLOPs per image (2 × MACs)")
+    ax.set_zlabel(ACC_LABEL)
+    ax.view_init(elev=22, azim=-58)
+    ax.legend(loc="upper left")
+    ax.set_title(f"{results.root.name}: the three objectives")
+    return fig
+
+
+def _parallel_axes(results: RunResults, front: List[dict]) -> List[Tuple[str, Callable[[dict], float], bool, str]]:
+    """(label, value, log scale, format) per axis of the parallel-coordinates plot."""
+    axes = [
+        ("validation\naccuracy (%)", lambda r: 100 * r["val_acc"], False, "{:.1f}"),
+        ("test\naccuracy (%)", lambda r: 100 * r["test_acc"], False, "{:.1f}"),
+        ("parameters\n(count)", lambda r: r["params"], True, "{:,.0f}"),
+        ("FLOPs per image\n(2 × MACs)", lambda r: r["flops"], True, "{:,.0f}"),
+    ]
+    if front and all(r.get("latency") is not None for r in front):
+        axes.append(("latency\n(ms)", lambda r: r["latency"], True, "{:.3g}"))
+    trained = results.trained()
+    if front and any(r["arch_id"] in trained for r in front):
+        axes.append(("full-training test\naccuracy (%)",
+                     lambda r: 100 * trained[r["arch_id"]]["test_acc"] if r["arch_id"] in trained else float("nan"),
+                     False, "{:.1f}"))
+    return axes
+
+
+def fig_parallel(results: RunResults, t: Theme):
+    """Parallel coordinates of the front: one line per model, each axis scaled to its range."""
+    plt = _plt()
+    from matplotlib import colors
+
+    front = results.front()
+    picked = _picked(results)
+    axes = _parallel_axes(results, front)
+    V = np.array([[f(r) for _, f, _, _ in axes] for r in front], dtype=float).reshape(len(front), len(axes))
+    T = np.where(np.array([log for _, _, log, _ in axes])[None, :], np.log10(np.maximum(V, 1e-12)), V)
+    lo, hi = np.nanmin(T, 0), np.nanmax(T, 0)
+    N = (T - lo) / np.where(hi > lo, hi - lo, 1.0)
+    fig, ax = plt.subplots(figsize=(10, 4.8), constrained_layout=True)
+    cmap = plt.get_cmap(t.cmap)
+    norm = colors.Normalize(vmin=np.nanmin(V[:, 0]) if len(V) else 0, vmax=np.nanmax(V[:, 0]) if len(V) else 1)
+    xs = np.arange(len(axes))
+    for i, r in enumerate(front):
+        mine = r["arch_id"] in picked
+        ax.plot(xs, N[i], c=t.pick if mine else cmap(0.15 + 0.8 * norm(V[i, 0])), lw=2.6 if mine else 1.2,
+                alpha=1.0 if mine else 0.85, zorder=3 if mine else 2, marker="o", ms=3)
+        if mine:
+            last = int(np.flatnonzero(np.isfinite(N[i]))[-1])
+            ax.annotate(r["arch_id"][:6], (xs[last], N[i, last]), textcoords="offset points",
+                        xytext=(6, 0), va="center", fontsize=8, color=t.pick)
+    for j, (_, _, _, fmt) in enumerate(axes):
+        ax.axvline(j, c=t.fg, lw=0.8)
+        col = V[:, j][np.isfinite(V[:, j])]
+        if len(col):
+            box = dict(boxstyle="round,pad=0.2", fc=t.bg, ec="none")
+            ax.annotate(fmt.format(col.max()), (j, 1.0), textcoords="offset points", xytext=(0, 9), ha="center",
+                        fontsize=8, bbox=box)
+            ax.annotate(fmt.format(col.min()), (j, 0.0), textcoords="offset points", xytext=(0, -16), ha="center",
+                        fontsize=8, bbox=box)
+    ax.set_xticks(xs, [a[0] for a in axes])
+    ax.set_yticks([])
+    ax.set_ylim(-0.12, 1.12)
+    ax.set_xlim(-0.3, len(axes) - 0.4)
+    for s in ("left", "bottom"):
+        ax.spines[s].set_visible(False)
+    ax.tick_params(axis="x", length=0, pad=18)
+    sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(sm, ax=ax, shrink=0.7, pad=0.02, label=ACC_LABEL)
+    ax.set_title(f"{results.root.name}: the {len(front)} front models (picked ones in blue, labelled); each axis "
+                 "runs from its minimum (bottom) to its maximum (top), costs on a log scale", fontsize=9)
+    return fig
+
+
+def fig_hypervolume(results: RunResults, t: Theme):
+    """Hypervolume of the front after each generation (normalised objectives), and models evaluated."""
+    plt = _plt()
+    gens = results.generations()
+    if not gens:
+        raise UserError(f"run '{results.root}' has no finished generation yet; nothing to plot")
+    ref = results.store.read_json("hv_reference.json", default={})
+    g = [int(x["generation"]) + 1 for x in gens]
+    hv = [float(x.get("hypervolume", float("nan"))) for x in gens]
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    ev = [x.get("evaluated") for x in gens]
+    if all(e is not None for e in ev):
+        ax2 = ax.twinx()
+        ax2.bar(g, ev, color=t.muted, alpha=0.35, width=0.6, label="models evaluated so far")
+        ax2.set_ylabel("models evaluated (count)")
+        from matplotlib.ticker import MaxNLocator
+
+        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax2.spines["right"].set_visible(True)
+        ax2.legend(loc="lower right")
+        ax.set_zorder(ax2.get_zorder() + 1)
+        ax.patch.set_visible(False)
+    ax.plot(g, hv, c=t.front, lw=2, marker="o", label="hypervolume of the front")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("hypervolume (normalised objectives, unitless)")
+    ax.set_xticks(g if len(g) <= 20 else None)
+    ax.grid(True)
+    ax.legend(loc="upper left")
+    objs = ", ".join(ref.get("objectives", results.config.objectives))
+    ax.set_title(f"{results.root.name}: hypervolume per generation\n"
+                 f"objectives {objs} scaled to [0, 1] (costs log10), reference point {ref.get('ref_point', '?')}",
+                 fontsize=9)
+    return fig
+
+
+def fig_proxy(results: RunResults, t: Theme):
+    """Proxy (search) accuracy against full-training accuracy of the models trained fully."""
+    from .proxy import proxy_agreement
+
+    plt = _plt()
+    trained = list(results.trained().values())
+    if not trained:
+        raise UserError(f"no model of run '{results.root}' was trained fully; run 'hybridnas train' first")
+    agree = proxy_agreement(trained)
+    fig, ax = plt.subplots(figsize=(6, 4.6), constrained_layout=True)
+    px = [100 * r["proxy_val_acc"] for r in trained]
+    ax.scatter(px, [100 * r["test_acc"] for r in trained], s=40, c=t.front, label="full training, test split", zorder=3)
+    ax.scatter(px, [100 * r["val_acc"] for r in trained], s=40, marker="s", facecolors="none", edgecolors=t.accent,
+               label="full training, validation split", zorder=3)
+    for r, x in zip(trained, px):
+        ax.annotate(r["arch_id"][:6], (x, 100 * r["test_acc"]), textcoords="offset points", xytext=(5, 4), fontsize=7)
+    lo = min(px + [100 * r["test_acc"] for r in trained]) - 1
+    hi = max(px + [100 * r["test_acc"] for r in trained]) + 1
+    ax.plot([lo, hi], [lo, hi], c=t.muted, lw=0.8, ls=":", label="equal accuracy")
+    ax.set_xlabel("proxy validation accuracy during the search (%)")
+    ax.set_ylabel("accuracy after full training (%)")
+    ax.grid(True)
+    ax.legend(loc="lower right")
+    tau = agree.get("kendall_tau_test")
+    ax.set_title(f"{results.root.name}: proxy vs full training ({len(trained)} models"
+                 + (f"; Kendall τ {tau:.2f}" if tau is not None else "") + ")")
+    return fig
+
+
+# --------------------------------------------------------------------------- cells
+
+OP_LABELS = {
+    "none": "none", "skip_connect": "skip", "max_pool_3x3": "max 3×3", "avg_pool_3x3": "avg 3×3",
+    "sep_conv_3x3": "sep 3×3", "sep_conv_5x5": "sep 5×5", "dil_conv_3x3": "dil 3×3", "dil_conv_5x5": "dil 5×5",
+}
+
+
+def _op_colour(op: str, t: Theme) -> str:
+    if "conv" in op:
+        return t.front
+    if "pool" in op:
+        return t.pick
+    return t.accent
+
+
+def _draw_cell(ax, cell, title: str, t: Theme) -> None:
+    """One cell DAG: inputs on the left, intermediate nodes left to right, the output on the right."""
+    n = cell.n_nodes
+    pos = {0: (0.0, 1.1), 1: (0.0, -1.1)}
+    for k in range(n):
+        pos[k + 2] = (1.5 * (k + 1), 0.6 * (1 if k % 2 == 0 else -1) if n > 1 else 0.0)
+    out = (1.5 * (n + 1), 0.0)
+    names = {0: "c[k-2]", 1: "c[k-1]", **{k + 2: str(k) for k in range(n)}}
+    outgoing: Dict[int, int] = {}
+    for i, node in enumerate(cell.nodes, start=2):
+        for m, (op, j) in enumerate(node):
+            (x0, y0), (x1, y1) = pos[j], pos[i]
+            k = outgoing[j] = outgoing.get(j, -1) + 1
+            rad = 0.25 * (1 if (j + m) % 2 == 0 else -1) if abs(x1 - x0) > 1.6 else 0.1
+            ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                        arrowprops=dict(arrowstyle="-|>", color=_op_colour(op, t), lw=1.4,
+                                        shrinkA=13, shrinkB=13, connectionstyle=f"arc3,rad={rad}"))
+            # labels sit near the source, staggered along the arc for each further edge leaving
+            # the same node, so labels of crossing or fanning edges do not meet (the arc is a
+            # quadratic Bezier whose control point is the chord's midpoint moved by rad x chord)
+            cx, cy = (x0 + x1) / 2 + rad * (y1 - y0), (y0 + y1) / 2 - rad * (x1 - x0)
+            u = min(max(0.3, 0.7 / math.hypot(x1 - x0, y1 - y0)) + 0.25 * k, 0.7)  # clear of the node circle
+            lx = (1 - u) ** 2 * x0 + 2 * u * (1 - u) * cx + u ** 2 * x1
+            ly = (1 - u) ** 2 * y0 + 2 * u * (1 - u) * cy + u ** 2 * y1
+            ax.text(lx, ly, OP_LABELS.get(op, op), ha="center", va="center", fontsize=7, color=t.fg,
+                    bbox=dict(boxstyle="round,pad=0.15", fc=t.bg, ec=_op_colour(op, t), lw=0.6), zorder=4)
+    for i in range(2, n + 2):
+        ax.annotate("", xy=out, xytext=pos[i], arrowprops=dict(arrowstyle="-|>", color=t.muted, lw=0.9, ls="--",
+                                                               shrinkA=13, shrinkB=15))
+    for i, (x, y) in pos.items():
+        ax.scatter([x], [y], s=620 if i < 2 else 420, c=t.grid if i < 2 else t.bg, edgecolors=t.fg, zorder=5)
+        ax.text(x, y, names[i], ha="center", va="center", fontsize=7 if i < 2 else 9, zorder=6)
+    ax.scatter([out[0]], [out[1]], s=620, c=t.grid, edgecolors=t.fg, zorder=5)
+    ax.text(out[0], out[1], "c[k]", ha="center", va="center", fontsize=7, zorder=6)
+    ax.set_xlim(-0.6, out[0] + 0.6)
+    ax.set_ylim(-1.6, 1.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(title)
+
+
+def fig_block(results: RunResults, index: int, t: Theme):
+    """The normal and the reduction cell of library block ``index``."""
+    plt = _plt()
+    entry = results.library[index]
+    n = entry.genotype.normal.n_nodes
+    fig, axes = plt.subplots(1, 2, figsize=(3.2 + 2.6 * n, 3.1), constrained_layout=True)
+    _draw_cell(axes[0], entry.genotype.normal, f"block {index}: normal cell", t)
+    _draw_cell(axes[1], entry.genotype.reduce, f"block {index}: reduction cell (inputs stride 2)", t)
+    fig.suptitle(f"{entry.cell_params:,} params per normal cell; reference net {entry.net_params:,} params, "
+                 f"{2 * entry.net_macs:,} FLOPs  |  output c[k] concatenates nodes 0-{n - 1}", fontsize=8)
+    return fig
+
+
+# ------------------------------------------------------------------------------ drivers
+
+FIGURES = ("front", "front3d", "parallel", "hypervolume", "proxy", "cells", "alpha")
+
+
+def plot_front(run, formats: Sequence[str] = ("png",), theme: str = "light") -> List:
+    """The accuracy-vs-cost figure only (``plots/front.<fmt>``); what the search draws at its end."""
+    return plot_all(run, formats, theme, figures=("front",))
+
+
+def plot_all(run, formats: Sequence[str] = ("png",), theme: str = "light",
+             figures: Optional[Sequence[str]] = None) -> List:
+    """Draw the figures of a run (all that apply by default); returns the files written."""
+    plt = _plt()
+    results = run if isinstance(run, RunResults) else RunResults(run)
+    t = theme_of(theme)
+    for f in formats:
+        if f not in FORMATS:
+            raise UserError(f"unknown plot format '{f}'; use {', '.join(FORMATS)}")
+    wanted = list(figures) if figures else list(FIGURES)
+    for f in wanted:
+        if f not in FIGURES:
+            raise UserError(f"unknown figure '{f}'; choose from {', '.join(FIGURES)}")
+    if not results.records():
+        raise UserError(f"run '{results.root}' has no evaluated models yet; let the search run (or resume it) first")
+    out: List = []
+    with plt.rc_context(_rc(t)):
+        for name in wanted:
+            if name == "proxy" and not results.trained():
+                if figures:  # asked for by name: say why there is nothing to draw
+                    raise UserError(f"no model of run '{results.root}' was trained fully; run 'hybridnas train' first")
+                continue
+            if name == "hypervolume" and not results.generations() and not figures:
+                continue
+            if name == "alpha":  # op probabilities per block-search epoch (block/alpha.jsonl)
+                from .block_plots import alpha_figures
+
+                for stem, fig in alpha_figures(results, t):
+                    out += _save(fig, results, stem, formats)
+                continue
+            if name == "cells":
+                for i in range(len(results.library)):
+                    out += _save(fig_block(results, i, t), results, f"cells/block_{i}", formats)
+                continue
+            fig = {"front": fig_front, "front3d": fig_front3d, "parallel": fig_parallel,
+                   "hypervolume": fig_hypervolume, "proxy": fig_proxy}[name](results, t)
+            out += _save(fig, results, name, formats)
+    return out

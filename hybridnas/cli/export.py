@@ -1,6 +1,6 @@
-"""``hybridnas export RUN --id ID [--format state,pt2,onnx,torchscript] [--out DIR]``"""
+"""``hybridnas export RUN --id ID [--format state,pt2,onnx,torchscript] [--opset N] [--out DIR]``"""
 
-HELP = "export a model of a run (weights + architecture JSON + torch.export program + model card)"
+HELP = "export a model of a run (weights + architecture JSON + torch.export program + ONNX + model card)"
 
 
 def add_parser(sub):
@@ -8,18 +8,27 @@ def add_parser(sub):
     p.add_argument("run", help="run directory, e.g. runs/digits")
     p.add_argument("--id", required=True, help="arch id (or a unique prefix) from front.csv or 'hybridnas pick'")
     p.add_argument("--format", default="state,pt2",
-                   help="comma-separated: state, pt2, onnx, torchscript (legacy) (default state,pt2)")
+                   help="comma-separated: state, pt2, onnx (needs hybridnas[onnx]), torchscript (legacy) "
+                        "(default state,pt2)")
+    p.add_argument("--opset", type=int, help="ONNX opset (default 18)")
     p.add_argument("--out", help="output folder (default RUN/exports/<id>)")
     return p
 
 
 def run(args) -> int:
+    import json
+
     from ..export import export_model
 
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
-    folder = export_model(args.run, args.id, formats=formats, out=args.out)
+    folder = export_model(args.run, args.id, formats=formats, out=args.out, opset=args.opset)
+    card = json.loads((folder / "card.json").read_text())
     print(folder)
     for f in sorted(folder.iterdir()):
         if not f.name.startswith("."):
             print(f"  {f.name}")
+    checks = ", ".join(f"{k} {v:.1e}" for k, v in card["checks_max_abs_diff"].items())
+    print(f"reloaded and compared with the model (max abs difference): {checks}")
+    if card.get("onnx"):
+        print(f"ONNX opset {card['onnx']['opset']}; {card['onnx']['runtime_check']}")
     return 0

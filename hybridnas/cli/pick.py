@@ -1,6 +1,13 @@
-"""``hybridnas pick RUN [--rule knee|max-acc] [--max-params N] [--max-flops N] [--min-acc A] [-n N]``"""
+"""``hybridnas pick RUN [--rule R] [--prefer k=v,...] [--weights k=v,...] [--max-params N] [--max-flops N]
+[--max-latency MS] [--min-acc A] [-n N]``"""
 
 HELP = "pick models from a run's front by a rule and hard limits"
+
+RULE_HELP = (
+    "knee (best trade-off point; default), max-acc, asf (closest to --prefer by the achievement "
+    "scalarising function), pseudo-weights (closest to --weights), high-tradeoff (pymoo's high "
+    "trade-off points, then the knee order)"
+)
 
 
 def _number(text: str) -> float:
@@ -18,21 +25,41 @@ def _number(text: str) -> float:
 def add_parser(sub):
     p = sub.add_parser("pick", help=HELP, description=HELP)
     p.add_argument("run", help="run directory, e.g. runs/digits")
-    p.add_argument("--rule", default="knee", choices=["knee", "max-acc"], help="how to rank the front (default knee)")
+    p.add_argument("--rule", help=RULE_HELP)  # checked by analysis.pick (no numpy import for --help)
+    p.add_argument("--prefer", metavar="K=V,...",
+                   help="aspiration point for --rule asf, e.g. acc=0.98,flops=2e6 (keys: acc, params, flops, macs, latency)")
+    p.add_argument("--weights", metavar="K=V,...",
+                   help="objective weights for --rule pseudo-weights, e.g. acc=0.6,params=0.2,flops=0.2")
     p.add_argument("--max-params", type=_number, help="hard limit on parameters")
     p.add_argument("--max-flops", type=_number, help="hard limit on FLOPs (2 x MACs)")
+    p.add_argument("--max-latency", type=_number, metavar="MS", help="hard limit on measured latency (ms)")
     p.add_argument("--min-acc", type=_number, help="hard lower limit on validation accuracy (0..1)")
     p.add_argument("-n", type=int, default=1, help="how many models to pick (default 1)")
     return p
 
 
 def run(args) -> int:
-    from ..analysis.pick import pick
+    from ..analysis.pick import LATENCY, pick
 
-    chosen = pick(args.run, rule=args.rule, n=args.n, max_params=args.max_params, max_flops=args.max_flops, min_acc=args.min_acc)
-    print(f"{'arch_id':<13} {'val_acc':>8} {'test_acc':>8} {'params':>10} {'FLOPs':>12}  genome")
+    chosen = pick(args.run, rule=args.rule, n=args.n, max_params=args.max_params, max_flops=args.max_flops,
+                  min_acc=args.min_acc, max_latency=args.max_latency, prefer=args.prefer, weights=args.weights)
+    lat = any(r.get(LATENCY) is not None for r in chosen)
+    print(f"{'arch_id':<13} {'val_acc':>8} {'test_acc':>8} {'params':>10} {'FLOPs':>12}"
+          + (f" {'ms':>8}" if lat else "") + "  genome")
     for r in chosen:
-        print(f"{r['arch_id']:<13} {r['val_acc']:>8.4f} {r['test_acc']:>8.4f} {r['params']:>10,} {r['flops']:>12,}  {r['genome']}")
+        print(f"{r['arch_id']:<13} {r['val_acc']:>8.4f} {r['test_acc']:>8.4f} {r['params']:>10,} {r['flops']:>12,}"
+              + (f" {r[LATENCY]:>8.3g}" if lat else "") + f"  {r['genome']}")
+    rule = chosen[0]["pick"]["rule"]
+    for r in chosen:
+        info = r["pick"]
+        if "asf" in info:
+            print(f"  {r['arch_id']}: ASF {info['asf']:+.3f} (<= 0: meets every aspiration)")
+        elif "pseudo_weights" in info:
+            pw = ", ".join(f"{k} {v:.2f}" for k, v in info["pseudo_weights"].items())
+            print(f"  {r['arch_id']}: pseudo-weights {pw} (distance {info['distance']:.3f})")
+        elif "high_tradeoff" in info and not info["high_tradeoff"]:
+            print(f"  {r['arch_id']}: not flagged as a high trade-off point (next in knee order)")
+    print(f"picked by {rule}; recorded in {args.run}/picks.json")
     from ..results import RunResults
 
     if not RunResults(args.run).config.tabular:  # a table's rows are not networks to export

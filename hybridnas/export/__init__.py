@@ -2,22 +2,26 @@
 
 An export folder holds ``arch.json`` (the :class:`~hybridnas.space.genome.ArchSpec`, enough to
 rebuild the network), ``model.pt`` (its ``state_dict``), optionally ``model.pt2`` (a
-``torch.export`` program), ``model.ts`` (TorchScript, legacy), and ``card.md``/``card.json``
-(a model card). Every format written is loaded back and its outputs compared with the
-in-memory model before the export is declared done.
+``torch.export`` program), ``model.onnx`` (ONNX, see :mod:`hybridnas.export.onnx`),
+``model.ts`` (TorchScript, legacy), and ``card.md``/``card.json`` (a model card). Every format
+written is loaded back and its outputs compared with the in-memory model before the export is
+declared done. The folder is assembled beside its destination and moved into place at the end,
+so a failed or killed export leaves the previous one (or nothing), never half of one.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 from ..errors import UserError
 
-FORMATS = ("state", "pt2", "torchscript")
+FORMATS = ("state", "pt2", "onnx", "torchscript")
 TOLERANCE = 1e-4
 
 
@@ -67,23 +71,58 @@ def export_model(
     ident: str,
     formats: Sequence[str] = ("state", "pt2"),
     out: Optional[Path] = None,
+    opset: Optional[int] = None,
 ) -> Path:
-    import torch
-
-    from ..network.costs import network_cost
+    """Export the model ``ident`` (arch id or unique prefix) of ``run``; return its folder."""
     from ..results import RunResults
-    from ..store import atomic_write
 
     results = run if isinstance(run, RunResults) else RunResults(run)
     for f in formats:
-        if f not in FORMATS + ("onnx",):
-            raise UserError(f"unknown export format '{f}'; choose from: {', '.join(FORMATS + ('onnx',))}")
+        if f not in FORMATS:
+            raise UserError(f"unknown export format '{f}'; choose from: {', '.join(FORMATS)}")
+    if "onnx" in formats:
+        from .onnx import require_exporter
+
+        require_exporter()  # before anything is written
+    elif opset is not None:
+        raise UserError("--opset only applies to the onnx format; add onnx to --format")
     record = results.record(ident)
+    folder = Path(out) if out else results.store.path(f"exports/{record['arch_id']}")
+    if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not (folder / "arch.json").exists())):
+        # an export replaces an older export, never a folder of something else
+        raise UserError(f"'{folder}' exists and is not a hybridnas export; give --out a new or empty folder")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=str(folder.parent)))
+    stage.chmod(0o755)  # mkdtemp makes it private; the export is an ordinary folder
+    try:
+        _export_into(results, record, stage, formats, opset, folder)
+        _swap_in(stage, folder)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return folder
+
+
+def _swap_in(stage: Path, folder: Path) -> None:
+    """Move a finished export folder into place, replacing an older one."""
+    old = None
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        folder.rename(old)
+    stage.rename(folder)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _export_into(results, record, folder: Path, formats, opset, final: Path) -> None:
+    import torch
+
+    from ..network.costs import network_cost
+    from ..store import atomic_write
+
     spec = results.spec(record)
     model = results.model(record)
     weights_from = results.weights_path(record)
-    folder = Path(out) if out else results.store.path(f"exports/{record['arch_id']}")
-    folder.mkdir(parents=True, exist_ok=True)
     x = _example(spec)
     with torch.no_grad():
         ref = model(x)
@@ -114,10 +153,13 @@ def export_model(
             tmp.replace(folder / "model.ts")
             with torch.no_grad():
                 checks["torchscript"] = _check("TorchScript", ref, torch.jit.load(str(folder / "model.ts"))(x))
+    onnx_info = None
     if "onnx" in formats:
-        from .onnx import export_onnx
+        from .onnx import DEFAULT_OPSET, export_onnx
 
-        checks.update(export_onnx(model, x, ref, folder))
+        onnx_info = export_onnx(model, x, ref, folder, _check, opset or DEFAULT_OPSET)
+        if "max_abs_diff" in onnx_info:
+            checks["onnx"] = onnx_info["max_abs_diff"]
 
     cost = network_cost(spec)
     card = {
@@ -127,23 +169,34 @@ def export_model(
         "macs": cost.macs,
         "flops": cost.flops,
         "flops_convention": "flops = 2 x macs (torch.utils.flop_counter.FlopCounterMode); BN, pooling, activations not counted",
-        "val_acc": record.get("val_acc"),
-        "test_acc": record.get("test_acc"),
-        "accuracy_note": (
-            "after full training (hybridnas train)" if weights_from and "trained" in weights_from.parts
-            else f"after proxy training of {record.get('epochs')} epochs during the search"
-        ),
+        **_accuracy(results, record, weights_from),
         "dataset": results.dataset,
         "input_shape": [None, spec.in_chans, *spec.image_size],
+        "onnx": onnx_info,
         "run": str(results.root),
         "config": str(results.store.path("config.yaml")),
         "weights_from": str(weights_from) if weights_from else None,
-        "files": sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")),
+        "files": sorted([p.name for p in folder.iterdir() if not p.name.startswith(".")] + ["card.json", "card.md"]),
         "checks_max_abs_diff": checks,
+        "folder": str(final),
     }
     atomic_write(folder / "card.json", (json.dumps(card, indent=2) + "\n").encode())
     atomic_write(folder / "card.md", model_card_md(card, spec).encode())
     return folder
+
+
+def _accuracy(results, record, weights_from) -> Dict[str, Any]:
+    """The accuracy that goes with the exported weights: full training's when they are its."""
+    proxy = {"proxy_val_acc": record.get("val_acc"), "proxy_test_acc": record.get("test_acc")}
+    if weights_from is None or "trained" not in weights_from.relative_to(results.root).parts:
+        return {"val_acc": record.get("val_acc"), "test_acc": record.get("test_acc"),
+                "accuracy_note": f"after proxy training of {record.get('epochs')} epochs during the search", **proxy}
+    full = results.trained().get(record["arch_id"])
+    if full is None:
+        return {"val_acc": None, "test_acc": None, **proxy,
+                "accuracy_note": "fully trained weights without their record; run 'hybridnas train' again to measure them"}
+    return {"val_acc": full["val_acc"], "test_acc": full["test_acc"], **proxy,
+            "accuracy_note": f"after full training of {full['epochs']} epochs (hybridnas train)"}
 
 
 def model_card_md(card: Dict[str, Any], spec) -> str:
@@ -156,12 +209,20 @@ def model_card_md(card: Dict[str, Any], spec) -> str:
         f"- parameters: {card['params']:,}",
         f"- MACs: {card['macs']:,}; FLOPs: {card['flops']:,} ({card['flops_convention']})",
         f"- validation accuracy: {card['val_acc']:.4f}; test accuracy: {card['test_acc']:.4f} ({card['accuracy_note']})"
-        if card.get("val_acc") is not None else "- accuracy: not measured",
+        if card.get("val_acc") is not None else f"- accuracy: not measured ({card['accuracy_note']})",
         f"- dataset: {d.get('name')} ({d.get('sizes')})",
         f"- input: N x {spec.in_chans} x {spec.image_size[0]} x {spec.image_size[1]}, "
         f"preprocessing {pre.get('formula', '')} with scale {pre.get('scale')}, mean {pre.get('mean')}, std {pre.get('std')}",
         f"- run: `{card['run']}` (config `{card['config']}`)",
+        f"- weights: `{card['weights_from']}`",
         f"- files: {', '.join(card['files'])}",
+    ]
+    if card.get("onnx"):
+        o = card["onnx"]
+        lines.append(f"- ONNX: `{o['file']}`, opset {o['opset']}, {o['exporter']}; {o['runtime_check']}")
+    lines += [
+        "- checks (max abs difference of each reloaded format against the model): "
+        + ", ".join(f"{k} {v:.1e}" for k, v in card["checks_max_abs_diff"].items()),
         "",
         "## Cells",
         "",

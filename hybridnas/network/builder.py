@@ -3,6 +3,11 @@
 Every network, whatever its genome, is a :class:`Network` with the same API (``forward``,
 ``forward_features``, ``forward_head``, ``reset_classifier``, ``arch_id``), so pick, export and
 training never special-case a genome.
+
+Full training may add an auxiliary classifier (DARTS, Liu et al. 2019, after Szegedy et al.'s
+Inception: https://arxiv.org/abs/1806.09055) with ``aux_head=True``. It only exists for training:
+its weights live under ``aux_head.`` in the state dict and :func:`strip_aux` removes them, so the
+exported network is exactly :func:`build_network(spec)` and the analytic cost model still holds.
 """
 
 from __future__ import annotations
@@ -52,15 +57,57 @@ class DiscreteCell(CellBase):
         return out
 
 
-class Network(CellStack):
-    """A discrete network of cells; ``drop_path_prob`` is set by the trainer per epoch."""
+AUX_PREFIX = "aux_head."
 
-    def __init__(self, spec: ArchSpec):
+
+class AuxiliaryHead(nn.Module):
+    """Classifier on intermediate features: ReLU, pool to 2x2, 1x1 conv, BN, ReLU, linear.
+
+    DARTS pools with a fixed 5x5 window sized for 8x8 CIFAR features; adaptive pooling makes
+    the head work at any resolution (digits' features are 2x2 to 8x8).
+    """
+
+    def __init__(self, c: int, num_classes: int, hidden: int = 128):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.ReLU(inplace=False),
+            nn.AdaptiveAvgPool2d(2),
+            nn.Conv2d(c, hidden, 1, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.ReLU(inplace=True),
+        )
+        self.classifier = nn.Linear(4 * hidden, num_classes)
+
+    def forward(self, x):
+        return self.classifier(self.features(x).flatten(1))
+
+
+class Network(CellStack):
+    """A discrete network of cells; ``drop_path_prob`` is set by the trainer per epoch.
+
+    With ``aux_head=True`` it returns ``(logits, aux_logits)`` in training mode (the head reads
+    the cell at 2/3 of the depth, where DARTS puts it) and plain logits in eval mode.
+    """
+
+    def __init__(self, spec: ArchSpec, aux_head: bool = False):
         cells_spec = spec.cells()
         plans = plan_cells(spec.genome.stem, spec.image_size, [(c, red) for c, red, _ in cells_spec], spec.nodes)
         cells = [DiscreteCell(p, g) for p, (_, _, g) in zip(plans, cells_spec)]
         super().__init__(spec.in_chans, spec.genome.stem, spec.num_classes, cells)
         self.spec = spec
+        self.aux_index = min(2 * len(cells) // 3, len(cells) - 1)
+        self.aux_head = AuxiliaryHead(plans[self.aux_index].c_out, spec.num_classes) if aux_head else None
+
+    def forward(self, x):
+        if self.aux_head is None or not self.training:
+            return super().forward(x)
+        s0 = s1 = self.stem(x)
+        aux = None
+        for i, cell in enumerate(self.cells):
+            s0, s1 = s1, cell(s0, s1)
+            if i == self.aux_index:
+                aux = self.aux_head(s1)
+        return self.forward_head(s1), aux
 
     @property
     def arch_id(self) -> str:
@@ -76,5 +123,10 @@ class Network(CellStack):
             c.drop_prob = float(p)
 
 
-def build_network(spec: ArchSpec) -> Network:
-    return Network(spec)
+def build_network(spec: ArchSpec, aux_head: bool = False) -> Network:
+    return Network(spec, aux_head=aux_head)
+
+
+def strip_aux(state: dict) -> dict:
+    """The state dict of the deployable network: the auxiliary head's entries removed."""
+    return {k: v for k, v in state.items() if not k.startswith(AUX_PREFIX)}

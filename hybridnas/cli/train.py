@@ -1,0 +1,51 @@
+"""``hybridnas train RUN --id ID [--epochs N] [--cutout N] [--drop-path P] [--aux-weight W] ...``"""
+
+from __future__ import annotations
+
+HELP = "train a model of a run fully (long cosine schedule; cutout, drop-path, auxiliary head), resumable"
+
+
+def add_parser(sub):
+    p = sub.add_parser("train", help=HELP, description=HELP + ". Settings come from the space's 'train' "
+                       "section; the flags override them. A killed training resumes from its last epoch "
+                       "when run again with the same settings.")
+    p.add_argument("run", help="run directory, e.g. runs/digits")
+    p.add_argument("--id", required=True, help="arch id (or a unique prefix) from front.csv or 'hybridnas pick'")
+    p.add_argument("--epochs", type=int, help="training epochs (cosine schedule over all of them)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="initial learning rate (SGD, cosine to --lr-min)")
+    p.add_argument("--lr-min", type=float)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--cutout", type=int, help="side of the square cut out of each image (0: off)")
+    p.add_argument("--drop-path", type=float, help="final drop-path probability (ramped linearly)")
+    p.add_argument("--aux-weight", type=float, help="> 0 adds an auxiliary head with this loss weight (dropped at export)")
+    p.add_argument("--augment", action=argparse_bool(), help="random crop + flip (default: the space's)")
+    p.add_argument("--eval-every", type=int, help="log validation accuracy every N epochs")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the run's)")
+    p.add_argument("--restart", action="store_true", help="discard a checkpoint or finished training and start over")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    return p
+
+
+def argparse_bool():
+    import argparse
+
+    return argparse.BooleanOptionalAction
+
+
+OVERRIDES = ("epochs", "batch_size", "lr", "lr_min", "weight_decay", "cutout", "drop_path", "aux_weight",
+             "augment", "eval_every")
+
+
+def run(args) -> int:
+    from ..progress import Progress
+    from ..retrain import train_model
+
+    overrides = {k: getattr(args, k) for k in OVERRIDES}
+    r = train_model(args.run, args.id, overrides, device=args.device, restart=args.restart,
+                    progress=Progress(quiet=args.quiet))
+    print(f"{r['arch_id']}  {r['genome']}  {r['params']:,} params")
+    print(f"  proxy ({r['proxy_epochs']} epochs): val {r['proxy_val_acc']:.4f}  test {r['proxy_test_acc']:.4f}")
+    print(f"  full  ({r['epochs']} epochs): val {r['val_acc']:.4f}  test {r['test_acc']:.4f}  ({r['seconds']:.0f} s)")
+    print(f"weights: {args.run}/{r['weights']}; export with: hybridnas export {args.run} --id {r['arch_id']}")
+    return 0

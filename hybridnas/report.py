@@ -1,0 +1,335 @@
+"""The report of a run: ``report.md`` and ``report.html`` in the run directory.
+
+One page says what the search was and what it found: the headline numbers, the figures, the
+front as a table, the picks, proxy against full-training accuracy where models were trained
+fully, the block library with its cells drawn (and any ``plots/block_*.png`` another tool left,
+such as alpha heat-maps), the exports, and the configuration. The page is built once as a list
+of blocks (heading, paragraph, table, image, code) and rendered twice - Markdown and static
+HTML with inline CSS - so the two never disagree. Images are files under ``plots/`` referenced
+by relative paths: the run directory is the self-contained unit to copy or publish.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from .results import RunResults
+
+Block = Tuple[Any, ...]  # ("h", level, text) | ("p", text) | ("table", head, rows) | ("img", path, alt) | ("code", text)
+
+
+# ------------------------------------------------------------------------------ content
+
+
+def _pct(v: Optional[float]) -> str:
+    return "" if v is None else f"{100 * v:.2f}"
+
+
+def _num(v: Optional[float]) -> str:
+    return "" if v is None else f"{v:,.0f}"
+
+
+def _summary(results: RunResults) -> List[Block]:
+    store = results.store
+    m = store.read_json("manifest.json")
+    s = store.read_json("summary.json", default={})
+    d = results.dataset if store.exists("dataset.json") else {}
+    recs = results.records()
+    front = results.front()
+    items = [
+        f"dataset: {d.get('name', '?')}, {d.get('in_chans', '?')}x{'x'.join(map(str, d.get('image_size', [])))} images, "
+        f"{d.get('num_classes', '?')} classes, splits {d.get('sizes', {})}",
+        f"hybridnas {m.get('hybridnas')}, torch {m.get('packages', {}).get('torch')}, device {m.get('device')}, "
+        f"seed {m.get('seed')}, git commit `{(m.get('git_commit') or 'unknown')[:12]}`, started {m.get('created')}",
+        f"block strategy `{results.config.block.strategy.name}`; engine `{results.config.engine.name}` "
+        f"({results.config.engine.algorithm}, population {results.config.engine.pop_size}, "
+        f"{results.config.engine.generations} generations); objectives {', '.join(results.config.objectives)}",
+        f"models evaluated: {len(recs)} (proxy training of {results.config.evaluation.epochs} epochs each); "
+        f"on the Pareto front: {len(front)}",
+    ]
+    if s.get("total_s") is not None:
+        items.append(f"wall time {s['total_s']:.0f} s (block stage {s.get('block_stage_s', 0):.0f} s, "
+                     f"network stage {s.get('network_stage_s', 0):.0f} s)")
+    if front:
+        best = max(front, key=lambda r: r["val_acc"])
+        p = [r["params"] for r in front]
+        items.append(f"front spans {min(p):,} .. {max(p):,} parameters; most accurate: `{best['arch_id']}` "
+                     f"with {_pct(best['val_acc'])} % validation, {_pct(best['test_acc'])} % test accuracy")
+    return [("h", 2, "Summary"), ("list", items)]
+
+
+def _figures(results: RunResults, images: Dict[str, str]) -> List[Block]:
+    out: List[Block] = [("h", 2, "Figures")]
+    captions = {
+        "front": "Validation accuracy against parameters and FLOPs. Grey: every evaluated model; dashed: the "
+                 "fronts after earlier generations (later is stronger); solid: the final front of each projection; "
+                 "dots: the three-objective Pareto front; rings: picked models.",
+        "front3d": "The three objectives together (costs as log10).",
+        "parallel": "Parallel coordinates of the front members; picked models in blue.",
+        "hypervolume": "Hypervolume of the front after each generation (normalised objectives, see "
+                       "`hv_reference.json`), with the number of models evaluated so far.",
+    }
+    for name, caption in captions.items():
+        if name in images:
+            out += [("img", images[name], f"{name} figure"), ("p", caption)]
+    return out
+
+
+def _front_table(results: RunResults) -> List[Block]:
+    front = results.front()
+    picked: Dict[str, List[str]] = {}
+    for p in results.picks():
+        for a in p.get("arch_ids", []):
+            picked.setdefault(a, [])
+            if p.get("rule") not in picked[a]:
+                picked[a].append(p.get("rule"))
+    trained = results.trained()
+    lat = bool(front) and all(r.get("latency") is not None for r in front)
+    head = ["#", "arch id", "genome", "val acc %", "test acc %", "params", "MACs", "FLOPs"]
+    head += ["latency ms"] if lat else []
+    head += ["full-training test acc %", "picked by"]
+    rows = []
+    for k, r in enumerate(front, 1):
+        row = [str(k), f"`{r['arch_id']}`", f"`{r['genome']}`", _pct(r["val_acc"]), _pct(r.get("test_acc")),
+               _num(r["params"]), _num(r["macs"]), _num(r["flops"])]
+        row += [f"{r['latency']:.3g}"] if lat else []
+        row += [_pct(trained[r["arch_id"]]["test_acc"]) if r["arch_id"] in trained else "",
+                ", ".join(picked.get(r["arch_id"], []))]
+        rows.append(row)
+    return [
+        ("h", 2, "The Pareto front"),
+        ("p", f"{len(front)} models no other model beats in all of {', '.join(results.config.objectives)} at once, "
+              "sorted by parameters. Accuracy after the proxy training of the search; FLOPs = 2 x MACs "
+              "(torch.utils.flop_counter convention: convolutions and linear layers). Also in `front.csv`."),
+        ("table", head, rows),
+    ]
+
+
+def _picks(results: RunResults) -> List[Block]:
+    picks = results.picks()
+    out: List[Block] = [("h", 2, "Picks")]
+    if not picks:
+        return out + [("p", "No picks yet: `hybridnas pick RUN` records them here.")]
+    rows = []
+    for p in picks:
+        crit = dict(p.get("limits", {}))
+        crit.update({f"prefer {k}": v for k, v in p.get("prefer", {}).items()})
+        crit.update({f"weight {k}": v for k, v in p.get("weights", {}).items()})
+        rows.append([p.get("time", ""), p.get("rule", ""), ", ".join(f"{k}={v:g}" for k, v in crit.items()),
+                     ", ".join(f"`{a}`" for a in p.get("arch_ids", []))])
+    return out + [("table", ["time", "rule", "limits and preferences", "models"], rows)]
+
+
+def _proxy(results: RunResults, images: Dict[str, str]) -> List[Block]:
+    from .analysis.proxy import proxy_agreement
+
+    trained = results.trained()
+    out: List[Block] = [("h", 2, "Proxy against full training")]
+    if not trained:
+        return out + [("p", "No model was trained fully yet: `hybridnas train RUN --id ID` trains one (the paper's "
+                            "final stage) and adds it here next to its proxy accuracy.")]
+    rows = []
+    for r in sorted(trained.values(), key=lambda r: r["params"]):
+        st = r.get("settings", {})
+        rows.append([f"`{r['arch_id']}`", _num(r["params"]), _pct(r.get("proxy_val_acc")), _pct(r.get("proxy_test_acc")),
+                     _pct(r["val_acc"]), _pct(r["test_acc"]), str(r["epochs"]),
+                     f"cutout {st.get('cutout')}, drop-path {st.get('drop_path')}, aux {st.get('aux_weight')}",
+                     f"{r.get('seconds', 0):.0f}"])
+    out.append(("table", ["arch id", "params", "proxy val %", "proxy test %", "full val %", "full test %", "epochs",
+                          "regularisation", "seconds"], rows))
+    a = proxy_agreement(trained.values())
+    if "note" in a:
+        out.append(("p", f"Rank agreement: {a['note']}."))
+    else:
+        fmt = lambda v: "undefined (constant)" if v is None else f"{v:.2f}"  # noqa: E731
+        out.append(("p", f"Over {a['n']} fully trained models, the proxy validation accuracy ranks them against "
+                         f"full-training test accuracy with Kendall tau {fmt(a['kendall_tau_test'])} and Spearman rho "
+                         f"{fmt(a['spearman_test'])} (against full-training validation accuracy: tau "
+                         f"{fmt(a['kendall_tau_val'])}, rho {fmt(a['spearman_val'])}); 1 means the proxy ordered "
+                         "them exactly as full training does."))
+    if "proxy" in images:
+        out.append(("img", images["proxy"], "proxy against full training"))
+    return out
+
+
+def _library(results: RunResults, images: Dict[str, str]) -> List[Block]:
+    lib = results.library
+    rows = []
+    for i, e in enumerate(lib):
+        opts = ", ".join(f"{k}={v}" for o in e.options for k, v in o.items())
+        rows.append([str(i), e.strategy, opts, _num(e.cell_params), _num(e.net_params), _num(2 * e.net_macs),
+                     f"`{e.genotype.normal}`", f"`{e.genotype.reduce}`"])
+    out: List[Block] = [
+        ("h", 2, "Block library"),
+        ("p", f"{len(lib)} blocks found by the block stage. Costs at the reference width "
+              f"{results.config.block.reference_width}: one normal cell, and the reference network (the supernet "
+              "layout built from the block alone). Cells read as `op@input` per node, nodes separated by `|`; "
+              "inputs 0 and 1 are the outputs of the two previous cells."),
+        ("table", ["block", "strategy", "options", "cell params", "ref. net params", "ref. net FLOPs", "normal cell",
+                   "reduction cell"], rows),
+    ]
+    for i in range(len(lib)):
+        if f"cells/block_{i}" in images:
+            out.append(("img", images[f"cells/block_{i}"], f"cells of block {i}"))
+    extra = sorted(p for p in results.store.path("plots").glob("block_*.png"))
+    if extra:
+        out.append(("p", "Further figures of the block stage:"))
+        out += [("img", str(p.relative_to(results.root)), p.stem.replace("_", " ")) for p in extra]
+    return out
+
+
+def _exports(results: RunResults) -> List[Block]:
+    import json
+
+    out: List[Block] = [("h", 2, "Exports")]
+    cards = sorted(results.store.path("exports").glob("*/card.json"))
+    if not cards:
+        return out + [("p", "No exports yet: `hybridnas export RUN --id ID`.")]
+    rows = []
+    for c in cards:
+        try:
+            card = json.loads(c.read_text())
+        except ValueError:
+            continue
+        folder = c.parent.relative_to(results.root)
+        onnx = card.get("onnx") or {}
+        rows.append([f"`{card.get('arch_id')}`", ", ".join(card.get("files", [])),
+                     str(onnx.get("opset", "")), _pct(card.get("test_acc")), card.get("accuracy_note", ""),
+                     f"[card]({folder}/card.md)"])
+    return out + [("table", ["arch id", "files", "ONNX opset", "test acc %", "accuracy", "model card"], rows)]
+
+
+def _configuration(results: RunResults) -> List[Block]:
+    m = results.store.read_json("manifest.json")
+    pk = ", ".join(f"{k} {v}" for k, v in m.get("packages", {}).items() if v)
+    return [
+        ("h", 2, "Configuration"),
+        ("p", f"The resolved configuration (`config.yaml`); command `{m.get('command', '')}` on {m.get('host', '?')} "
+              f"({m.get('platform', '?')}, Python {m.get('python', '?')}; {pk})."),
+        ("code", results.store.path("config.yaml").read_text()),
+    ]
+
+
+def build(results: RunResults, images: Dict[str, str]) -> List[Block]:
+    return (
+        [("h", 1, f"hybridnas report: {results.root.name}"),
+         ("p", f"Run `{results.root}`, report written {time.strftime('%Y-%m-%d %H:%M:%S')}.")]
+        + _summary(results) + _figures(results, images) + _front_table(results) + _picks(results)
+        + _proxy(results, images) + _library(results, images) + _exports(results) + _configuration(results)
+    )
+
+
+# ------------------------------------------------------------------------------ renderers
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(blocks: Sequence[Block]) -> str:
+    out: List[str] = []
+    for b in blocks:
+        kind = b[0]
+        if kind == "h":
+            out += ["#" * b[1] + " " + b[2], ""]
+        elif kind == "p":
+            out += [b[1], ""]
+        elif kind == "list":
+            out += [f"- {item}" for item in b[1]] + [""]
+        elif kind == "table":
+            head, rows = b[1], b[2]
+            out.append("| " + " | ".join(head) + " |")
+            out.append("|" + "|".join("---" for _ in head) + "|")
+            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+            out.append("")
+        elif kind == "img":
+            out += [f"![{b[2]}]({b[1]})", ""]
+        elif kind == "code":
+            out += ["```yaml", b[1].rstrip("\n"), "```", ""]
+    return "\n".join(out)
+
+
+_INLINE = re.compile(r"`([^`]+)`|\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+def _inline_html(text: str) -> str:
+    """Escape text, turning `code` and [text](href) into HTML."""
+    out, pos = [], 0
+    for m in _INLINE.finditer(text):
+        out.append(html.escape(text[pos:m.start()]))
+        if m.group(1) is not None:
+            out.append(f"<code>{html.escape(m.group(1))}</code>")
+        else:
+            out.append(f'<a href="{html.escape(m.group(3), quote=True)}">{html.escape(m.group(2))}</a>')
+        pos = m.end()
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+CSS = """
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1180px; margin: 2em auto;
+       padding: 0 1em; color: #1f2328; background: #ffffff; }
+h1, h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2em; }
+table { border-collapse: collapse; margin: .5em 0 1.2em; font-size: 13px; display: block; overflow-x: auto; }
+th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; }
+td:nth-child(n+4) { font-variant-numeric: tabular-nums; }
+td code { word-break: break-all; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
+pre { background: #f6f8fa; padding: .8em; overflow-x: auto; border-radius: 6px; }
+img { max-width: 100%; height: auto; border: 1px solid #d0d7de; border-radius: 4px; margin: .3em 0; }
+a { color: #0969da; }
+@media (prefers-color-scheme: dark) {
+  body { color: #e6edf3; background: #0d1117; }
+  h1, h2, th, td, img { border-color: #30363d; }
+  th, pre { background: #161b22; }
+  a { color: #58a6ff; }
+}
+"""
+
+
+def to_html(blocks: Sequence[Block], title: str) -> str:
+    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{html.escape(title)}</title>", f"<style>{CSS}</style>", "</head>", "<body>"]
+    for b in blocks:
+        kind = b[0]
+        if kind == "h":
+            out.append(f"<h{b[1]}>{_inline_html(b[2])}</h{b[1]}>")
+        elif kind == "p":
+            out.append(f"<p>{_inline_html(b[1])}</p>")
+        elif kind == "list":
+            out.append("<ul>" + "".join(f"<li>{_inline_html(i)}</li>" for i in b[1]) + "</ul>")
+        elif kind == "table":
+            head = "".join(f"<th>{_inline_html(h)}</th>" for h in b[1])
+            rows = "".join("<tr>" + "".join(f"<td>{_inline_html(c)}</td>" for c in row) + "</tr>" for row in b[2])
+            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif kind == "img":
+            src = html.escape(b[1], quote=True)
+            out.append(f'<p><a href="{src}"><img src="{src}" alt="{html.escape(b[2], quote=True)}" loading="lazy"></a></p>')
+        elif kind == "code":
+            out.append(f"<pre><code>{html.escape(b[1])}</code></pre>")
+    out += ["</body>", "</html>", ""]
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------------------ driver
+
+
+def write_report(run, theme: str = "light") -> List[Path]:
+    """Draw the figures and write ``report.md`` and ``report.html``; returns their paths."""
+    from .analysis.plots import plot_all
+
+    results = run if isinstance(run, RunResults) else RunResults(run)
+    images: Dict[str, str] = {}
+    for p in plot_all(results, ("png",), theme):
+        rel = p.relative_to(results.store.path("plots"))
+        images[str(rel.with_suffix(""))] = str(p.relative_to(results.root))
+    blocks = build(results, images)
+    md = results.store.write_text("report.md", to_markdown(blocks))
+    page = results.store.write_text("report.html", to_html(blocks, f"hybridnas report: {results.root.name}"))
+    return [md, page]

@@ -1,0 +1,222 @@
+"""Full training of a picked model: the paper's final stage (``hybridnas train``).
+
+The search ranks networks after a short proxy training; the model a user deploys is trained
+for long (DARTS' final stage, Liu et al. 2019, https://arxiv.org/abs/1806.09055: a long cosine
+schedule, cutout, drop-path and an auxiliary head). :func:`train_model`
+
+1. rebuilds the network of a run's record (with an auxiliary head when ``aux_weight`` > 0);
+2. resolves the settings: the space's ``train`` section, then overrides (CLI flags), checked
+   like the file;
+3. resumes from ``trained/<id>/ckpt.pt`` when one exists for the same settings (automatic), and
+   refuses a checkpoint made with other settings unless asked to restart;
+4. trains with :func:`hybridnas.training.fit`, writing a checkpoint (weights, optimiser, RNG)
+   and a line of ``history.jsonl`` after every epoch - a resumed training continues exactly as
+   an uninterrupted one would on CPU;
+5. writes ``trained/<id>/model.pt`` (the auxiliary head removed: the deployable network,
+   which ``hybridnas export`` then prefers), ``metrics.json``, and appends a record to
+   ``trained.jsonl`` with the proxy accuracy beside the full one.
+
+Everything is written through a :class:`~hybridnas.store.RunStore` rooted at
+``trained/<id>/`` (atomic files, a lock per model, so two models of a run can train at once).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable, Dict, Optional
+
+from .config import TrainConfig, check_train, to_dict
+from .errors import UserError
+from .progress import Progress
+from .results import TRAINED, RunResults
+from .store import RunStore
+
+
+def resolve_settings(results: RunResults, overrides: Optional[Dict[str, Any]] = None) -> TrainConfig:
+    """The run's ``train`` section with ``overrides`` (``None`` values ignored), checked."""
+    base = results.config.train
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    over = {k: v for k, v in (overrides or {}).items() if v is not None}
+    unknown = sorted(set(over) - fields)
+    if unknown:
+        raise UserError(f"unknown training setting(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}")
+    tc = dataclasses.replace(base, **over)
+    if tc.augment is None:
+        tc = dataclasses.replace(tc, augment=results.config.data.augment)
+    check_train(tc, source="training settings")
+    return tc
+
+
+def train_settings(tc: TrainConfig):
+    """The :class:`~hybridnas.training.TrainSettings` of a ``train`` section."""
+    from .training import TrainSettings
+
+    names = {f.name for f in dataclasses.fields(TrainSettings)}
+    return TrainSettings(**{k: v for k, v in to_dict(tc).items() if k in names})
+
+
+def train_model(
+    run,
+    ident: str,
+    overrides: Optional[Dict[str, Any]] = None,
+    *,
+    device: Optional[str] = None,
+    restart: bool = False,
+    progress: Optional[Progress] = None,
+    on_epoch: Optional[Callable[[int, Dict[str, float]], None]] = None,
+) -> Dict[str, Any]:
+    """Train the model ``ident`` (arch id or unique prefix) of ``run`` fully; return its record.
+
+    ``on_epoch(epoch, metrics)`` runs after each epoch's checkpoint is on disk.
+    """
+    import torch
+
+    from .data import load_dataset
+    from .device import configure, derive_seed, resolve_device, seed_everything
+    from .network.builder import build_network, strip_aux
+    from .training import fit, make_optimizer
+
+    results = run if isinstance(run, RunResults) else RunResults(run)
+    progress = progress or Progress(quiet=True)
+    cfg = results.config
+    record = results.record(ident)
+    if record.get("status") != "ok":
+        raise UserError(f"model {record['arch_id']} failed during the search ({record.get('reason', 'no reason')}); pick another")
+    aid = record["arch_id"]
+    spec = results.spec(record)
+    tc = resolve_settings(results, overrides)
+    settings = train_settings(tc)
+    seed = derive_seed(cfg.seed, "train", aid)
+    key = {"settings": to_dict(tc), "seed": seed}
+
+    store = RunStore(results.root / "trained" / aid)
+    store.ensure_writable()
+    store.lock()
+    try:
+        done = store.read_json("metrics.json", default=None)
+        if done is not None and not restart:
+            if done.get("key") == key:
+                progress.info(f"model {aid} is already trained with these settings (trained/{aid}); --restart to train again")
+                return done["record"]
+            raise UserError(
+                f"model {aid} was already trained with other settings ({_diff(done.get('key'), key)}); "
+                "pass --restart to train it again with the new ones"
+            )
+        dev = resolve_device(device or cfg.device)
+        configure(dev, cfg.deterministic, cfg.threads)
+        seed_everything(seed)
+        model = build_network(spec, aux_head=tc.aux_weight > 0).to(dev)
+        opt = make_optimizer(model, settings)
+        start = 0
+        if store.exists("ckpt.pt") and not restart:
+            ckpt = store.load_tensors("ckpt.pt")
+            if ckpt.get("key") != _key_text(key):
+                raise UserError(
+                    f"trained/{aid}/ckpt.pt was made with other settings ({_diff(_parse_key(ckpt.get('key')), key)}); "
+                    "pass --restart to discard it, or give the same settings to resume"
+                )
+            model.load_state_dict(ckpt["model"])
+            opt.load_state_dict(ckpt["optimizer"])
+            torch.set_rng_state(ckpt["rng"])
+            if "cuda_rng" in ckpt and dev.type == "cuda":
+                torch.cuda.set_rng_state(ckpt["cuda_rng"], dev)
+            start = int(ckpt["epoch"])
+            progress.info(f"resuming {aid} at epoch {start + 1}/{tc.epochs}")
+        elif restart:
+            for rel in ("ckpt.pt", "metrics.json", "history.jsonl", "model.pt"):
+                if store.exists(rel):
+                    store.path(rel).unlink()
+        data = load_dataset(cfg.data, cfg.seed).to(dev)
+        progress.info(
+            f"training {aid} ({record['genome']}, {record['params']:,} params) for {tc.epochs} epochs on {dev}: "
+            f"lr {tc.lr}, batch {tc.batch_size}, cutout {tc.cutout}, drop-path {tc.drop_path}, aux weight {tc.aux_weight}"
+        )
+        bar = progress.bar(f"train {aid}", tc.epochs)
+        t0 = time.perf_counter()
+
+        def checkpoint(epoch: int, m: Dict[str, float]) -> None:
+            state = {
+                "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "optimizer": opt.state_dict(),
+                "rng": torch.get_rng_state(),
+                "epoch": epoch + 1,
+                "key": _key_text(key),
+            }
+            if dev.type == "cuda":  # drop-path samples on the GPU draw from its generator
+                state["cuda_rng"] = torch.cuda.get_rng_state(dev)
+            store.save_tensors("ckpt.pt", state)  # the checkpoint first: history never runs ahead of it
+            store.append("history.jsonl", {"epoch": epoch + 1, **m, "seconds": time.perf_counter() - t0})
+            bar.update(epoch + 1, f"loss {m['train_loss']:.3f}" + (f" val {m['val_acc']:.4f}" if "val_acc" in m else ""))
+            if on_epoch is not None:
+                on_epoch(epoch, m)
+
+        with bar:
+            metrics = fit(model, data, settings, seed, eval_splits=("val", "test"), start_epoch=start,
+                          optimizer=opt, on_epoch=checkpoint, eval_every=tc.eval_every)
+        history = store.records("history.jsonl")
+        out = {
+            "arch_id": aid,
+            "genome": record["genome"],
+            "params": record["params"],
+            "macs": record["macs"],
+            "flops": record["flops"],
+            "proxy_val_acc": record.get("val_acc"),
+            "proxy_test_acc": record.get("test_acc"),
+            "proxy_epochs": record.get("epochs"),
+            "val_acc": metrics["val_acc"],
+            "test_acc": metrics["test_acc"],
+            "train_loss": history[-1]["train_loss"] if history else metrics["train_loss"],
+            "epochs": tc.epochs,
+            "resumed_at": start,
+            "seconds": sum(_epoch_seconds(history)),
+            "device": str(dev),
+            "settings": to_dict(tc),
+            "seed": seed,
+            "weights": f"trained/{aid}/model.pt",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        # the deployable network: no auxiliary head, so export and the cost model see `spec` only
+        # Order matters for a kill in between: the record first (a rerun resumes from the last
+        # checkpoint, re-measures and appends the same numbers; readers keep the latest per id),
+        # then the weights that export prefers, then metrics.json that marks the training done.
+        results.store.append(TRAINED, out)
+        store.save_tensors("model.pt", strip_aux({k: v.detach().cpu() for k, v in model.state_dict().items()}))
+        store.write_json("metrics.json", {"key": key, "record": out})
+        store.path("ckpt.pt").unlink()  # finished: model.pt and metrics.json replace it
+        return out
+    finally:
+        store.unlock()
+
+
+def _epoch_seconds(history):
+    """Seconds per epoch from the cumulative times in ``history.jsonl`` (across resumes)."""
+    out, last = [], 0.0
+    for h in history:
+        s = float(h.get("seconds", 0.0))
+        out.append(s - last if s >= last else s)  # a resume restarts the clock
+        last = s
+    return out
+
+
+def _key_text(key: Dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(key, sort_keys=True)
+
+
+def _parse_key(text) -> Dict[str, Any]:
+    import json
+
+    try:
+        return json.loads(text) if isinstance(text, str) else {}
+    except ValueError:
+        return {}
+
+
+def _diff(old: Optional[Dict[str, Any]], new: Dict[str, Any]) -> str:
+    old_s = (old or {}).get("settings", {})
+    parts = [f"{k} {old_s.get(k)} -> {v}" for k, v in new["settings"].items() if old_s.get(k) != v]
+    if (old or {}).get("seed") != new["seed"]:
+        parts.append("seed differs")
+    return ", ".join(parts) or "unknown settings"

@@ -1,0 +1,253 @@
+"""From a finished run to a deployed model: pick -> export (state, torch.export, ONNX) -> load ->
+predict on a real test image; pick rules and limits through the CLI; full training with
+resume; the report and its references."""
+
+import json
+import shutil
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import torch
+
+import hybridnas
+from hybridnas.cli.main import main
+
+
+def cli(*args):
+    return main([str(a) for a in args])
+
+
+def _test_images(run):
+    """A few images of the run's test split, preprocessed as the model expects."""
+    from hybridnas.data import load_dataset
+    from hybridnas.results import RunResults
+
+    cfg = RunResults(run).config
+    data = load_dataset(cfg.data, cfg.seed)
+    return data.test.x[:5], data.test.y[:5]
+
+
+# ---------------------------------------------------------------------------------- deploy
+
+
+def test_pick_export_load_predict_matches_every_format(run_copy, capsys):
+    pytest.importorskip("onnxscript")
+    ort = pytest.importorskip("onnxruntime")
+    assert cli("pick", run_copy, "--rule", "knee") == 0
+    aid = capsys.readouterr().out.splitlines()[1].split()[0]
+    assert cli("export", run_copy, "--id", aid, "--format", "state,pt2,onnx") == 0
+    folder = run_copy / "exports" / aid
+    card = json.loads((folder / "card.json").read_text())
+    assert card["onnx"]["opset"] == 18 and "onnxruntime" in card["onnx"]["runtime_check"]
+    assert "opset 18" in (folder / "card.md").read_text()
+
+    x, y = _test_images(run_copy)
+    model = hybridnas.load(folder)  # no run directory needed
+    with torch.no_grad():
+        ref = model(x)
+    program = torch.export.load(str(folder / "model.pt2")).module()
+    sess = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        out_pt2 = program(x)
+    out_onnx = torch.from_numpy(sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0])
+    assert ref.shape == (5, 10)
+    assert torch.allclose(ref, out_pt2, atol=1e-5)
+    assert torch.allclose(ref, out_onnx, atol=1e-5)
+    assert torch.equal(ref.argmax(1), out_onnx.argmax(1))
+    # one image at a time works too (dynamic batch dimension in both programs)
+    one = torch.from_numpy(sess.run(None, {sess.get_inputs()[0].name: x[:1].numpy()})[0])
+    assert torch.allclose(one, ref[:1], atol=1e-5)
+    assert torch.allclose(program(x[:1]), ref[:1], atol=1e-5)
+
+
+def test_onnx_without_the_extra_is_one_line_naming_it(run_copy, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxscript", None)  # as if the package were not installed
+    aid = json.loads((run_copy / "front.json").read_text())["members"][0]["arch_id"]
+    assert cli("export", run_copy, "--id", aid, "--format", "state,onnx") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "pip install 'hybridnas[onnx]'" in err
+    assert not (run_copy / "exports" / aid).exists(), "a refused export must write nothing"
+
+
+def test_pick_rules_through_the_cli(run_copy, capsys):
+    front = json.loads((run_copy / "front.json").read_text())["members"]
+    # asf with an aspiration only the most accurate model reaches picks it
+    best = max(front, key=lambda r: (r["val_acc"], -r["params"]))
+    assert cli("pick", run_copy, "--prefer", f"acc={best['val_acc']:.6f}") == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].split()[0] in {r["arch_id"] for r in front if r["val_acc"] == best["val_acc"]}
+    # pseudo-weights all on params -> the smallest model
+    assert cli("pick", run_copy, "--weights", "params=1", "-n", "2") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[0] == min(front, key=lambda r: (r["params"], -r["val_acc"]))["arch_id"]
+    assert cli("pick", run_copy, "--rule", "high-tradeoff", "-n", "3") == 0
+    picks = json.loads((run_copy / "picks.json").read_text())["picks"]
+    assert [p["rule"] for p in picks] == ["asf", "pseudo-weights", "high-tradeoff"]
+    assert picks[0]["prefer"] == {"acc": pytest.approx(best["val_acc"], abs=1e-6)}
+    assert len(picks[1]["arch_ids"]) == 2 and len(picks[2]["arch_ids"]) == 3
+
+
+def test_limits_no_model_meets_exit_2_naming_the_nearest(run_copy, capsys):
+    front = json.loads((run_copy / "front.json").read_text())["members"]
+    assert cli("pick", run_copy, "--max-flops", "1000", "--min-acc", "0.999") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "no model on the front meets max_flops=1000, min_acc=0.999" in err and "misses by" in err
+    assert any(r["arch_id"] in err for r in front)
+    assert not (run_copy / "picks.json").exists() or "max_flops" not in (run_copy / "picks.json").read_text()
+
+
+def test_latency_limit_without_latency_is_a_clear_error(run_copy, capsys):
+    assert cli("pick", run_copy, "--max-latency", "5") == 2
+    err = capsys.readouterr().err
+    assert "needs measured latency" in err and "objectives" in err
+
+
+# ---------------------------------------------------------------------------------- train
+
+
+def _train(run, aid, **kw):
+    from hybridnas.retrain import train_model
+
+    return train_model(run, aid, {"epochs": 3, "cutout": 2, "drop_path": 0.2, "aux_weight": 0.4, **kw})
+
+
+class Killed(Exception):
+    pass
+
+
+def test_full_training_resumes_exactly_and_export_drops_the_aux_head(run_copy, tmp_path):
+    from hybridnas.network.costs import network_cost
+    from hybridnas.results import RunResults
+    from hybridnas.retrain import train_model
+
+    other = tmp_path / "other"
+    shutil.copytree(run_copy, other)
+    aid = json.loads((run_copy / "front.json").read_text())["members"][-1]["arch_id"]
+    straight = _train(run_copy, aid)
+
+    def kill_after_first_epoch(epoch, metrics):
+        if epoch == 0:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train_model(other, aid, {"epochs": 3, "cutout": 2, "drop_path": 0.2, "aux_weight": 0.4},
+                    on_epoch=kill_after_first_epoch)
+    assert (other / "trained" / aid / "ckpt.pt").exists() and not (other / "trained" / aid / "model.pt").exists()
+    resumed = _train(other, aid)
+    assert resumed["resumed_at"] == 1
+    a = torch.load(run_copy / "trained" / aid / "model.pt", weights_only=True)
+    b = torch.load(other / "trained" / aid / "model.pt", weights_only=True)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert (resumed["val_acc"], resumed["test_acc"]) == (straight["val_acc"], straight["test_acc"])
+
+    # the record sits next to the proxy accuracy; the checkpoint is gone once finished
+    rec = RunResults(run_copy).trained()[aid]
+    proxy = RunResults(run_copy).record(aid)
+    assert rec["proxy_val_acc"] == proxy["val_acc"] and rec["epochs"] == 3
+    assert not (run_copy / "trained" / aid / "ckpt.pt").exists()
+    assert not any(k.startswith("aux_head.") for k in a)
+
+    # export prefers the trained weights; the exported network is exactly the analytic one
+    folder = hybridnas.Run.load(run_copy).export(aid)
+    card = json.loads((folder / "card.json").read_text())
+    assert "trained" in card["weights_from"] and card["test_acc"] == rec["test_acc"]
+    assert card["proxy_val_acc"] == proxy["val_acc"]
+    model = hybridnas.load(folder)
+    spec = RunResults(run_copy).spec(proxy)
+    assert card["params"] == network_cost(spec).params == sum(p.numel() for p in model.parameters())
+    with torch.no_grad():
+        assert torch.equal(model(torch.zeros(1, 1, 8, 8)).argmax(1), model(torch.zeros(1, 1, 8, 8)).argmax(1))
+
+
+def test_training_again_with_other_settings_is_refused_until_restart(run_copy, capsys):
+    aid = json.loads((run_copy / "front.json").read_text())["members"][0]["arch_id"]
+    assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--quiet") == 0
+    assert "full  (1 epochs)" in capsys.readouterr().out
+    assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--quiet") == 0  # done: nothing retrained
+    assert len((run_copy / "trained.jsonl").read_text().splitlines()) == 1
+    assert cli("train", run_copy, "--id", aid, "--epochs", "2", "--quiet") == 2
+    err = capsys.readouterr().err
+    assert "epochs 1 -> 2" in err and "--restart" in err
+    assert cli("train", run_copy, "--id", aid, "--epochs", "2", "--restart", "--quiet") == 0
+    assert cli("train", run_copy, "--id", aid, "--drop-path", "1.5", "--quiet") == 2
+    assert "drop_path" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------- report
+
+
+class _Refs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs, self.tags = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for k, v in attrs:
+            if k in ("src", "href"):
+                self.refs.append(v)
+
+
+def test_report_html_parses_and_every_reference_resolves(run_copy):
+    from hybridnas.retrain import train_model
+
+    run = hybridnas.Run.load(run_copy)
+    [p] = run.pick(rule="max-acc")
+    run.export(p["arch_id"])
+    train_model(run_copy, p["arch_id"], {"epochs": 1})
+    # a figure another tool left under plots/block_* is included
+    shutil.copy(run_copy / "plots" / "front.png", run_copy / "plots" / "block_0_alpha.png")
+    md, page = run.report()
+    assert md == run_copy / "report.md" and page == run_copy / "report.html"
+
+    parser = _Refs()
+    parser.feed(page.read_text())
+    parser.close()
+    assert parser.tags.count("img") >= 6 and "table" in parser.tags
+    for ref in parser.refs:
+        assert not ref.startswith(("http:", "https:", "/")), ref  # self-contained: relative paths only
+        assert (page.parent / ref).is_file(), ref
+    for name in ("front", "front3d", "parallel", "hypervolume", "proxy", "cells/block_0", "block_0_alpha"):
+        assert f"plots/{name}.png" in parser.refs, name
+    text = md.read_text()
+    for section in ("## Summary", "## The Pareto front", "## Picks", "## Proxy against full training",
+                    "## Block library", "## Exports", "## Configuration"):
+        assert section in text
+    assert p["arch_id"] in text and "max-acc" in text
+    import re
+
+    for ref in re.findall(r"\]\(([^)]+)\)", text):
+        assert (md.parent / ref).is_file(), ref
+
+
+def test_figures_in_both_themes_and_formats(run_copy):
+    import xml.etree.ElementTree as ET
+
+    from hybridnas.analysis.plots import plot_all
+
+    files = plot_all(run_copy, ("png", "svg"), theme="dark")
+    names = {str(Path(f).relative_to(run_copy / "plots")) for f in files}
+    assert {"front.png", "front.svg", "front3d.svg", "parallel.svg", "hypervolume.svg", "cells/block_0.svg"} <= names
+    assert "proxy.png" not in names  # nothing trained fully yet
+    svg = ET.parse(run_copy / "plots" / "front.svg").getroot()
+    assert svg.tag.endswith("svg")
+    text = (run_copy / "plots" / "front.svg").read_text()
+    assert "parameters (count, log scale)" in text and "FLOPs per image" in text  # labelled axes, units
+    assert cli("plot", run_copy, "--figure", "proxy") == 2
+
+
+def test_export_never_replaces_a_foreign_folder(run_copy, tmp_path, capsys):
+    aid = json.loads((run_copy / "front.json").read_text())["members"][0]["arch_id"]
+    mine = tmp_path / "my-models"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    assert cli("export", run_copy, "--id", aid, "--out", mine) == 2
+    assert "not a hybridnas export" in capsys.readouterr().err
+    assert (mine / "notes.txt").read_text() == "keep me"
+    out = tmp_path / "export"
+    assert cli("export", run_copy, "--id", aid, "--out", out) == 0
+    assert cli("export", run_copy, "--id", aid, "--out", out, "--format", "state") == 0  # an export replaces an export
+    assert sorted(p.name for p in out.iterdir()) == ["arch.json", "card.json", "card.md", "model.pt"]

@@ -1,0 +1,77 @@
+"""Pick rules on fronts whose right answer is known, and the parsing of preferences."""
+
+import numpy as np
+import pytest
+
+from hybridnas.analysis.pick import (
+    _knee_order,
+    _rank_asf,
+    _rank_high_tradeoff,
+    _rank_pseudo_weights,
+    parse_targets,
+)
+from hybridnas.errors import UserError
+
+NAMES = ["error", "params", "flops"]
+
+
+def front(rows):
+    """(accuracy, params, flops) rows -> the minimised, log-scaled matrix pick ranks on."""
+    return np.array([[1 - a, np.log10(p), np.log10(f)] for a, p, f in rows])
+
+
+ROWS = [  # a 3-objective front: accuracy rises with cost
+    (0.90, 1_000, 1e5),
+    (0.95, 3_000, 4e5),
+    (0.97, 10_000, 2e6),
+    (0.98, 30_000, 8e6),
+    (0.985, 100_000, 3e7),
+]
+
+
+def test_asf_picks_the_model_closest_to_the_aspiration():
+    F = front(ROWS)
+    order, scores = _rank_asf(F, NAMES, {"acc": 0.97, "flops": 2e6})
+    assert order[0] == 2 and scores[2] == pytest.approx(0.0, abs=1e-12)  # meets it exactly
+    # an aspiration several models attain: the one that exceeds it most (Wierzbicki's ASF)
+    order, scores = _rank_asf(F, NAMES, {"acc": 0.95})
+    assert order[0] == 4 and all(scores[i] <= 0 for i in (1, 2, 3, 4)) and scores[0] > 0
+    order, _ = _rank_asf(F, NAMES, {"flops": 1e5})
+    assert order[0] == 0
+
+
+def test_asf_over_achievers_rank_by_margin_not_by_unnamed_objectives():
+    # both meet acc 0.9; model 1 exceeds it by more, though it has more params
+    F = front([(0.91, 1_000, 1e5), (0.99, 5_000, 1e5)])
+    order, scores = _rank_asf(F, NAMES, {"acc": 0.9})
+    assert order == [1, 0] and scores[1] < scores[0] <= 0
+
+
+def test_pseudo_weights_follow_the_weights():
+    F = front(ROWS)
+    assert _rank_pseudo_weights(F, NAMES, {"acc": 1.0})[0][0] == 4
+    assert _rank_pseudo_weights(F, NAMES, {"params": 1.0})[0][0] == 0
+    order, dist, pw = _rank_pseudo_weights(F, NAMES, {"acc": 1.0, "params": 1.0, "flops": 1.0})
+    assert np.allclose(pw.sum(1), 1.0) and 0 < order[0] < 4  # balanced weights: a middle model
+
+
+def test_knee_and_high_tradeoff_find_an_obvious_knee():
+    # a 2-objective front of two straight pieces meeting in a sharp knee at (0.1, 0.1)
+    steep = [[x, 1 - 9 * x] for x in np.linspace(0, 0.1, 6)[:-1]]
+    flat = [[x, 0.1 - 0.1 * (x - 0.1) / 0.9] for x in np.linspace(0.1, 1, 10)]
+    F = np.array(steep + flat)
+    knee = len(steep)
+    assert _knee_order(F)[0] == knee
+    order, flagged = _rank_high_tradeoff(F)
+    assert flagged == [knee] and order[0] == knee
+    assert sorted(order) == list(range(len(F)))
+
+
+def test_parse_targets():
+    assert parse_targets("acc=0.98, flops=2e6", "--prefer") == {"acc": 0.98, "flops": 2e6}
+    assert parse_targets({"params": 5000}, "--prefer") == {"params": 5000.0}
+    for bad, msg in (("acc", "key=value"), ("speed=3", "not an objective"), ("acc=x", "not a number"),
+                     ("acc=98", "fraction"), ("acc=0.9,error=0.1", "one objective"), (",", "empty"),
+                     ("flops=-1", ">= 0")):
+        with pytest.raises(UserError, match=msg):
+            parse_targets(bad, "--prefer")
