@@ -39,6 +39,11 @@ def run(args) -> int:
 def print_summary(s) -> None:
     print(f"\nrun: {s['run']}  ({s['total_s']:.0f} s: block stage {s['block_stage_s']:.0f} s, network stage {s['network_stage_s']:.0f} s)")
     print(f"blocks in library: {s['blocks']}; models evaluated: {s['evaluated']}; on the front: {s['front_size']}")
+    if s.get("failed"):
+        kinds = ", ".join(f"{k.replace('_', ' ')} {v['count']}" for k, v in s["failures"].items())
+        print(f"failed: {s['failed']} ({kinds}); every reason is in {s['run']}/evaluations.jsonl")
+        for v in s["failures"].values():
+            print(f"  e.g. {v['example']}")
     if "best_val_acc" in s:
         lo, hi = s["params_range"]
         print(f"front params: {lo:,} .. {hi:,} ({s['params_span']:.1f}x); best val acc {s['best_val_acc']:.4f} "

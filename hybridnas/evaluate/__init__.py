@@ -4,5 +4,5 @@ from ..registry import Registry
 
 EVALUATORS = Registry(
     "evaluator",
-    modules=["hybridnas.evaluate.local"],
+    modules=["hybridnas.evaluate.local", "hybridnas.evaluate.ray"],
 )

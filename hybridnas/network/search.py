@@ -212,6 +212,7 @@ class NetworkStage:
         front = self.front()
         return {
             "front": front,
+            "failed": self.failed_records(),
             "evaluated": len(self.ok_records()),
             "new_evaluations": self.problem.new_evals,
             "seconds": time.perf_counter() - self.t0,
@@ -222,6 +223,10 @@ class NetworkStage:
     def ok_records(self) -> List[Dict[str, Any]]:
         b = self.problem.budget
         return [r for (aid, ep), r in self.problem.cache.items() if ep == b and r.get("status") == "ok"]
+
+    def failed_records(self) -> List[Dict[str, Any]]:
+        b = self.problem.budget
+        return [r for (aid, ep), r in self.problem.cache.items() if ep == b and r.get("status") != "ok"]
 
     def front(self) -> List[Dict[str, Any]]:
         return pareto_front(self.ok_records(), self.problem.objectives)
