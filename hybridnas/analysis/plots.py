@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Sequence
 
+from ..errors import UserError
 from ..results import RunResults
 
 
@@ -23,6 +24,8 @@ def plot_front(run, formats: Sequence[str] = ("png",)) -> List[Path]:
     results = run if isinstance(run, RunResults) else RunResults(run)
     plt = _plt()
     recs = results.records()
+    if not recs:
+        raise UserError(f"run '{results.root}' has no successfully evaluated model to plot; see evaluations.jsonl")
     front = results.front()
     picked = {a for p in results.picks() for a in p["arch_ids"]}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)

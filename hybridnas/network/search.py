@@ -42,6 +42,31 @@ EVALS = "evaluations.jsonl"
 LOG_OBJECTIVES = ("params", "flops", "macs")
 
 
+def arch_spec(cfg, blocks, data, genome) -> ArchSpec:
+    """The network ``genome`` describes, with the run's block library and the data's shapes."""
+    return ArchSpec(genome, tuple(blocks), cfg.network.base_width, cfg.cell.nodes,
+                    data.in_chans, data.num_classes, data.image_size)
+
+
+def make_candidate(cfg, spec: ArchSpec, epochs: int) -> Candidate:
+    """A candidate with its own seed (from the run seed and its id): the same wherever it runs."""
+    return Candidate(spec.arch_id, spec.to_json(), epochs, derive_seed(cfg.seed, "candidate", spec.arch_id))
+
+
+def random_candidates(cfg, blocks, data, n: int, seed: int) -> List[Candidate]:
+    """``n`` distinct random networks of the space (constraints ignored): a population for
+    benchmarks and tests of the evaluators, built exactly as the search builds candidates."""
+    space = GenomeSpace(cfg.network, len(blocks))
+    rng = np.random.default_rng(seed)
+    out: Dict[str, Candidate] = {}
+    for _ in range(100 * n):
+        if len(out) == n:
+            break
+        spec = arch_spec(cfg, blocks, data, space.decode(space.spec.sample(rng, 1)[0]))
+        out.setdefault(spec.arch_id, make_candidate(cfg, spec, cfg.evaluation.epochs))
+    return list(out.values())
+
+
 def objective_value(record: Dict[str, Any], name: str) -> float:
     if name == "error":
         return 1.0 - float(record["val_acc"]) if record.get("status") == "ok" else 1.0
@@ -76,11 +101,7 @@ class NetworkProblem(Problem):
         self.infeasible = 0
 
     def spec(self, x) -> ArchSpec:
-        d = self.data
-        return ArchSpec(
-            self.space.decode(x), self.blocks, self.cfg.network.base_width, self.cfg.cell.nodes,
-            d.in_chans, d.num_classes, d.image_size,
-        )
+        return arch_spec(self.cfg, self.blocks, self.data, self.space.decode(x))
 
     def cheap(self, spec: ArchSpec) -> Dict[str, Any]:
         cost = network_cost(spec)
@@ -103,7 +124,7 @@ class NetworkProblem(Problem):
             if (aid, self.budget) in self.cache or aid in todo:
                 self.cached_hits += (aid, self.budget) in self.cache
                 continue
-            todo[aid] = Candidate(aid, spec.to_json(), self.budget, derive_seed(self.cfg.seed, "candidate", aid))
+            todo[aid] = make_candidate(self.cfg, spec, self.budget)
         by_id = {s.arch_id: (s, c) for s, c in zip(specs, cheap)}
         if todo:
             bar = self.progress.bar(f"  gen {self.generation + 1} training", len(todo))
