@@ -238,8 +238,9 @@ class Evaluator:
         return [results[c.arch_id] for c in candidates]
 
     def _run(self, candidates: List[Candidate], done: OnResult) -> None:
-        from ..device import candidate_threads, cpu_share
+        from ..device import candidate_threads, configure, cpu_share
 
+        configure(self.device, self.cfg.deterministic)  # as a worker would (the search did it already)
         setup = self.setup(candidate_threads(self.cfg, cpu_share(1)))
         for c in candidates:
             done(c, run_setup(c, self.data, setup, self.device))

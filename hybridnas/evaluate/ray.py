@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -90,9 +91,9 @@ class RayEvaluator(Evaluator):
         self.rc = cfg.evaluation.ray
         self.devices = evaluation_devices(device)
         self.gpu = self.devices[0].type == "cuda"
-        self._started = False  # we started a local cluster (and stop it at close)
-        self._connected = False  # we connected (and disconnect at close)
+        self._connected = False  # we connected or started the cluster: shut down at close
         self._ready = False
+        self._scratch: Optional[str] = None  # a temp folder of ours, removed at close
 
     @classmethod
     def check_config(cls, cfg, source: str = "config") -> None:
@@ -136,7 +137,8 @@ class RayEvaluator(Evaluator):
             if len(str(path)) + 70 <= SOCKET_PATH_MAX:
                 path.mkdir(parents=True, exist_ok=True)
                 return str(path)
-        return tempfile.mkdtemp(prefix="hnray")
+        self._scratch = tempfile.mkdtemp(prefix="hnray")
+        return self._scratch
 
     def _connect(self) -> None:
         ray = self.ray
@@ -154,7 +156,7 @@ class RayEvaluator(Evaluator):
             gpus = self.rc.num_gpus if self.rc.num_gpus is not None else (len(self.devices) if self.gpu else 0)
             single = self.devices[0].index if self.gpu and len(self.devices) == 1 else None
             _connect_local(ray, max(cpus, 1), gpus, None if single is None else str(single), self._temp_dir())
-            self._started = self._connected = True
+            self._connected = True
         self._check_resources()
         self._data_ref = ray.put(self.data.to("cpu"))
         self._ready = True
@@ -181,7 +183,10 @@ class RayEvaluator(Evaluator):
     def close(self) -> None:
         if self._connected:
             self.ray.shutdown()  # stops the cluster if we started it, else only disconnects
-            self._connected = self._started = False
+            self._connected = False
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
         self._ready = False
 
     # ------------------------------------------------------------------ running
