@@ -109,6 +109,19 @@ class FidelityConfig:
 
 
 @dataclass(frozen=True)
+class RayConfig:
+    """``evaluation.ray``: where the Ray tasks run and what each one asks for."""
+
+    address: Optional[str] = None  # an existing cluster ("auto", "host:6379", "ray://host:10001"); none: start one
+    num_cpus: Optional[int] = None  # CPUs of a cluster started here; default: enough for the workers
+    num_gpus: Optional[int] = None  # GPUs of a cluster started here; default: the run's GPUs
+    cpus_per_task: Optional[float] = None  # default: this machine's cores / workers (1 on a cluster)
+    gpus_per_task: Optional[float] = None  # fractional allowed; default: 1 / workers on a GPU, 0 on CPU
+    retries: int = 2  # re-runs of a candidate whose worker died, then it is recorded as failed
+    ship_code: bool = True  # send the hybridnas package to a cluster given by address (runtime_env)
+
+
+@dataclass(frozen=True)
 class EvaluationConfig:
     evaluator: str = "local"
     epochs: Optional[int] = None  # proxy training budget per candidate (required unless tabular)
@@ -118,9 +131,14 @@ class EvaluationConfig:
     momentum: float = 0.9
     weight_decay: float = 3e-4
     label_smoothing: float = 0.0
-    workers: int = 1  # concurrent candidates (local pool / ray tasks)
+    workers: int = 1  # concurrent candidates per device: per GPU on GPUs, on the whole CPU otherwise
     keep_weights: Literal["front", "all", "none"] = "front"
     fidelity: FidelityConfig = field(default_factory=FidelityConfig)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 (else fp16) on GPU, fp32 on CPU
+    channels_last: Optional[bool] = None  # memory format of images and weights; default: on for GPU
+    timeout_s: Optional[float] = None  # a candidate still training after this is recorded as failed
+    max_loss: Optional[float] = 1e3  # a training loss above this (or NaN) counts as diverged
+    ray: RayConfig = field(default_factory=RayConfig)
 
 
 @dataclass(frozen=True)
@@ -518,11 +536,20 @@ def check(cfg: RunConfig, source: str = "config") -> None:
         positive(f"constraints.{k}", getattr(c, k))
 
     e = cfg.evaluation
-    for k in ("epochs", "batch_size", "lr", "workers"):
+    for k in ("epochs", "batch_size", "lr", "workers", "timeout_s", "max_loss"):
         positive(f"evaluation.{k}", getattr(e, k))
+    r = e.ray
+    for k in ("num_cpus", "cpus_per_task"):
+        positive(f"evaluation.ray.{k}", getattr(r, k))
+    for k in ("num_gpus", "gpus_per_task", "retries"):
+        positive(f"evaluation.ray.{k}", getattr(r, k), allow_zero=True)
+    if r.gpus_per_task is not None and r.gpus_per_task > 1 and not float(r.gpus_per_task).is_integer():
+        bad("evaluation.ray.gpus_per_task", f"above 1 must be a whole number of GPUs, got {r.gpus_per_task}")
+    if cfg.device == "cpu" and e.precision == "fp16":
+        bad("evaluation.precision", "'fp16' needs a CUDA GPU; use bf16 or fp32 on CPU")
     from .evaluate import EVALUATORS
 
-    EVALUATORS.get(e.evaluator, key="evaluation.evaluator")
+    EVALUATORS.get(e.evaluator, key="evaluation.evaluator").check_config(cfg, source)
     check_train(cfg.train, source)
     if (e.evaluator == "table") != cfg.tabular:
         if cfg.tabular:
@@ -668,6 +695,8 @@ def _check_network_space(cfg: RunConfig, source: str, bad, positive) -> None:
         bad("network.downsample", f"must list allowed flags from 0 and 1, got {list(n.downsample)}")
 
     _check_objective_list(cfg, bad, OBJECTIVES)
+
+
 
 
 def check_train(t: TrainConfig, source: str = "config") -> None:

@@ -1,10 +1,25 @@
-"""Device choice, seeding and the speed/reproducibility switches, in one place."""
+"""Device choice, seeding and the speed/reproducibility switches, in one place.
+
+- :func:`resolve_device` turns ``--device auto|cpu|cuda|cuda:N`` into a ``torch.device``;
+  :func:`evaluation_devices` says which devices candidates train on (every visible GPU for
+  ``cuda``/``auto``, one for ``cuda:N``).
+- :func:`configure` applies a process's switches: torch threads, cuDNN autotuning and TF32 for
+  speed, or deterministic kernels for reproducibility. Every process that trains calls it (the
+  search itself, each pool worker, each Ray task).
+- :func:`candidate_threads` is the torch thread count a candidate trains with, the same rule for
+  every evaluator, so a candidate's result does not depend on which backend ran it.
+- :class:`Accel` is one training's mixed precision (autocast, plus a GradScaler for fp16), memory
+  format (channels-last) and host-to-device batch transfer (pinned memory).
+- :func:`fits_on_device` decides whether a dataset stays resident on a GPU.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
+from typing import List, Optional
 
 from .errors import UserError
 
@@ -17,7 +32,10 @@ def resolve_device(name: str = "auto"):
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise UserError(f"device '{name}' was asked for but no CUDA GPU is visible; use --device cpu or auto")
-        dev = torch.device(name)
+        try:
+            dev = torch.device(name)
+        except RuntimeError:
+            raise UserError(f"unknown device '{name}'; use auto, cpu, cuda or cuda:N") from None
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise UserError(
                 f"device '{name}' does not exist: {torch.cuda.device_count()} GPU(s) are visible; use cuda:0..cuda:{torch.cuda.device_count() - 1}"
@@ -26,6 +44,42 @@ def resolve_device(name: str = "auto"):
     if name == "cpu":
         return torch.device("cpu")
     raise UserError(f"unknown device '{name}'; use auto, cpu, cuda or cuda:N")
+
+
+def evaluation_devices(device) -> List:
+    """The devices candidates train on: ``cuda`` without an index means every visible GPU."""
+    import torch
+
+    dev = torch.device(device)
+    if dev.type == "cuda" and dev.index is None:
+        return [torch.device("cuda", i) for i in range(torch.cuda.device_count())]
+    return [dev]
+
+
+def cpu_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def cpu_share(workers: int) -> int:
+    """This machine's cores divided among ``workers`` concurrent trainings (at least one each)."""
+    return max(1, cpu_cores() // max(workers, 1))
+
+
+def candidate_threads(cfg, share: int) -> int:
+    """Torch threads for one candidate, given the cores ``share`` its worker may use.
+
+    ``threads`` in the config wins; deterministic mode uses one thread, so results do not depend
+    on the evaluator, the worker count or the machine's cores (CPU kernels may reduce in a
+    different order with more threads); otherwise the worker's share of the cores.
+    """
+    if cfg.threads:
+        return int(cfg.threads)
+    if cfg.deterministic:
+        return 1
+    return max(1, int(share))
 
 
 def derive_seed(*parts) -> int:
@@ -44,15 +98,146 @@ def seed_everything(seed: int) -> None:
 
 
 def configure(device, deterministic: bool = False, threads=None) -> None:
-    """Apply the run's speed/reproducibility settings to this process."""
+    """Apply the run's speed/reproducibility settings to this process.
+
+    Fast (default): cuDNN autotuning (it picks the fastest convolution kernel per shape; the
+    choice may vary between runs) and TF32 matrix products on GPUs that have them.
+    Deterministic: deterministic kernels where torch has them (a warning names any op that has
+    none), no autotuning, no TF32, a fixed cuBLAS workspace. It costs speed on GPUs; on CPU it
+    mostly costs the threads :func:`candidate_threads` gives up.
+    """
     import torch
 
     if threads:
         torch.set_num_threads(int(threads))
+    cuda = getattr(device, "type", str(device).split(":")[0]) == "cuda"
     if deterministic:
+        # cuBLAS reads this when its handle is created: set before the first product on the GPU.
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
-    elif getattr(device, "type", str(device)) == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    elif cuda:
         torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def bf16_supported(device) -> bool:
+    import torch
+
+    try:
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    except TypeError:  # torch < 2.3 has no emulation flag
+        return bool(torch.cuda.is_bf16_supported())
+
+
+def resolve_precision(name: str, device) -> str:
+    """``auto`` -> bf16 on GPUs with native bf16, fp16 on older GPUs, fp32 on CPU."""
+    import torch
+
+    dev = torch.device(device)
+    if name not in PRECISIONS:
+        raise UserError(f"evaluation.precision '{name}' is unknown; use one of {', '.join(PRECISIONS)}")
+    if name == "auto":
+        if dev.type != "cuda":
+            return "fp32"
+        return "bf16" if bf16_supported(dev) else "fp16"
+    if name == "fp16" and dev.type != "cuda":
+        raise UserError("evaluation.precision 'fp16' needs a CUDA GPU; use bf16 or fp32 on CPU")
+    if name == "bf16" and dev.type == "cuda" and not bf16_supported(dev):
+        raise UserError(f"evaluation.precision 'bf16': {torch.cuda.get_device_name(dev)} has no native bf16; use fp16 or auto")
+    return name
+
+
+class Accel:
+    """Mixed precision, memory format and batch transfer for one training on one device.
+
+    - bf16/fp16: forward and loss under ``torch.autocast``; fp16 also scales the loss
+      (``GradScaler``) so small gradients do not underflow, and skips steps whose gradients
+      overflowed. Weights and optimizer state stay fp32.
+    - channels-last: weights and image batches in NHWC, the layout tensor-core convolutions
+      want (default on for CUDA, off for CPU).
+    - batches of a dataset held on the host are staged in pinned memory and copied
+      asynchronously, so the copy overlaps the previous step's kernels.
+    """
+
+    def __init__(self, device, precision: str = "fp32", channels_last: Optional[bool] = None):
+        import torch
+
+        self.device = torch.device(device)
+        self.precision = resolve_precision(precision, self.device)
+        self.dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[self.precision]
+        cuda = self.device.type == "cuda"
+        self.channels_last = cuda if channels_last is None else bool(channels_last)
+        self.scaler = torch.amp.GradScaler(self.device.type) if self.precision == "fp16" else None
+
+    @classmethod
+    def for_model(cls, model, precision: str = "fp32", channels_last: Optional[bool] = None) -> "Accel":
+        p = next(iter(model.parameters()), None)
+        return cls(p.device if p is not None else "cpu", precision, channels_last)
+
+    def prepare(self, model):
+        import torch
+
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+        return model
+
+    def autocast(self):
+        import torch
+
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def batch(self, x, y):
+        import torch
+
+        if x.device != self.device:
+            if self.device.type == "cuda":
+                x = x.pin_memory().to(self.device, non_blocking=True)
+                y = y.pin_memory().to(self.device, non_blocking=True)
+            else:
+                x, y = x.to(self.device), y.to(self.device)
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y
+
+    def backward(self, loss) -> None:
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+
+    def unscale(self, opt) -> None:
+        """Before gradient clipping: clip the true gradients, not the scaled ones."""
+        if self.scaler is not None:
+            self.scaler.unscale_(opt)
+
+    def step(self, opt) -> None:
+        if self.scaler is not None:
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            opt.step()
+
+
+DATA_SHARE = 0.25  # of a GPU's memory, for all resident copies of the dataset together
+
+
+def fits_on_device(nbytes: int, device, copies: int = 1) -> bool:
+    """Whether ``copies`` of a dataset of ``nbytes`` may stay resident on ``device``.
+
+    On a GPU the copies (one per concurrent worker on it) may take a quarter of its memory and
+    half of what is free now; the rest is for the networks. The CPU always holds it.
+    """
+    import torch
+
+    dev = torch.device(device)
+    if dev.type != "cuda":
+        return True
+    free, total = torch.cuda.mem_get_info(dev)
+    return nbytes * max(copies, 1) <= DATA_SHARE * total and nbytes <= 0.5 * free

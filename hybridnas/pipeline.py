@@ -126,6 +126,18 @@ def _table_points(cfg: RunConfig, store: RunStore, progress: Progress):
     return TablePoints(table)
 
 
+def failure_summary(records) -> Dict[str, Dict[str, Any]]:
+    """Failed candidates by kind: how many, and the first one's reason."""
+    from .evaluate.base import failure_kind
+
+    out: Dict[str, Dict[str, Any]] = {}
+    for r in records:
+        k = failure_kind(r)
+        entry = out.setdefault(k, {"count": 0, "example": f"{r.get('genome', r['arch_id'])}: {r.get('reason', '')}"})
+        entry["count"] += 1
+    return out
+
+
 def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = None, export: bool = True) -> Dict[str, Any]:
     import torch
 
@@ -165,7 +177,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         block_s = time.perf_counter() - t_block
 
         t_net = time.perf_counter()
-        with build_evaluator(cfg, data, device) as evaluator:
+        with build_evaluator(cfg, data, device, workdir=store.root) as evaluator:
             result = NetworkStage(cfg, points, evaluator, store, progress).run()
         net_s = time.perf_counter() - t_net
 
@@ -173,6 +185,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             "run": str(store.root),
             "blocks": len(library),
             "evaluated": result["evaluated"],
+            "failed": len(result["failed"]),
+            "failures": failure_summary(result["failed"]),
             "front_size": len(result["front"]),
             "block_stage_s": block_s,
             "network_stage_s": net_s,

@@ -4,6 +4,11 @@
 augmentation, cutout, drop-path and an auxiliary head, and reports accuracy on the splits asked
 for. It is deterministic for a given seed on CPU: the batch order comes from a generator seeded
 per epoch, so a resumed training continues exactly where it stopped.
+
+Speed switches come from :class:`~hybridnas.device.Accel`: mixed precision (``precision``),
+channels-last, pinned host-to-device batches. A NaN, infinite or exploding loss (above
+``max_loss``) raises :class:`DivergedError`; passing ``deadline`` (a ``time.monotonic()`` value)
+stops a training that runs past it with :class:`TrainingTimeout`, checked after every step.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import Dataset, Split, batches, cutout
+from .device import Accel
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,9 @@ class TrainSettings:
     cutout: int = 0
     drop_path: float = 0.0
     aux_weight: float = 0.0
+    precision: str = "fp32"  # auto | fp32 | bf16 | fp16 (see device.resolve_precision)
+    channels_last: Optional[bool] = None  # None: on for CUDA
+    max_loss: Optional[float] = None  # a finite loss above this counts as diverged
 
     @classmethod
     def from_eval(cls, e, augment: bool = False, epochs: Optional[int] = None) -> "TrainSettings":
@@ -45,20 +54,31 @@ class TrainSettings:
             weight_decay=e.weight_decay,
             label_smoothing=e.label_smoothing,
             augment=augment,
+            precision=e.precision,
+            channels_last=e.channels_last,
+            max_loss=e.max_loss,
         )
 
 
 class DivergedError(RuntimeError):
-    """The loss became NaN or infinite: the candidate failed, the search goes on."""
+    """The loss became NaN, infinite or exploded: the candidate failed, the search goes on."""
+
+
+class TrainingTimeout(RuntimeError):
+    """The training ran past its deadline: the candidate failed, the search goes on."""
 
 
 @torch.no_grad()
-def accuracy(model, split: Split, batch_size: int = 256) -> float:
+def accuracy(model, split: Split, batch_size: int = 256, accel: Optional[Accel] = None) -> float:
+    accel = accel or Accel.for_model(model)
     was = model.training
     model.eval()
     correct = 0
     for x, y in batches(split, batch_size, shuffle=False):
-        correct += int((model(x).argmax(1) == y).sum())
+        x, y = accel.batch(x, y)
+        with accel.autocast():
+            logits = model(x)
+        correct += int((logits.argmax(1) == y).sum())
     model.train(was)
     return correct / max(len(split), 1)
 
@@ -71,9 +91,13 @@ def make_optimizer(model, s: TrainSettings):
     return torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay, nesterov=False)
 
 
-def train_epoch(model, opt, data: Dataset, s: TrainSettings, epoch: int, seed: int) -> float:
+def train_epoch(
+    model, opt, data: Dataset, s: TrainSettings, epoch: int, seed: int,
+    accel: Optional[Accel] = None, deadline: Optional[float] = None,
+) -> float:
     from .device import derive_seed
 
+    accel = accel or Accel.for_model(model, s.precision, s.channels_last)
     model.train()
     lr = cosine_lr(s, epoch)
     for g in opt.param_groups:
@@ -85,22 +109,28 @@ def train_epoch(model, opt, data: Dataset, s: TrainSettings, epoch: int, seed: i
     for x, y in batches(data.train, s.batch_size, shuffle=True, generator=gen, augment=s.augment):
         if s.cutout:
             x = cutout(x, s.cutout, gen)
+        x, y = accel.batch(x, y)
         opt.zero_grad(set_to_none=True)
-        out = model(x)
-        if isinstance(out, tuple):  # (logits, auxiliary logits) from a model with an aux head
-            logits, aux = out
-            loss = F.cross_entropy(logits, y, label_smoothing=s.label_smoothing)
-            loss = loss + s.aux_weight * F.cross_entropy(aux, y, label_smoothing=s.label_smoothing)
-        else:
-            loss = F.cross_entropy(out, y, label_smoothing=s.label_smoothing)
-        if not torch.isfinite(loss.detach()):
-            raise DivergedError(f"loss became {loss.item()} in epoch {epoch + 1}")
-        loss.backward()
+        with accel.autocast():
+            out = model(x)
+            if isinstance(out, tuple):  # (logits, auxiliary logits) from a model with an aux head
+                logits, aux = out
+                loss = F.cross_entropy(logits, y, label_smoothing=s.label_smoothing)
+                loss = loss + s.aux_weight * F.cross_entropy(aux, y, label_smoothing=s.label_smoothing)
+            else:
+                loss = F.cross_entropy(out, y, label_smoothing=s.label_smoothing)
+        value = float(loss.detach())
+        if not math.isfinite(value) or (s.max_loss is not None and value > s.max_loss):
+            raise DivergedError(f"loss became {value:.4g} in epoch {epoch + 1}")
+        accel.backward(loss)
         if s.grad_clip:
+            accel.unscale(opt)
             torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
-        opt.step()
-        total += float(loss.detach()) * len(y)
+        accel.step(opt)
+        total += value * len(y)
         n += len(y)
+        if deadline is not None and time.monotonic() > deadline:
+            raise TrainingTimeout(f"still training in epoch {epoch + 1} of {s.epochs}")
     return total / max(n, 1)
 
 
@@ -116,6 +146,7 @@ def fit(
     optimizer=None,
     on_epoch: Optional[Callable[[int, Dict[str, float]], None]] = None,
     eval_every: int = 0,
+    deadline: Optional[float] = None,
 ) -> Dict[str, float]:
     """Train ``model`` for ``s.epochs`` (from ``start_epoch``); return final metrics.
 
@@ -126,18 +157,20 @@ def fit(
     ``on_epoch(epoch, metrics)`` runs after every epoch (checkpointing hooks in here);
     with ``eval_every`` > 0 it also gets validation accuracy every that many epochs.
     """
+    accel = Accel.for_model(model, s.precision, s.channels_last)
+    accel.prepare(model)  # before the optimizer exists: the memory format change keeps parameters
     opt = optimizer or make_optimizer(model, s)
     t0 = time.perf_counter()
     loss = float("nan")
     end = s.epochs if stop_epoch is None else min(stop_epoch, s.epochs)
     for epoch in range(start_epoch, end):
-        loss = train_epoch(model, opt, data, s, epoch, seed)
+        loss = train_epoch(model, opt, data, s, epoch, seed, accel=accel, deadline=deadline)
         if on_epoch is not None:
             m = {"train_loss": loss, "lr": cosine_lr(s, epoch)}
             if eval_every and ((epoch + 1) % eval_every == 0 or epoch + 1 == end):
-                m["val_acc"] = accuracy(model, data.val)
+                m["val_acc"] = accuracy(model, data.val, accel=accel)
             on_epoch(epoch, m)
     out = {"train_loss": loss, "seconds": time.perf_counter() - t0}
     for name in eval_splits:
-        out[f"{name}_acc"] = accuracy(model, getattr(data, name))
+        out[f"{name}_acc"] = accuracy(model, getattr(data, name), accel=accel)
     return out

@@ -40,6 +40,11 @@ def print_summary(s) -> None:
     print(f"\nrun: {s['run']}  ({s['total_s']:.0f} s: block stage {s['block_stage_s']:.0f} s, network stage {s['network_stage_s']:.0f} s)")
     stopped = f" (+{s['stopped_early']} stopped at a lower budget)" if s.get("stopped_early") else ""
     print(f"blocks in library: {s['blocks']}; models evaluated: {s['evaluated']}{stopped}; on the front: {s['front_size']}")
+    if s.get("failed"):
+        kinds = ", ".join(f"{k.replace('_', ' ')} {v['count']}" for k, v in s["failures"].items())
+        print(f"failed: {s['failed']} ({kinds}); every reason is in {s['run']}/evaluations.jsonl")
+        for v in s["failures"].values():
+            print(f"  e.g. {v['example']}")
     if "params_range" in s:
         lo, hi = s["params_range"]
         print(f"front params: {lo:,.0f} .. {hi:,.0f} ({s['params_span']:.1f}x)")

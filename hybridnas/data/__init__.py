@@ -61,6 +61,11 @@ class Dataset:
     def to(self, device) -> "Dataset":
         return replace(self, train=self.train.to(device), val=self.val.to(device), test=self.test.to(device))
 
+    @property
+    def nbytes(self) -> int:
+        """Memory the three splits take (images and labels)."""
+        return sum(t.numel() * t.element_size() for s in (self.train, self.val, self.test) for t in (s.x, s.y))
+
     def info(self) -> dict:
         """What a user of an exported model needs: shapes and preprocessing."""
         return {

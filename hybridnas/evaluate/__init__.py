@@ -4,5 +4,5 @@ from ..registry import Registry
 
 EVALUATORS = Registry(
     "evaluator",
-    modules=["hybridnas.evaluate.local", "hybridnas.evaluate.table"],
+    modules=["hybridnas.evaluate.local", "hybridnas.evaluate.ray", "hybridnas.evaluate.table"],
 )

@@ -10,12 +10,23 @@ Multi-fidelity (:mod:`hybridnas.network.fidelity`) adds three fields: ``schedule
 the learning-rate schedule when it differs from ``epochs``), ``start`` (a state to continue
 from: model and optimizer state after ``start["epoch"]`` epochs of the same schedule) and
 ``checkpoint`` (return such a state, so a longer budget can continue from this one).
+
+Failures are data, not crashes: a candidate whose loss diverges, that runs out of memory twice
+(the second time at half the batch), that runs past ``evaluation.timeout_s``, or whose worker
+died more often than the backend retries comes back as ``status: failed`` with a ``failure``
+kind (one of :data:`FAILURES`) and a ``reason``; the search records it and goes on. Any other
+exception is a bug and propagates.
+
+What a worker process needs (settings, threads, timeout) travels as one :class:`WorkerSetup`;
+:func:`start_worker` prepares a process for it, the same for the local pool and for Ray.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..training import TrainSettings
@@ -40,53 +51,168 @@ class Candidate:
 Result = Dict[str, Any]
 OnResult = Callable[[Candidate, Result], None]
 
+# Why a candidate failed; the summary counts failures by these kinds.
+FAILURES = ("diverged", "out_of_memory", "timeout", "worker_lost", "not_in_table")
 
-def evaluate_candidate(cand: Candidate, data, settings: TrainSettings, device, keep_state: bool = True) -> Result:
-    """Train one candidate and measure it. Failures come back as data (``status: failed``)."""
+
+def failure(cand: Candidate, kind: str, reason: str, seconds: Optional[float] = None, **extra) -> Result:
+    """The record of a failed candidate."""
+    assert kind in FAILURES, kind
+    out: Result = {"arch_id": cand.arch_id, "epochs": cand.epochs, "status": "failed", "failure": kind,
+                   "reason": f"{kind.replace('_', ' ')}: {reason}", **extra}
+    if seconds is not None:
+        out["seconds"] = seconds
+    return out
+
+
+def failure_kind(record: Result) -> str:
+    """A failed record's kind (records written before kinds existed: the reason's first words)."""
+    kind = record.get("failure")
+    if kind:
+        return kind
+    head = str(record.get("reason", "unknown")).split(":")[0].strip().replace(" ", "_")
+    return head or "unknown"
+
+
+def is_oom(exc: BaseException) -> bool:
+    """CUDA out of memory, or the CPU allocator refusing (torch raises a plain RuntimeError)."""
     import torch
 
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """Everything a worker needs besides the data and its device, as one picklable value."""
+
+    settings: TrainSettings
+    threads: int  # torch threads per candidate
+    deterministic: bool = False
+    timeout_s: Optional[float] = None
+    copies: int = 1  # concurrent workers sharing the device (for the data-fits decision)
+    keep_state: bool = True
+
+
+def place_data(data, device, copies: int = 1):
+    """The dataset on ``device`` when ``copies`` of it fit there, else on the host (batches are
+    then staged in pinned memory and copied per step)."""
+    from ..device import fits_on_device
+
+    if fits_on_device(data.nbytes, device, copies):
+        return data.to(device)
+    return data.to("cpu")
+
+
+def start_worker(data, setup: WorkerSetup, device):
+    """Prepare this process to train candidates on ``device``; returns the data to train on."""
+    from ..device import configure
+
+    configure(device, setup.deterministic, setup.threads)
+    return place_data(data, device, setup.copies)
+
+
+@contextlib.contextmanager
+def torch_threads(n: Optional[int]):
+    """Run with ``n`` torch threads, then restore the previous count."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def evaluate_candidate(
+    cand: Candidate,
+    data,
+    settings: TrainSettings,
+    device,
+    keep_state: bool = True,
+    timeout_s: Optional[float] = None,
+) -> Result:
+    """Train one candidate and measure it. Failures come back as data (``status: failed``).
+
+    Out of memory: the training restarts once, from scratch with the same seed, at half the
+    batch size (recorded as ``batch_size``); a second out-of-memory fails the candidate.
+    """
+    import torch
+
+    from ..device import resolve_precision
+    from ..training import DivergedError, TrainingTimeout
+
+    t0 = time.perf_counter()
+    deadline = time.monotonic() + timeout_s if timeout_s else None
+    s = settings
+    tried: List[int] = []
+    while True:
+        oom = None
+        try:
+            out = _train(cand, data, s, device, keep_state, deadline)
+        except DivergedError as exc:
+            return failure(cand, "diverged", str(exc), time.perf_counter() - t0)
+        except TrainingTimeout as exc:
+            return failure(cand, "timeout", f"{exc} after {timeout_s:g} s", time.perf_counter() - t0)
+        except (RuntimeError, MemoryError) as exc:
+            if not (isinstance(exc, MemoryError) or is_oom(exc)):
+                raise
+            oom = str(exc).splitlines()[0][:200]
+        if oom is None:
+            out.update(seconds=time.perf_counter() - t0, device=str(device),
+                       precision=resolve_precision(s.precision, device), threads=torch.get_num_threads())
+            if tried:
+                out.update(batch_size=s.batch_size, note=f"out of memory at batch size {tried[-1]}; retried at {s.batch_size}")
+            return out
+        # Outside the except block, so the failed attempt's frames (and tensors) are released.
+        tried.append(s.batch_size)
+        gc.collect()
+        if torch.device(device).type == "cuda":
+            torch.cuda.empty_cache()
+        if len(tried) > 1 or s.batch_size == 1:
+            sizes = " and ".join(map(str, tried))
+            return failure(cand, "out_of_memory", f"at batch size {sizes}: {oom}", time.perf_counter() - t0)
+        s = replace(s, batch_size=max(1, s.batch_size // 2))
+
+
+def _train(cand: Candidate, data, s: TrainSettings, device, keep_state: bool, deadline) -> Result:
     from ..device import seed_everything
     from ..network.builder import build_network
     from ..space.genome import ArchSpec
-    from ..training import DivergedError, fit
+    from ..training import fit
 
     from ..training import make_optimizer
 
-    t0 = time.perf_counter()
-    base = {"arch_id": cand.arch_id, "epochs": cand.epochs}
-    try:
-        spec = ArchSpec.from_json(cand.arch)
-        seed_everything(cand.seed)
-        model = build_network(spec).to(device)
-        s = TrainSettings(**{**asdict(settings), "epochs": cand.schedule or cand.epochs})
-        opt = make_optimizer(model, s)
-        first = 0
-        if cand.start is not None:  # continue a shorter budget's training (same schedule, same seed)
-            model.load_state_dict(cand.start["model"])
-            opt.load_state_dict(cand.start["optimizer"])
-            first = int(cand.start["epoch"])
-        metrics = fit(model, data, s, seed=cand.seed, eval_splits=("val", "test"), start_epoch=first,
-                      stop_epoch=cand.epochs, optimizer=opt)
-    except DivergedError as exc:
-        return {**base, "status": "failed", "reason": f"diverged: {exc}", "seconds": time.perf_counter() - t0}
-    except torch.cuda.OutOfMemoryError as exc:  # the GPU evaluator retries with a smaller batch
-        return {**base, "status": "failed", "reason": f"out of memory: {str(exc).splitlines()[0]}", "oom": True,
-                "seconds": time.perf_counter() - t0}
+    spec = ArchSpec.from_json(cand.arch)
+    seed_everything(cand.seed)
+    model = build_network(spec).to(device)
+    s = replace(s, epochs=cand.schedule or cand.epochs)
+    opt = make_optimizer(model, s)
+    first = 0
+    if cand.start is not None:  # continue a shorter budget's training (same schedule, same seed)
+        model.load_state_dict(cand.start["model"])
+        opt.load_state_dict(cand.start["optimizer"])
+        first = int(cand.start["epoch"])
+    metrics = fit(model, data, s, seed=cand.seed, eval_splits=("val", "test"), start_epoch=first,
+                  stop_epoch=cand.epochs, optimizer=opt, deadline=deadline)
     out: Result = {
-        **base,
+        "arch_id": cand.arch_id,
+        "epochs": cand.epochs,
         "status": "ok",
         "val_acc": metrics["val_acc"],
         "test_acc": metrics["test_acc"],
         "train_loss": metrics["train_loss"],
-        "seconds": time.perf_counter() - t0,
-        "device": str(device),
     }
     if cand.schedule is not None or cand.start is not None:
         out.update(schedule_epochs=s.epochs, trained_epochs=cand.epochs - first)
     if keep_state:
-        out["state"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        out["state"] = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if cand.checkpoint:
-        out["checkpoint"] = {"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        out["checkpoint"] = {"model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
                              "optimizer": _to_cpu(opt.state_dict()), "epoch": cand.epochs}
     return out
 
@@ -104,20 +230,39 @@ def _to_cpu(obj):
     return obj
 
 
+def run_setup(cand: Candidate, data, setup: WorkerSetup, device) -> Result:
+    """:func:`evaluate_candidate` with a worker's setup (threads applied per candidate)."""
+    with torch_threads(setup.threads):
+        return evaluate_candidate(cand, data, setup.settings, device, setup.keep_state, setup.timeout_s)
+
+
 class Evaluator:
     """Base evaluator: holds the data and settings, runs candidates one after the other.
 
     Subclasses override :meth:`_run` to place the work elsewhere; :meth:`evaluate_batch` keeps
-    the bookkeeping (order of results, the callback as each finishes).
+    the bookkeeping (order of results, the callback as each finishes). ``workdir`` is a folder
+    of the run a backend may keep its own files in (Ray's session logs).
     """
 
     name = "base"
 
-    def __init__(self, cfg, data, device, settings: Optional[TrainSettings] = None):
+    def __init__(self, cfg, data, device, settings: Optional[TrainSettings] = None, workdir=None):
         self.cfg = cfg
         self.data = data
         self.device = device
+        self.workdir = workdir
         self.settings = settings or TrainSettings.from_eval(cfg.evaluation, augment=cfg.data.augment)
+        from ..device import resolve_precision
+
+        resolve_precision(self.settings.precision, device)  # a precision the GPU lacks: say so now
+
+    @classmethod
+    def check_config(cls, cfg, source: str = "config") -> None:
+        """Checks of the config this backend needs (run before anything is trained)."""
+
+    def setup(self, threads: int, copies: int = 1) -> WorkerSetup:
+        e = self.cfg.evaluation
+        return WorkerSetup(self.settings, threads, self.cfg.deterministic, e.timeout_s, copies)
 
     def evaluate_batch(self, candidates: Sequence[Candidate], on_result: Optional[OnResult] = None) -> List[Result]:
         results: Dict[str, Result] = {}
@@ -131,8 +276,12 @@ class Evaluator:
         return [results[c.arch_id] for c in candidates]
 
     def _run(self, candidates: List[Candidate], done: OnResult) -> None:
+        from ..device import candidate_threads, configure, cpu_share
+
+        configure(self.device, self.cfg.deterministic)  # as a worker would (the search did it already)
+        setup = self.setup(candidate_threads(self.cfg, cpu_share(1)))
         for c in candidates:
-            done(c, evaluate_candidate(c, self.data, self.settings, self.device))
+            done(c, run_setup(c, self.data, setup, self.device))
 
     def close(self) -> None:
         pass
@@ -144,7 +293,7 @@ class Evaluator:
         self.close()
 
 
-def build_evaluator(cfg, data, device) -> Evaluator:
+def build_evaluator(cfg, data, device, workdir=None) -> Evaluator:
     from . import EVALUATORS
 
-    return EVALUATORS.get(cfg.evaluation.evaluator, key="evaluation.evaluator")(cfg, data, device)
+    return EVALUATORS.get(cfg.evaluation.evaluator, key="evaluation.evaluator")(cfg, data, device, workdir=workdir)

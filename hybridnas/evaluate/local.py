@@ -1,42 +1,36 @@
-"""Evaluation on this machine: in-process for one worker, a process pool for several.
+"""Evaluation on this machine: in-process, or a process pool spanning the CPU or every GPU.
 
-With ``evaluation.workers: N > 1`` candidates train in N spawned worker processes. On CPU each
-worker is pinned to its share of the cores (``torch.set_num_threads``): tiny networks barely use
-a second thread, so two single-threaded workers nearly double the throughput of one process with
-two threads. On a GPU every worker uses the same device, several candidates sharing it. The
-dataset is put in shared memory once and handed to workers at start-up; a worker that dies is
-replaced and its candidate retried once, then recorded as failed.
+``evaluation.workers`` is the number of candidates trained side by side *per device*: on a CPU
+machine, N workers sharing the cores; with GPUs, N workers on each visible GPU (or on the one
+``cuda:N`` names), all in one pool, so a free worker on any GPU takes the next candidate. One
+worker on one device trains in-process.
+
+On CPU each worker is pinned to its share of the cores (``torch.set_num_threads``): tiny
+networks barely use a second thread, so two single-threaded workers nearly double the
+throughput of one process with two threads. On a GPU, several small candidates on one card
+fill what one leaves idle. The dataset is put in shared memory once and handed to the workers,
+each of which keeps it on its GPU when the copies fit (else batches come from pinned host
+memory). A worker that dies is replaced and its candidate retried once, then recorded as failed.
 """
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import FIRST_COMPLETED, wait
 from typing import Dict, List
 
 from . import EVALUATORS
-from .base import Candidate, Evaluator, OnResult, evaluate_candidate
+from .base import Candidate, Evaluator, OnResult, WorkerSetup, failure, run_setup, start_worker
 
 _WORKER: Dict[str, object] = {}
 
 
-def _init_worker(data, settings, device, threads):
-    import torch
-
-    torch.set_num_threads(threads)
-    _WORKER.update(data=data.to(device), settings=settings, device=device)
+def _init_worker(data, setup: WorkerSetup, slots):
+    device = slots.get()  # one slot per worker: which device this process trains on
+    _WORKER.update(data=start_worker(data, setup, device), setup=setup, device=device)
 
 
 def _work(cand: Candidate):
-    return evaluate_candidate(cand, _WORKER["data"], _WORKER["settings"], _WORKER["device"])
-
-
-def cpu_share(workers: int) -> int:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    return max(1, cores // max(workers, 1))
+    return run_setup(cand, _WORKER["data"], _WORKER["setup"], _WORKER["device"])
 
 
 @EVALUATORS.register("local")
@@ -44,25 +38,35 @@ class LocalEvaluator(Evaluator):
     name = "local"
     retries = 1
 
-    def __init__(self, cfg, data, device, settings=None):
-        super().__init__(cfg, data, device, settings)
-        self.workers = cfg.evaluation.workers
+    def __init__(self, cfg, data, device, settings=None, workdir=None):
+        from ..device import evaluation_devices
+
+        super().__init__(cfg, data, device, settings, workdir)
+        self.devices = evaluation_devices(device)
+        self.per_device = cfg.evaluation.workers
+        self.workers = self.per_device * len(self.devices)
         self._pool = None
 
     def _start(self):
         import torch.multiprocessing as tmp
         from concurrent.futures import ProcessPoolExecutor
 
+        from ..device import candidate_threads, cpu_share
+
         cpu_data = self.data.to("cpu")
         for split in (cpu_data.train, cpu_data.val, cpu_data.test):
             split.x.share_memory_()
             split.y.share_memory_()
-        threads = self.cfg.threads or cpu_share(self.workers)
+        ctx = tmp.get_context("spawn")
+        slots = ctx.Queue()
+        for i in range(self.workers):  # round robin: worker i on device i mod n
+            slots.put(str(self.devices[i % len(self.devices)]))
+        setup = self.setup(candidate_threads(self.cfg, cpu_share(self.workers)), copies=self.per_device)
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=tmp.get_context("spawn"),
+            mp_context=ctx,
             initializer=_init_worker,
-            initargs=(cpu_data, self.settings, str(self.device), threads),
+            initargs=(cpu_data, setup, slots),
         )
 
     def _run(self, candidates: List[Candidate], done: OnResult) -> None:
@@ -83,14 +87,15 @@ class LocalEvaluator(Evaluator):
                 for f in finished:
                     c = futures[f]
                     try:
-                        done(c, f.result())
+                        result = f.result()
                     except BrokenProcessPool:
                         attempts[c.arch_id] += 1
                         if attempts[c.arch_id] > self.retries:
-                            done(c, {"arch_id": c.arch_id, "epochs": c.epochs, "status": "failed",
-                                     "reason": f"worker process died {attempts[c.arch_id]} times"})
+                            done(c, failure(c, "worker_lost", f"the worker process died {attempts[c.arch_id]} times"))
                         else:
                             queue.append(c)
+                        continue
+                    done(c, result)
             if queue:  # the pool is broken: replace it before retrying
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None

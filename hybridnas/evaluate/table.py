@@ -5,27 +5,27 @@ from __future__ import annotations
 from typing import List
 
 from . import EVALUATORS
-from .base import Candidate, Evaluator, OnResult
+from .base import Candidate, Evaluator, OnResult, failure
 
 
 @EVALUATORS.register("table")
 class TableEvaluator(Evaluator):
     name = "table"
 
-    def __init__(self, cfg, data=None, device=None, settings=None):
+    def __init__(self, cfg, data=None, device=None, settings=None, workdir=None):
         from ..space.table import load_table
 
         self.cfg = cfg
         self.data = data
         self.device = device
         self.settings = settings
+        self.workdir = workdir
         self.table = load_table(cfg)
 
     def _run(self, candidates: List[Candidate], done: OnResult) -> None:
         for c in candidates:
             row = self.table.row(self.table.spec.encode(c.arch["genes"]))
             if row is None:
-                done(c, {"arch_id": c.arch_id, "epochs": c.epochs, "status": "failed",
-                         "reason": f"no row in table {self.table.path.name}"})
+                done(c, failure(c, "not_in_table", f"no row in table {self.table.path.name}"))
             else:
                 done(c, {**self.table.results(row), "arch_id": c.arch_id, "epochs": c.epochs, "status": "ok"})

@@ -36,7 +36,7 @@ class NetworkPoints:
         self.cfg = cfg
         self.space = GenomeSpace(cfg.network, len(library))
         self.spec = self.space.spec
-        self.blocks = tuple(e.genotype for e in library)
+        self.blocks = tuple(getattr(e, "genotype", e) for e in library)  # library entries or genotypes
         self.data = data
         self.latency = latency  # a LatencyTable, or None when latency is not asked for
 

@@ -52,6 +52,28 @@ EVALS = "evaluations.jsonl"
 LOG_OBJECTIVES = ("params", "flops", "macs", "latency")
 
 
+def make_candidate(cfg, point: Point, epochs: Optional[int], **fidelity_fields) -> Candidate:
+    """A candidate with its own seed (from the run seed and its id): the same wherever it runs."""
+    return Candidate(point.arch_id, point.arch, epochs, derive_seed(cfg.seed, "candidate", point.arch_id), **fidelity_fields)
+
+
+def random_candidates(cfg, blocks, data, n: int, seed: int) -> List[Candidate]:
+    """``n`` distinct random networks of the space over ``blocks`` (genotypes or library entries;
+    constraints ignored): a population for benchmarks and tests of the evaluators, built exactly
+    as the search builds candidates."""
+    from .points import NetworkPoints
+
+    points = NetworkPoints(cfg, blocks, data)
+    rng = np.random.default_rng(seed)
+    out: Dict[str, Candidate] = {}
+    for _ in range(100 * n):
+        if len(out) == n:
+            break
+        [p] = points.points(points.spec.sample(rng, 1))
+        out.setdefault(p.arch_id, make_candidate(cfg, p, cfg.evaluation.epochs))
+    return list(out.values())
+
+
 def objective_value(record: Dict[str, Any], name: str, maximize: Sequence[str] = ()) -> float:
     """One objective of a record, as minimised: error = 1 - val_acc (1 for a failed candidate);
     columns listed in ``maximize`` (tabular spaces) are negated."""
@@ -189,11 +211,8 @@ class NetworkProblem(Problem):
             start = None
             if k > 0 and self.store.exists(fidelity.checkpoint_path(p.arch_id, self.budgets[k - 1])):
                 start = self.store.load_tensors(fidelity.checkpoint_path(p.arch_id, self.budgets[k - 1]))
-            cands.append(Candidate(
-                p.arch_id, p.arch, b, derive_seed(self.cfg.seed, "candidate", p.arch_id),
-                schedule=self.budget if self.multi_fidelity else None, start=start,
-                checkpoint=self.multi_fidelity and not top,
-            ))
+            cands.append(make_candidate(self.cfg, p, b, schedule=self.budget if self.multi_fidelity else None,
+                                        start=start, checkpoint=self.multi_fidelity and not top))
         by_id = {p.arch_id: p for p in points}
         if self.cfg.tabular:  # a lookup takes microseconds: no progress bar
             self.evaluator.evaluate_batch(cands, lambda c, r: self._record(by_id[c.arch_id], r, k))
@@ -334,6 +353,7 @@ class NetworkStage:
         full = {a for (a, b) in self.problem.cache if b == self.problem.budget}
         return {
             "front": front,
+            "failed": self.failed_records(),
             "evaluated": len(self.ok_records()),
             "stopped_early": len({a for (a, _) in self.problem.cache} - full),  # multi-fidelity
             "new_evaluations": self.problem.new_evals,
@@ -345,6 +365,10 @@ class NetworkStage:
     def ok_records(self) -> List[Dict[str, Any]]:
         b = self.problem.budget
         return [r for (aid, ep), r in self.problem.cache.items() if ep == b and r.get("status") == "ok"]
+
+    def failed_records(self) -> List[Dict[str, Any]]:
+        b = self.problem.budget
+        return [r for (aid, ep), r in self.problem.cache.items() if ep == b and r.get("status") != "ok"]
 
     def front(self) -> List[Dict[str, Any]]:
         return pareto_front(self.ok_records(), self.problem.objectives, self.problem.maximize)

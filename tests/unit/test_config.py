@@ -46,6 +46,12 @@ def test_overrides_are_typed():
         ("block.library=[{gamma: 1}]", "unknown key 'gamma'"),
         ("objectives=[error]", "at least two objectives"),
         ("engine", "not key=value"),
+        ("evaluation.precision=fp8", "'evaluation.precision' must be one of auto, fp32, bf16, fp16"),
+        ("evaluation.timeout_s=0", "'evaluation.timeout_s' must be > 0"),
+        ("evaluation.ray.retries=-1", "'evaluation.ray.retries' must be >= 0"),
+        ("evaluation.ray.gpus_per_task=1.5", "whole number of GPUs"),
+        ("evaluation.ray.cpu_per_task=1", "did you mean 'cpus_per_task'"),
+        ("evaluation.channels_last=maybe", "must be true or false"),
     ],
 )
 def test_bad_values_name_the_key(override, match):
