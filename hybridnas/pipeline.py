@@ -145,6 +145,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     from .data import load_dataset
     from .device import configure, resolve_device, seed_everything
     from .evaluate.base import build_evaluator
+    from .network.costs import check_constraints
     from .network.latency import LatencyTable
     from .network.points import NetworkPoints
     from .network.search import NetworkStage
@@ -152,9 +153,19 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     progress = progress or Progress()
     t0 = time.perf_counter()
     device = resolve_device(cfg.device)
-    store.ensure_writable()
-    store.lock()
+    resumed = store.root.exists()
+    if resumed:  # refuse a run held by another search before anything else
+        store.ensure_writable()
+        store.lock()
     try:
+        # what bad input can break is checked before a new run's directory is made, so a
+        # refused search leaves nothing behind
+        data = None if cfg.tabular else load_dataset(cfg.data, cfg.seed)
+        if data is not None:
+            check_constraints(cfg, data.in_chans, data.num_classes, data.image_size)
+        if not resumed:
+            store.ensure_writable()
+            store.lock()
         if not store.exists("manifest.json"):
             store.write_text("config.yaml", dump_yaml(cfg))
             store.write_json("manifest.json", manifest(cfg, device))
@@ -162,14 +173,14 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         seed_everything(cfg.seed)
         t_block = time.perf_counter()
         if cfg.tabular:
-            points, data, library = _table_points(cfg, store, progress), None, []
+            points, library = _table_points(cfg, store, progress), []
         else:
-            data = load_dataset(cfg.data, cfg.seed)
             if not store.exists("dataset.json"):
                 store.write_json("dataset.json", data.info())
             progress.info(f"run {store.root} | {data.describe()} | device {device} | torch threads {torch.get_num_threads()}")
             data = data.to(device)
             library = BlockStage(cfg, data, store, device, progress).run()
+            check_constraints(cfg, data.in_chans, data.num_classes, data.image_size, [e.genotype for e in library])
             for i, e in enumerate(library):
                 progress.info(f"  block {i}: {e.net_params:,} params, {2 * e.net_macs:,} FLOPs (reference net) | {e.genotype}")
             latency = LatencyTable.from_config(cfg, store, device) if cfg.wants_latency else None

@@ -65,8 +65,8 @@ def records(run: Path) -> List[dict]:
     return [json.loads(l) for l in _lines(run / "evaluations.jsonl")]
 
 
-def search(out: Path, name: str, resume: bool) -> subprocess.Popen:
-    args = ["--resume", str(out / name)] if resume else [TINY, "--out", str(out), "--name", name, *SETTINGS]
+def search(out: Path, name: str, resume: bool, settings=()) -> subprocess.Popen:
+    args = ["--resume", str(out / name)] if resume else [TINY, "--out", str(out), "--name", name, *SETTINGS, *settings]
     return subprocess.Popen(CMD + args + FLAGS, env=ENV, cwd=str(out), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
 
@@ -89,24 +89,27 @@ def kill_plan(rng: random.Random, kills: int, block_end: int, total: int) -> Lis
     return block + net
 
 
-def run_with_kills(out: Path, kills: int, seed: int, block_end: int, total: int) -> Dict[str, object]:
-    """Search, killing it ``kills`` times by the seeded plan; resume until it finishes."""
+def run_with_kills(out: Path, kills: int, seed: int, reference: Dict[str, object]) -> Dict[str, object]:
+    """Search, killing it ``kills`` times by the seeded plan (then at the next step done, if the
+    plan's milestones were passed before their kill); resume until it finishes."""
     rng = random.Random(seed)
+    block_end, total = reference["block_end"], reference["total"]
     plan = kill_plan(rng, kills, block_end, total)
     run = out / "r"
-    done: List[dict] = []  # (when, progress at kill, records then)
+    done: List[dict] = []  # progress and records at each kill
     t0 = time.perf_counter()
-    for k in range(len(plan) + 1):
-        proc = search(out, "r", resume=k > 0)
-        if k == len(plan):  # the last resume runs to the end
+    for k in range(kills + 1):
+        proc = search(out, "r", resume=k > 0, settings=reference["settings"])
+        if k == kills:  # the last resume runs to the end
             rc, err = _finish(proc)
             assert rc == 0, f"final resume failed (rc {rc}): {err}"
             break
-        target = max(plan[k], progress(run) + 1) if k or plan[k] else 0
+        planned = plan[k] if k < len(plan) else 1
+        target = max(planned, progress(run) + 1) if k or planned else 0
         start = time.perf_counter()
         # a kill either a random moment after start (target 0: start-up, imports, lock) or a
         # random moment after the target milestone is reached
-        delay = rng.uniform(0.3, 3.0) if target == 0 else rng.uniform(0.0, 0.3)
+        delay = rng.uniform(0.3, 3.0) if target == 0 else rng.uniform(0.0, 0.2)
         reached = None
         while proc.poll() is None and time.perf_counter() - start < TIMEOUT_S:
             if reached is None and (target == 0 or progress(run) >= target):
@@ -128,12 +131,21 @@ def run_with_kills(out: Path, kills: int, seed: int, block_end: int, total: int)
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """One uninterrupted run with the same seed and settings."""
-    out = tmp_path_factory.mktemp("reference")
-    rc, err = _finish(search(out, "r", resume=False))
-    assert rc == 0, err
-    run = out / "r"
-    return {"run": run, "block_end": block_steps(run), "total": progress(run)}
+    """``reference(settings)``: one uninterrupted run with the same seed and settings, made once
+    per module and settings."""
+    made: Dict[tuple, Dict[str, object]] = {}
+
+    def get(settings=()) -> Dict[str, object]:
+        key = tuple(settings)
+        if key not in made:
+            out = tmp_path_factory.mktemp("reference")
+            rc, err = _finish(search(out, "r", resume=False, settings=key))
+            assert rc == 0, err
+            run = out / "r"
+            made[key] = {"run": run, "block_end": block_steps(run), "total": progress(run), "settings": key}
+        return made[key]
+
+    return get
 
 
 def front(run: Path):
@@ -174,20 +186,26 @@ def _report(name: str, result) -> None:
 
 
 def test_kills_in_both_stages_lose_nothing(tmp_path, reference):
-    result = run_with_kills(tmp_path, kills=3, seed=3, block_end=reference["block_end"], total=reference["total"])
+    ref = reference()
+    result = run_with_kills(tmp_path, kills=3, seed=3, reference=ref)
     _report("fault injection", result)
     kills = result["kills"]
     assert len(kills) >= 3
     assert any(k["block_stage"] for k in kills) and any(not k["block_stage"] for k in kills)
-    check_against_reference(tmp_path / "r", reference["run"], kills)
+    check_against_reference(tmp_path / "r", ref["run"], kills)
+
+
+# more epochs and generations: more steps for twenty kills to fall between
+LONGER = ("--set", "block.epochs=3", "--set", "engine.generations=6")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [11])
 def test_twenty_kills_lose_nothing(tmp_path, reference, seed):
-    result = run_with_kills(tmp_path, kills=20, seed=seed, block_end=reference["block_end"], total=reference["total"])
+    ref = reference(LONGER)
+    result = run_with_kills(tmp_path, kills=20, seed=seed, reference=ref)
     _report("fault injection (slow)", result)
     kills = result["kills"]
     assert len(kills) >= 20
     assert sum(k["block_stage"] for k in kills) >= 3 and sum(not k["block_stage"] for k in kills) >= 10
-    check_against_reference(tmp_path / "r", reference["run"], kills)
+    check_against_reference(tmp_path / "r", ref["run"], kills)
