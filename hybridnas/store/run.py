@@ -110,7 +110,8 @@ class RunStore:
         return store
 
     def check_format(self) -> None:
-        manifest = self.read_json("manifest.json")
+        manifest = self.read_json("manifest.json", fix="restore it from a backup or start a new run (it records the "
+                                  "run's format and versions, so it cannot be rebuilt)")
         fmt = manifest.get("format_version")
         if fmt not in COMPATIBLE_FORMATS:
             raise UserError(
@@ -208,7 +209,8 @@ class RunStore:
     def write_json(self, rel: str, obj: Any) -> Path:
         return self.write_text(rel, dumps(obj) + "\n")
 
-    def read_json(self, rel: str, default: Any = ...) -> Any:
+    def read_json(self, rel: str, default: Any = ..., fix: str = "delete it to have it rebuilt on resume, or start a new run") -> Any:
+        """A JSON file of the run; ``fix`` is what the error for a corrupted one tells the user to do."""
         p = self.path(rel)
         try:
             text = p.read_text()
@@ -219,9 +221,7 @@ class RunStore:
         try:
             return json.loads(text)
         except ValueError:
-            raise UserError(
-                f"run file '{p}' is corrupted (not valid JSON); delete it to have it rebuilt on resume, or start a new run"
-            ) from None
+            raise UserError(f"run file '{p}' is corrupted (not valid JSON); {fix}") from None
 
     def save_tensors(self, rel: str, state: Dict[str, Any]) -> Path:
         import torch
@@ -230,7 +230,8 @@ class RunStore:
         torch.save(state, buf)
         return self.write_bytes(rel, buf.getvalue())
 
-    def load_tensors(self, rel: str, map_location="cpu") -> Dict[str, Any]:
+    def load_tensors(self, rel: str, map_location="cpu", fix: str = "delete it and resume") -> Dict[str, Any]:
+        """Tensors saved by :meth:`save_tensors`, loaded with ``weights_only=True`` (no code runs)."""
         import torch
 
         p = self.path(rel)
@@ -239,7 +240,7 @@ class RunStore:
         except FileNotFoundError:
             raise UserError(f"run file '{p}' is missing; resume the search to rebuild it") from None
         except Exception as exc:  # torch raises several types for a damaged file
-            raise UserError(f"run file '{p}' is corrupted ({type(exc).__name__}); delete it and resume") from None
+            raise UserError(f"run file '{p}' is corrupted or not a tensor file ({type(exc).__name__}); {fix}") from None
 
     # ------------------------------------------------------------------ records (JSON lines)
 

@@ -90,6 +90,14 @@ X = rng.random((60, 8, 8)).astype(np.float32)
 Y = np.arange(60) % 3
 
 
+def _npz_bytes() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, x=X, y=Y)
+    return buf.getvalue()
+
+
 def _corrupt(rel: str, data: bytes):
     def setup(c: Ctx) -> Path:
         (c.run / rel).write_bytes(data)
@@ -107,6 +115,14 @@ def _weights(c: Ctx) -> str:
     m = next(m for m in members if (c.run / "weights" / f"{m['arch_id']}.pt").exists())
     (c.run / "weights" / f"{m['arch_id']}.pt").write_bytes(b"\x80\x02garbage, not a torch file")
     return m["arch_id"]
+
+
+def _unfinished_block_stage(c: Ctx) -> Path:
+    """The run as a kill during its block stage leaves it, with a garbage epoch checkpoint."""
+    for rel in ("blocks.json", "block/member_1.json", "block/member_0.json"):
+        (c.run / rel).unlink()
+    (c.run / "block/ckpt.pt").write_bytes(b"PK\x03\x04 cut short")
+    return c.run
 
 
 def _cut_middle(c: Ctx) -> Path:
@@ -159,21 +175,27 @@ CASES = [
     Case("test-images-other-shape", lambda c: c.search(c.npz(x=X, y=Y, x_test=X[:, :4, :4], y_test=Y)), "same shape"),
     Case("images-nan", lambda c: c.search(c.npz(x=np.where(X > 0.99, np.nan, X), y=Y)), "NaN"),
     Case("data-not-npz", lambda c: c.search(c.file("data.npz", b"not an archive", "data:\n  dataset: npz\n  path: {}\n")),
-         "npz"),
+         "not a .npz archive"),
+    Case("data-truncated-npz", lambda c: c.search(c.file("data.npz", _npz_bytes()[:300], "data:\n  dataset: npz\n  path: {}\n")),
+         "not a .npz archive"),
+    Case("data-object-arrays", lambda c: c.search(c.npz(x=np.array([{"a": 1}] * 60, dtype=object), y=Y)),
+         "not a .npz archive"),
     Case("data-missing-path", lambda c: c.search(c.space(f"data:\n  dataset: npz\n  path: {c.tmp / 'none.npz'}\n")),
          "does not exist"),
     # a damaged run store
     Case("resume-corrupted-blocks", lambda c: ["search", "--resume", _corrupt("blocks.json", b'{"blocks": [')(c), "--quiet"],
          "blocks.json", "run"),
     Case("resume-corrupted-manifest", lambda c: ["search", "--resume", _corrupt("manifest.json", b"\x00\x01")(c), "--quiet"],
-         "manifest.json", "run"),
+         "cannot be rebuilt", "run"),
     Case("pick-corrupted-manifest", lambda c: ["pick", _corrupt("manifest.json", b"{")(c)], "manifest.json", "run"),
     Case("resume-corrupted-config", lambda c: ["search", "--resume", _corrupt("config.yaml", b"seed: [\n")(c), "--quiet"],
          "config.yaml", "run"),
     Case("pick-corrupted-config", lambda c: ["pick", _corrupt("config.yaml", b"engine: {name: [}\n")(c)], "config.yaml", "run"),
     Case("resume-truncated-evaluations", lambda c: ["search", "--resume", _cut_middle(c), "--quiet"], "line 3", "run"),
     Case("pick-truncated-evaluations", lambda c: ["pick", _cut_middle(c)], "line 3", "run"),
-    Case("export-garbage-weights", lambda c: ["export", c.run, "--id", _weights(c)], "corrupted", "run"),
+    Case("export-garbage-weights", lambda c: ["export", c.run, "--id", _weights(c)], "hybridnas train", "run"),
+    Case("resume-garbage-checkpoint", lambda c: ["search", "--resume", _unfinished_block_stage(c), "--quiet"],
+         "ckpt.pt", "run"),
     Case("resume-other-format", lambda c: ["search", "--resume", _format(c), "--quiet"], "run format 99", "run"),
     Case("pick-other-format", lambda c: ["pick", _format(c)], "run format 99", "run"),
     Case("resume-not-a-run", lambda c: ["search", "--resume", c.tmp], "not a hybridnas run"),
