@@ -22,7 +22,7 @@ from typing import Any, Dict, Optional, Sequence
 from .config import RunConfig, config_from_dict, dump_yaml, load_config, to_dict
 from .errors import UserError
 from .progress import Progress
-from .store import FORMAT_VERSION, RunStore
+from .store import FORMAT_VERSION, RunStore, WriteFailed
 
 RUNS_DIR = Path("runs")
 
@@ -217,6 +217,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
                 from .analysis.plots import plot_front
 
                 summary["plots"] = [str(p.relative_to(store.root)) for p in plot_front(store)]
+        except WriteFailed:
+            raise
         except UserError as exc:
             progress.info(f"plot skipped: {exc}")
         if export and front and not cfg.tabular:
@@ -229,5 +231,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         summary["total_s"] = time.perf_counter() - t0
         store.write_json("summary.json", summary)
         return summary
+    except WriteFailed as exc:  # a full disk: everything written so far is kept, the run resumes
+        raise exc.then(f"resume with: hybridnas search --resume {store.root}") from None
     finally:
         store.unlock()

@@ -12,6 +12,8 @@ whose process is gone is taken over.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import json
 import os
@@ -19,12 +21,48 @@ import socket
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 from ..errors import UserError
 
 FORMAT_VERSION = 1
 COMPATIBLE_FORMATS = (1,)
+
+# Write failures that come from the machine, not from hybridnas: reported in one line, no traceback.
+ENVIRONMENT_ERRORS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EIO: "input/output error",
+}
+
+
+class WriteFailed(UserError):
+    """A write failed for a reason outside hybridnas (disk full, quota, read-only, permissions).
+
+    The file written is left as it was (an atomic write) or cut at a line the next open drops
+    (an append), so the run stays readable; ``then`` is how to carry on once the cause is fixed.
+    """
+
+    def __init__(self, path: Path, reason: str, then: str = "run the command again"):
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"cannot write '{path}': {reason}; free space (or fix the permissions) and {then}")
+
+    def then(self, how: str) -> "WriteFailed":
+        return WriteFailed(self.path, self.reason, how)
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn an environment failure of the writes inside into :class:`WriteFailed` naming ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in ENVIRONMENT_ERRORS:
+            raise
+        raise WriteFailed(path, ENVIRONMENT_ERRORS[exc.errno]) from None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -41,22 +79,26 @@ def _fsync_dir(path: Path) -> None:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the new one, never a mix."""
+    """Write ``data`` to ``path`` so readers see the old file or the new one, never a mix.
+
+    A failed write (a full disk) removes its temporary file and leaves the old file in place.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
     _fsync_dir(path.parent)
 
 
@@ -247,16 +289,17 @@ class RunStore:
     def append(self, rel: str, record: Dict[str, Any]) -> None:
         """Append one record as a single complete line (one ``write`` with ``O_APPEND``)."""
         p = self.path(rel)
-        p.parent.mkdir(parents=True, exist_ok=True)
         line = (dumps(record, indent=None) + "\n").encode()
-        fd = os.open(str(p), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            written = os.write(fd, line)
-            if written != len(line):
-                raise OSError(f"short write to {p}")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        with writing(p):
+            p.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(str(p), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                written = os.write(fd, line)
+                if written != len(line):  # a full disk can take part of a line: the next open drops it
+                    raise OSError(errno.ENOSPC, f"short write to {p}")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def repair(self, rel: str) -> int:
         """Drop a trailing line left incomplete by a kill; returns how many bytes were cut."""
