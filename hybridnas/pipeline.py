@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -232,6 +233,9 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         store.write_json("summary.json", summary)
         return summary
     except WriteFailed as exc:  # a full disk: everything written so far is kept, the run resumes
+        if not resumed and not store.exists("manifest.json"):  # nothing to resume: leave no trace
+            shutil.rmtree(store.root, ignore_errors=True)
+            raise exc.then("run the same command again") from None
         raise exc.then(f"resume with: hybridnas search --resume {store.root}") from None
     finally:
         store.unlock()
