@@ -125,7 +125,9 @@ def run_with_kills(out: Path, kills: int, seed: int, reference: Dict[str, object
         proc.wait()
         proc.stderr.close()
         at = progress(run)
-        done.append({"target": target, "progress": at, "block_stage": at < block_end, "records": records(run)})
+        lock = json.loads((run / ".lock").read_text()) if (run / ".lock").exists() else None
+        done.append({"target": target, "progress": at, "block_stage": at < block_end, "records": records(run),
+                     "stale_lock": lock is not None and lock["pid"] == proc.pid})
     return {"kills": done, "seconds": time.perf_counter() - t0, "plan": plan}
 
 
@@ -192,6 +194,8 @@ def test_kills_in_both_stages_lose_nothing(tmp_path, reference):
     kills = result["kills"]
     assert len(kills) >= 3
     assert any(k["block_stage"] for k in kills) and any(not k["block_stage"] for k in kills)
+    # each kill after start-up left the killed process's lock, which the next resume took over
+    assert all(k["stale_lock"] for k in kills if k["progress"] > 0)
     check_against_reference(tmp_path / "r", ref["run"], kills)
 
 
@@ -208,4 +212,5 @@ def test_twenty_kills_lose_nothing(tmp_path, reference, seed):
     kills = result["kills"]
     assert len(kills) >= 20
     assert sum(k["block_stage"] for k in kills) >= 3 and sum(not k["block_stage"] for k in kills) >= 10
+    assert all(k["stale_lock"] for k in kills if k["progress"] > 0)
     check_against_reference(tmp_path / "r", ref["run"], kills)
