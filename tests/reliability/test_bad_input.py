@@ -242,3 +242,9 @@ def test_bad_input_is_one_line_exit_2_nothing_written(case: Case, tmp_path, requ
         assert not (c.out / "r").exists(), "an empty run directory was left"
     else:
         assert not (watched / ".lock").exists()
+
+
+def test_readme_states_the_number_of_cases():
+    from tests.conftest import ROOT
+
+    assert f"{len(CASES)} cases, each a test in `tests/reliability/test_bad_input.py`" in (ROOT / "README.md").read_text()
