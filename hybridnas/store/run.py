@@ -180,7 +180,8 @@ class RunStore:
         me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
         for _ in range(3):
             try:
-                fd = os.open(str(lock), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                with writing(lock):
+                    fd = os.open(str(lock), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 holder = self._read_lock(lock)
                 if holder and self._alive(holder):
@@ -194,7 +195,7 @@ class RunStore:
                 except FileNotFoundError:
                     pass
                 continue
-            with os.fdopen(fd, "w") as f:
+            with writing(lock), os.fdopen(fd, "w") as f:
                 f.write(json.dumps(me))
             self._lock_held = True
             return

@@ -248,3 +248,16 @@ def test_readme_states_the_number_of_cases():
     from tests.conftest import ROOT
 
     assert f"{len(CASES)} cases, each a test in `tests/reliability/test_bad_input.py`" in (ROOT / "README.md").read_text()
+
+
+def test_limit_below_the_library_is_refused_before_any_network_is_trained(tmp_path, capsys):
+    """Above the space's bound but below every network of the searched library (tiny: bound 142
+    params, library's smallest about 350): refused after the block stage, which is kept."""
+    rc, err = cli(["search", TINY, "--out", tmp_path, "--name", "r", "--quiet", "--set", "constraints.max_params=200"],
+                  capsys)
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1, err
+    assert "smallest network of the block library has" in lines[0] and "blocks.json" in lines[0]
+    run = tmp_path / "r"
+    assert (run / "blocks.json").exists() and not (run / "evaluations.jsonl").exists()
+    assert not (run / ".lock").exists()
