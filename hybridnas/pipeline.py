@@ -1,11 +1,12 @@
 """The whole search, from a config to a front: what ``hybridnas search`` runs.
 
-Steps: open (or resume) the run directory and take its lock; write the resolved config and the
-manifest; seed and configure the device; load the data; run the block stage (library of cells);
-run the network stage (front) - a tabular space skips data and block stage, its results are
-looked up; draw the front, pick the knee model and export it; write
-``summary.json``. Each step skips what the run store already holds, so the same call resumes a
-killed search.
+Steps: take the lock of a run being resumed; load and check the data and check that the
+constraints can be met (before a new run's directory is made, so bad input leaves nothing);
+take the new run's lock; write the resolved config and the manifest; seed and configure the
+device; run the block stage (library of cells); run the network stage (front) - a tabular space
+skips data and block stage, its results are looked up; draw the front, pick the knee model and
+export it; write ``summary.json``. Each step skips what the run store already holds, so the
+same call resumes a killed search; a write that fails for want of space says how to resume.
 """
 
 from __future__ import annotations
