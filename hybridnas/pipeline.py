@@ -1,11 +1,12 @@
 """The whole search, from a config to a front: what ``hybridnas search`` runs.
 
-Steps: open (or resume) the run directory and take its lock; write the resolved config and the
-manifest; seed and configure the device; load the data; run the block stage (library of cells);
-run the network stage (front) - a tabular space skips data and block stage, its results are
-looked up; draw the front, pick the knee model and export it; write
-``summary.json``. Each step skips what the run store already holds, so the same call resumes a
-killed search.
+Steps: take the lock of a run being resumed; load and check the data and check that the
+constraints can be met (before a new run's directory is made, so bad input leaves nothing);
+take the new run's lock; write the resolved config and the manifest; seed and configure the
+device; run the block stage (library of cells); run the network stage (front) - a tabular space
+skips data and block stage, its results are looked up; draw the front, pick the knee model and
+export it; write ``summary.json``. Each step skips what the run store already holds, so the
+same call resumes a killed search; a write that fails for want of space says how to resume.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -22,7 +24,7 @@ from typing import Any, Dict, Optional, Sequence
 from .config import RunConfig, config_from_dict, dump_yaml, load_config, to_dict
 from .errors import UserError
 from .progress import Progress
-from .store import FORMAT_VERSION, RunStore
+from .store import FORMAT_VERSION, RunStore, WriteFailed
 
 RUNS_DIR = Path("runs")
 
@@ -145,6 +147,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     from .data import load_dataset
     from .device import configure, resolve_device, seed_everything
     from .evaluate.base import build_evaluator
+    from .network.costs import check_constraints
     from .network.latency import LatencyTable
     from .network.points import NetworkPoints
     from .network.search import NetworkStage
@@ -152,9 +155,19 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     progress = progress or Progress()
     t0 = time.perf_counter()
     device = resolve_device(cfg.device)
-    store.ensure_writable()
-    store.lock()
+    resumed = store.root.exists()
+    if resumed:  # refuse a run held by another search before anything else
+        store.ensure_writable()
+        store.lock()
     try:
+        # what bad input can break is checked before a new run's directory is made, so a
+        # refused search leaves nothing behind
+        data = None if cfg.tabular else load_dataset(cfg.data, cfg.seed)
+        if data is not None:
+            check_constraints(cfg, data.in_chans, data.num_classes, data.image_size)
+        if not resumed:
+            store.ensure_writable()
+            store.lock()
         if not store.exists("manifest.json"):
             store.write_text("config.yaml", dump_yaml(cfg))
             store.write_json("manifest.json", manifest(cfg, device))
@@ -162,14 +175,14 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         seed_everything(cfg.seed)
         t_block = time.perf_counter()
         if cfg.tabular:
-            points, data, library = _table_points(cfg, store, progress), None, []
+            points, library = _table_points(cfg, store, progress), []
         else:
-            data = load_dataset(cfg.data, cfg.seed)
             if not store.exists("dataset.json"):
                 store.write_json("dataset.json", data.info())
             progress.info(f"run {store.root} | {data.describe()} | device {device} | torch threads {torch.get_num_threads()}")
             data = data.to(device)
             library = BlockStage(cfg, data, store, device, progress).run()
+            check_constraints(cfg, data.in_chans, data.num_classes, data.image_size, [e.genotype for e in library])
             for i, e in enumerate(library):
                 progress.info(f"  block {i}: {e.net_params:,} params, {2 * e.net_macs:,} FLOPs (reference net) | {e.genotype}")
             latency = LatencyTable.from_config(cfg, store, device) if cfg.wants_latency else None
@@ -206,6 +219,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
                 from .analysis.plots import plot_front
 
                 summary["plots"] = [str(p.relative_to(store.root)) for p in plot_front(store)]
+        except WriteFailed:
+            raise
         except UserError as exc:
             progress.info(f"plot skipped: {exc}")
         if export and front and not cfg.tabular:
@@ -218,5 +233,10 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         summary["total_s"] = time.perf_counter() - t0
         store.write_json("summary.json", summary)
         return summary
+    except WriteFailed as exc:  # a full disk: everything written so far is kept, the run resumes
+        if not resumed and not store.exists("manifest.json"):  # nothing to resume: leave no trace
+            shutil.rmtree(store.root, ignore_errors=True)
+            raise exc.then("run the same command again") from None
+        raise exc.then(f"resume with: hybridnas search --resume {store.root}") from None
     finally:
         store.unlock()

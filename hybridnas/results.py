@@ -138,7 +138,8 @@ class RunResults:
                     f"model {record['arch_id']} has no saved weights in this run; train it with "
                     f"'hybridnas train {self.root} --id {record['arch_id']}'"
                 )
-            model.load_state_dict(self.store.load_tensors(str(p.relative_to(self.root))))
+            fix = f"train the model again with 'hybridnas train {self.root} --id {record['arch_id']}'"
+            model.load_state_dict(self.store.load_tensors(str(p.relative_to(self.root)), fix=fix))
         return model.eval()
 
     def picks(self) -> List[Dict[str, Any]]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -77,8 +78,11 @@ def load_npz(cfg, seed):
     try:
         with np.load(p, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read '{p}' as a .npz archive ({exc}); save it with numpy.savez") from None
+    except OSError as exc:
+        raise UserError(f"cannot read '{p}' ({exc.strerror or exc}); check the file") from None
+    except (ValueError, zipfile.BadZipFile, EOFError):
+        # not a zip of .npy arrays, cut short, or arrays of Python objects (never unpickled)
+        raise UserError(f"'{p}' is not a .npz archive of numeric arrays; save one with numpy.savez(path, x=..., y=...)") from None
     missing = [k for k in ("x", "y") if k not in arrays]
     if missing:
         raise UserError(f"'{p}' lacks array(s) {', '.join(missing)}; it has {', '.join(arrays) or 'none'}")

@@ -75,6 +75,7 @@ def export_model(
 ) -> Path:
     """Export the model ``ident`` (arch id or unique prefix) of ``run``; return its folder."""
     from ..results import RunResults
+    from ..store import writing
 
     results = run if isinstance(run, RunResults) else RunResults(run)
     for f in formats:
@@ -95,8 +96,9 @@ def export_model(
     stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=str(folder.parent)))
     stage.chmod(0o755)  # mkdtemp makes it private; the export is an ordinary folder
     try:
-        _export_into(results, record, stage, formats, opset, folder)
-        _swap_in(stage, folder)
+        with writing(folder):  # a full disk: one line, and the staging folder goes
+            _export_into(results, record, stage, formats, opset, folder)
+            _swap_in(stage, folder)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return folder

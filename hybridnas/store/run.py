@@ -12,6 +12,8 @@ whose process is gone is taken over.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import json
 import os
@@ -19,12 +21,48 @@ import socket
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 from ..errors import UserError
 
 FORMAT_VERSION = 1
 COMPATIBLE_FORMATS = (1,)
+
+# Write failures that come from the machine, not from hybridnas: reported in one line, no traceback.
+ENVIRONMENT_ERRORS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EIO: "input/output error",
+}
+
+
+class WriteFailed(UserError):
+    """A write failed for a reason outside hybridnas (disk full, quota, read-only, permissions).
+
+    The file written is left as it was (an atomic write) or cut at a line the next open drops
+    (an append), so the run stays readable; ``then`` is how to carry on once the cause is fixed.
+    """
+
+    def __init__(self, path: Path, reason: str, then: str = "run the command again"):
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"cannot write '{path}': {reason}; free space (or fix the permissions) and {then}")
+
+    def then(self, how: str) -> "WriteFailed":
+        return WriteFailed(self.path, self.reason, how)
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn an environment failure of the writes inside into :class:`WriteFailed` naming ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in ENVIRONMENT_ERRORS:
+            raise
+        raise WriteFailed(path, ENVIRONMENT_ERRORS[exc.errno]) from None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -41,22 +79,26 @@ def _fsync_dir(path: Path) -> None:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the new one, never a mix."""
+    """Write ``data`` to ``path`` so readers see the old file or the new one, never a mix.
+
+    A failed write (a full disk) removes its temporary file and leaves the old file in place.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
     _fsync_dir(path.parent)
 
 
@@ -110,7 +152,8 @@ class RunStore:
         return store
 
     def check_format(self) -> None:
-        manifest = self.read_json("manifest.json")
+        manifest = self.read_json("manifest.json", fix="restore it from a backup or start a new run (it records the "
+                                  "run's format and versions, so it cannot be rebuilt)")
         fmt = manifest.get("format_version")
         if fmt not in COMPATIBLE_FORMATS:
             raise UserError(
@@ -137,7 +180,8 @@ class RunStore:
         me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
         for _ in range(3):
             try:
-                fd = os.open(str(lock), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                with writing(lock):
+                    fd = os.open(str(lock), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 holder = self._read_lock(lock)
                 if holder and self._alive(holder):
@@ -151,7 +195,7 @@ class RunStore:
                 except FileNotFoundError:
                     pass
                 continue
-            with os.fdopen(fd, "w") as f:
+            with writing(lock), os.fdopen(fd, "w") as f:
                 f.write(json.dumps(me))
             self._lock_held = True
             return
@@ -208,7 +252,8 @@ class RunStore:
     def write_json(self, rel: str, obj: Any) -> Path:
         return self.write_text(rel, dumps(obj) + "\n")
 
-    def read_json(self, rel: str, default: Any = ...) -> Any:
+    def read_json(self, rel: str, default: Any = ..., fix: str = "delete it to have it rebuilt on resume, or start a new run") -> Any:
+        """A JSON file of the run; ``fix`` is what the error for a corrupted one tells the user to do."""
         p = self.path(rel)
         try:
             text = p.read_text()
@@ -219,9 +264,7 @@ class RunStore:
         try:
             return json.loads(text)
         except ValueError:
-            raise UserError(
-                f"run file '{p}' is corrupted (not valid JSON); delete it to have it rebuilt on resume, or start a new run"
-            ) from None
+            raise UserError(f"run file '{p}' is corrupted (not valid JSON); {fix}") from None
 
     def save_tensors(self, rel: str, state: Dict[str, Any]) -> Path:
         import torch
@@ -230,7 +273,8 @@ class RunStore:
         torch.save(state, buf)
         return self.write_bytes(rel, buf.getvalue())
 
-    def load_tensors(self, rel: str, map_location="cpu") -> Dict[str, Any]:
+    def load_tensors(self, rel: str, map_location="cpu", fix: str = "delete it and resume") -> Dict[str, Any]:
+        """Tensors saved by :meth:`save_tensors`, loaded with ``weights_only=True`` (no code runs)."""
         import torch
 
         p = self.path(rel)
@@ -239,23 +283,24 @@ class RunStore:
         except FileNotFoundError:
             raise UserError(f"run file '{p}' is missing; resume the search to rebuild it") from None
         except Exception as exc:  # torch raises several types for a damaged file
-            raise UserError(f"run file '{p}' is corrupted ({type(exc).__name__}); delete it and resume") from None
+            raise UserError(f"run file '{p}' is corrupted or not a tensor file ({type(exc).__name__}); {fix}") from None
 
     # ------------------------------------------------------------------ records (JSON lines)
 
     def append(self, rel: str, record: Dict[str, Any]) -> None:
         """Append one record as a single complete line (one ``write`` with ``O_APPEND``)."""
         p = self.path(rel)
-        p.parent.mkdir(parents=True, exist_ok=True)
         line = (dumps(record, indent=None) + "\n").encode()
-        fd = os.open(str(p), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            written = os.write(fd, line)
-            if written != len(line):
-                raise OSError(f"short write to {p}")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        with writing(p):
+            p.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(str(p), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                written = os.write(fd, line)
+                if written != len(line):  # a full disk can take part of a line: the next open drops it
+                    raise OSError(errno.ENOSPC, f"short write to {p}")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def repair(self, rel: str) -> int:
         """Drop a trailing line left incomplete by a kill; returns how many bytes were cut."""

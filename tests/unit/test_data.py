@@ -83,7 +83,7 @@ def test_missing_files(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         load_dataset(DataConfig(dataset="npz", path=str(tmp_path / "nope.npz")), seed=0)
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
-    with pytest.raises(UserError, match="cannot read"):
+    with pytest.raises(UserError, match="not a .npz archive"):
         load_dataset(DataConfig(dataset="npz", path=str(tmp_path / "bad.npz")), seed=0)
     np.savez(tmp_path / "noy.npz", x=np.zeros((4, 4, 4)))
     with pytest.raises(UserError, match="lacks array"):

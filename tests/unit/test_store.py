@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from hybridnas.errors import UserError
-from hybridnas.store import RunStore, atomic_write
+from hybridnas.store import RunStore, WriteFailed, atomic_write
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):
@@ -25,7 +25,7 @@ def test_failed_write_leaves_old_file(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(WriteFailed, match="no space left on device"):
         atomic_write(p, b"new")
     assert p.read_bytes() == b"old"
     assert [f.name for f in tmp_path.iterdir()] == ["f.txt"]
