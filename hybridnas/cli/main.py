@@ -42,13 +42,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     module = importlib.import_module(f"hybridnas.cli.{args.command}")
     try:
-        return int(module.run(args) or 0)
+        code = int(module.run(args) or 0)
+        sys.stdout.flush()  # inside the try: a closed pipe shows up here, not at interpreter exit
+        return code
     except UserError as exc:
         print(f"hybridnas {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"\nhybridnas {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as Unix tools do
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so flushing stdout at exit raises nothing more
+        return 141
 
 
 if __name__ == "__main__":

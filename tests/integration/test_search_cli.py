@@ -190,3 +190,14 @@ def test_resume_after_kill_mid_generation_trains_nothing_twice_and_gives_same_fr
     front = lambda d: [(r["arch_id"], r["val_acc"]) for r in json.loads((d / "front.json").read_text())["members"]]
     assert front(run) == front(reference)
     assert sorted(keys) == sorted((r["arch_id"], r["epochs"]) for r in _records(reference))
+
+
+def test_output_into_a_closed_pipe_stops_quietly(run_copy):
+    """`hybridnas pick RUN | head -1`: a reader that goes away is no traceback."""
+    p = subprocess.Popen([sys.executable, "-m", "hybridnas.cli.main", "pick", str(run_copy), "-n", "5"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    p.stdout.close()  # the reader is gone before anything is written
+    err = p.stderr.read().decode()
+    assert p.wait() == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
