@@ -209,11 +209,12 @@ def _train(cand: Candidate, data, s: TrainSettings, device, keep_state: bool, de
     }
     if cand.schedule is not None or cand.start is not None:
         out.update(schedule_epochs=s.epochs, trained_epochs=cand.epochs - first)
-    if keep_state:
-        out["state"] = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    if cand.checkpoint:
-        out["checkpoint"] = {"model": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-                             "optimizer": _to_cpu(opt.state_dict()), "epoch": cand.epochs}
+    if keep_state or cand.checkpoint:
+        weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}  # one copy serves both
+        if keep_state:
+            out["state"] = weights
+        if cand.checkpoint:
+            out["checkpoint"] = {"model": weights, "optimizer": _to_cpu(opt.state_dict()), "epoch": cand.epochs}
     return out
 
 
