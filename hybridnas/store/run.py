@@ -7,7 +7,8 @@ Nothing is pickled: JSON, CSV, YAML, and tensors through ``torch.save`` of plain
 read back with ``weights_only=True``.
 
 One process writes a run at a time: :meth:`RunStore.lock` creates ``.lock`` exclusively and a lock
-whose process is gone is taken over.
+whose process is gone is taken over. Whoever takes the lock removes the temporary files a killed
+writer left behind (:func:`sweep_temporaries`); they never held anything a reader could see.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import errno
 import io
 import json
 import os
+import re
 import socket
 import tempfile
 import time
@@ -100,6 +102,38 @@ def atomic_write(path: Path, data: bytes) -> None:
                 pass
             raise
     _fsync_dir(path.parent)
+
+
+# what atomic_write's mkstemp names look like: ".<name>.<8 random chars>.tmp"
+_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+_WRITE_TEST = re.compile(r"^\.write-test-(\d+)$")
+
+
+def sweep_temporaries(root: Path) -> List[Path]:
+    """Remove the temporary files of writes cut short by a kill under ``root``; return them.
+
+    Call it holding ``root``'s lock. A folder with its own ``.lock`` belongs to another writer
+    (a model being trained in ``trained/<id>``) and hidden folders are staging areas (an export
+    being assembled), so neither is entered. A ``.write-test-<pid>`` probe goes only when its
+    process is gone.
+    """
+    removed: List[Path] = []
+    root = Path(root)
+    for here, dirs, files in os.walk(root):
+        base = Path(here)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not (base / d / ".lock").exists()]
+        for name in files:
+            probe = _WRITE_TEST.match(name)
+            stale = bool(_TEMPORARY.match(name)) or (
+                probe is not None and not RunStore._alive({"host": socket.gethostname(), "pid": int(probe.group(1))})
+            )
+            if stale:
+                try:
+                    (base / name).unlink()
+                    removed.append(base / name)
+                except FileNotFoundError:
+                    pass
+    return removed
 
 
 def _json_default(o):
@@ -198,6 +232,7 @@ class RunStore:
             with writing(lock), os.fdopen(fd, "w") as f:
                 f.write(json.dumps(me))
             self._lock_held = True
+            sweep_temporaries(self.root)
             return
         raise UserError(f"could not take the lock of run '{self.root}'; remove {lock} if no search is running")
 

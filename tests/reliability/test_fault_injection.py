@@ -203,8 +203,10 @@ def test_kills_in_both_stages_lose_nothing(tmp_path, reference):
     check_against_reference(tmp_path / "r", ref["run"], kills)
 
 
-# more epochs and generations: more steps for twenty kills to fall between
-LONGER = ("--set", "block.epochs=3", "--set", "engine.generations=6")
+# more epochs, generations, a larger population and deeper stages: more steps (about 90) for twenty
+# kills to fall between; the tiny space's own steps (about 50) ran out after 17 to 19 kills
+LONGER = ("--set", "block.epochs=3", "--set", "engine.generations=8", "--set", "engine.pop_size=10",
+          "--set", "network.blocks=[1,3]")
 
 
 @pytest.mark.slow

@@ -69,6 +69,57 @@ def test_lock_refuses_second_writer_and_takes_over_stale(tmp_path):
     assert not (tmp_path / ".lock").exists()
 
 
+def _killed_mid_write(target):
+    """A real writer SIGKILLed between writing its temporary file and renaming it into place."""
+    code = (
+        "import os, sys, time\n"
+        "from hybridnas.store import atomic_write\n"
+        "def stuck(*a):\n"
+        "    print('written', flush=True); time.sleep(60)\n"
+        "os.replace = stuck\n"
+        f"atomic_write({str(target)!r}, b'x' * 1000)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "written"
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+
+
+def test_taking_the_lock_sweeps_temporaries_of_killed_writers(tmp_path):
+    _killed_mid_write(tmp_path / "weights" / "abc.pt")
+    _killed_mid_write(tmp_path / "evaluations.json")
+    (tmp_path / "weights" / "keep.pt").write_bytes(b"kept")
+    # another writer's folder (a model being trained holds its own lock) and a staging folder
+    _killed_mid_write(tmp_path / "trained" / "m1" / "metrics.json")
+    (tmp_path / "trained" / "m1" / ".lock").write_text("{}")
+    _killed_mid_write(tmp_path / "exports" / ".m2.k3j4h5g6.tmp" / "arch.json")
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / f".write-test-{live.pid}").write_bytes(b"")
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        (tmp_path / f".write-test-{dead.pid}").write_bytes(b"")
+        left = lambda: sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+        before = left()
+        assert sum(n.endswith(".tmp") for n in before) == 4, before
+
+        s = RunStore(tmp_path)
+        s.lock()
+        after = left()
+        gone = sorted(set(before) - set(after))
+        assert len(gone) == 3, gone
+        assert f".write-test-{dead.pid}" in gone, gone
+        assert sorted(g.split(".")[1] for g in gone if g.endswith(".tmp")) == ["abc", "evaluations"], gone
+        assert f".write-test-{live.pid}" in after and "weights/keep.pt" in after
+        assert any(a.startswith("trained/m1/.metrics.json.") for a in after), "another writer's folder was entered"
+        assert any(a.startswith("exports/.m2.") for a in after), "a staging folder was entered"
+        s.unlock()
+    finally:
+        live.kill()
+        live.wait()
+
+
 def test_open_existing_checks(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         RunStore.open_existing(tmp_path / "nope")
