@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
@@ -75,7 +74,7 @@ def export_model(
 ) -> Path:
     """Export the model ``ident`` (arch id or unique prefix) of ``run``; return its folder."""
     from ..results import RunResults
-    from ..store import writing
+    from ..store import staging_folder, writing
 
     results = run if isinstance(run, RunResults) else RunResults(run)
     for f in formats:
@@ -92,9 +91,8 @@ def export_model(
     if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not (folder / "arch.json").exists())):
         # an export replaces an older export, never a folder of something else
         raise UserError(f"'{folder}' exists and is not a hybridnas export; give --out a new or empty folder")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=str(folder.parent)))
-    stage.chmod(0o755)  # mkdtemp makes it private; the export is an ordinary folder
+    with writing(folder):
+        stage = staging_folder(folder)  # and the staging folders of killed exports go
     try:
         with writing(folder):  # a full disk: one line, and the staging folder goes
             _export_into(results, record, stage, formats, opset, folder)

@@ -19,6 +19,7 @@ import io
 import json
 import os
 import re
+import shutil
 import socket
 import tempfile
 import time
@@ -104,6 +105,22 @@ def atomic_write(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine is running (a zombie, killed but not yet reaped,
+    is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
 # what atomic_write's mkstemp names look like: ".<name>.<8 random chars>.tmp"
 _TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 _WRITE_TEST = re.compile(r"^\.write-test-(\d+)$")
@@ -124,9 +141,7 @@ def sweep_temporaries(root: Path) -> List[Path]:
         dirs[:] = [d for d in dirs if not d.startswith(".") and not (base / d / ".lock").exists()]
         for name in files:
             probe = _WRITE_TEST.match(name)
-            stale = bool(_TEMPORARY.match(name)) or (
-                probe is not None and not RunStore._alive({"host": socket.gethostname(), "pid": int(probe.group(1))})
-            )
+            stale = bool(_TEMPORARY.match(name)) or (probe is not None and not process_alive(int(probe.group(1))))
             if stale:
                 try:
                     (base / name).unlink()
@@ -134,6 +149,30 @@ def sweep_temporaries(root: Path) -> List[Path]:
                 except FileNotFoundError:
                     pass
     return removed
+
+
+def _host_tag() -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())
+
+
+def staging_folder(folder: Path) -> Path:
+    """A new, empty hidden folder beside ``folder`` to assemble it in before moving it into place.
+
+    Its name carries this process's pid and host (``.<name>.<pid>@<host>.<random>.tmp``), so
+    staging folders left by a killed process on this machine are recognised and removed here;
+    those of a live process (an export running beside this one) or of another machine are kept.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    mine = re.compile(rf"^\.{re.escape(folder.name)}\.(\d+)@{re.escape(_host_tag())}\.[^/]*\.tmp$")
+    for old in folder.parent.iterdir():
+        m = mine.match(old.name)
+        if m and old.is_dir() and not process_alive(int(m.group(1))):
+            shutil.rmtree(old, ignore_errors=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.{os.getpid()}@{_host_tag()}.", suffix=".tmp",
+                                  dir=str(folder.parent)))
+    stage.chmod(0o755)  # mkdtemp makes it private; what is assembled is an ordinary folder
+    return stage
 
 
 def _json_default(o):
@@ -252,17 +291,7 @@ class RunStore:
             return False
         if pid == os.getpid():
             return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        try:  # a zombie (killed, not yet reaped) holds no lock
-            with open(f"/proc/{pid}/stat") as f:
-                return f.read().split(")")[-1].split()[0] != "Z"
-        except OSError:
-            return True
+        return process_alive(pid)
 
     def unlock(self) -> None:
         if self._lock_held:

@@ -251,3 +251,41 @@ def test_export_never_replaces_a_foreign_folder(run_copy, tmp_path, capsys):
     assert cli("export", run_copy, "--id", aid, "--out", out) == 0
     assert cli("export", run_copy, "--id", aid, "--out", out, "--format", "state") == 0  # an export replaces an export
     assert sorted(p.name for p in out.iterdir()) == ["arch.json", "card.json", "card.md", "model.pt"]
+
+
+def test_a_killed_export_leaves_the_previous_one_and_its_staging_folder_goes_next_time(run_copy):
+    import os
+    import signal
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    aid = json.loads((run_copy / "front.json").read_text())["members"][0]["arch_id"]
+    assert cli("export", run_copy, "--id", aid, "--format", "state") == 0
+    folder = run_copy / "exports" / aid
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    # a real export, SIGKILLed once its new folder is assembled but before it is moved into place
+    code = (
+        "import sys, time\n"
+        "import hybridnas.export as ex\n"
+        "def stuck(stage, folder):\n"
+        "    print('assembled', flush=True); time.sleep(60)\n"
+        "ex._swap_in = stuck\n"
+        f"ex.export_model({str(run_copy)!r}, {aid!r}, formats=('state', 'pt2'))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert proc.stdout.readline().strip() == "assembled"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    staged = [p for p in folder.parent.iterdir() if p.name.startswith(f".{aid}.")]
+    assert len(staged) == 1 and (staged[0] / "model.pt2").exists(), staged
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before, "the previous export was touched"
+    assert hybridnas.load(folder) is not None
+
+    assert cli("export", run_copy, "--id", aid) == 0
+    assert [p.name for p in folder.parent.iterdir() if p.name.startswith(".")] == [], "staging left behind"
+    assert (folder / "model.pt2").exists()
