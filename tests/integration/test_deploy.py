@@ -289,3 +289,25 @@ def test_a_killed_export_leaves_the_previous_one_and_its_staging_folder_goes_nex
     assert cli("export", run_copy, "--id", aid) == 0
     assert [p.name for p in folder.parent.iterdir() if p.name.startswith(".")] == [], "staging left behind"
     assert (folder / "model.pt2").exists()
+
+
+def test_disk_full_inside_torch_export_save_is_one_line_and_keeps_the_previous_export(run_copy, capsys, monkeypatch):
+    import errno
+
+    aid = json.loads((run_copy / "front.json").read_text())["members"][0]["arch_id"]
+    assert cli("export", run_copy, "--id", aid, "--format", "state") == 0
+    folder = run_copy / "exports" / aid
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    capsys.readouterr()
+
+    def full(program, f, *a, **k):
+        with open(f, "wb") as out:
+            out.write(b"PK\x03\x04 half a program")  # what a full disk leaves: part of the file
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch.export, "save", full)
+    assert cli("export", run_copy, "--id", aid) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no space left on device" in err[0] and "Traceback" not in err[0], err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before, "the previous export was touched"
+    assert [p.name for p in folder.parent.iterdir() if p.name.startswith(".")] == [], "staging left behind"
