@@ -34,12 +34,12 @@ def _req(default=None, **kw):
 @dataclass(frozen=True)
 class DataConfig:
     dataset: str = _req()  # digits | cifar10 | cifar100 | npz | folder
-    path: Optional[str] = None  # file or folder for npz/folder; download root for cifar
+    path: Optional[str] = None  # file or folder for npz/folder; for cifar the folder holding it
     val_fraction: float = 0.2
     test_fraction: float = 0.2
     subset: Optional[int] = None  # keep at most this many training images (quick experiments)
     augment: bool = False  # random crop (padding 1/8 of the side) + horizontal flip while training
-    download: bool = False  # cifar: allow torchvision to download into `path`
+    download: bool = False  # cifar: fetch the binary version into `path` when it is not there
     image_size: Optional[int] = None  # folder: resize every image to this square size
 
 

@@ -1,7 +1,7 @@
 """Datasets as in-memory tensors with seeded, stratified train/val/test splits.
 
 Sources: ``digits`` (scikit-learn's bundled 8x8 digits, the embedded default), ``cifar10`` and
-``cifar100`` (torchvision, extra ``vision``), ``npz`` (arrays in a ``.npz`` file) and ``folder``
+``cifar100`` (the authors' binary version, read with numpy: :mod:`hybridnas.data.cifar`), ``npz`` (arrays in a ``.npz`` file) and ``folder``
 (an image-folder layout, one sub-folder per class). Each loader returns raw arrays; this module
 checks them, splits them and normalises them, so every source gets the same checks and error
 messages. The whole dataset is held as tensors, moved to the device once (``Dataset.to``), and

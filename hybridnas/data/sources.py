@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError, require
+from ..errors import UserError
 from ..registry import Registry
 from . import build_dataset
 
@@ -28,35 +28,27 @@ def load_digits(cfg, seed):
     return build_dataset("digits", d.images.astype(np.float32), d.target, scale=16.0, **_common(cfg, seed))
 
 
-def _cifar(cfg, seed, name, cls_name):
-    tv = require("torchvision", "vision", f"the {name} dataset")
-    root = Path(cfg.path or "data").expanduser()
-    try:
-        train = getattr(tv.datasets, cls_name)(str(root), train=True, download=cfg.download)
-        test = getattr(tv.datasets, cls_name)(str(root), train=False, download=cfg.download)
-    except RuntimeError as exc:  # torchvision: "Dataset not found or corrupted"
-        raise UserError(
-            f"{name} not found under '{root}' ({exc}); set data.path to its folder or data.download=true"
-        ) from None
-    return build_dataset(
-        name,
-        np.asarray(train.data),  # N x 32 x 32 x 3 uint8
-        np.asarray(train.targets),
-        x_test=np.asarray(test.data),
-        y_test=np.asarray(test.targets),
-        scale=255.0,
-        **_common(cfg, seed),
-    )
+def _cifar(cfg, seed, spec):
+    from . import cifar
+
+    x, y, x_test, y_test = cifar.load(cfg, spec)
+    return build_dataset(spec.name, x, y, x_test=x_test, y_test=y_test, scale=255.0, **_common(cfg, seed))
 
 
 @SOURCES.register("cifar10")
 def load_cifar10(cfg, seed):
-    return _cifar(cfg, seed, "cifar10", "CIFAR10")
+    """CIFAR-10 (binary version, read natively; see :mod:`hybridnas.data.cifar`)."""
+    from .cifar import CIFAR10
+
+    return _cifar(cfg, seed, CIFAR10)
 
 
 @SOURCES.register("cifar100")
 def load_cifar100(cfg, seed):
-    return _cifar(cfg, seed, "cifar100", "CIFAR100")
+    """CIFAR-100, 100 fine classes (binary version, read natively)."""
+    from .cifar import CIFAR100
+
+    return _cifar(cfg, seed, CIFAR100)
 
 
 def _need_path(cfg, what: str) -> Path:

@@ -93,16 +93,6 @@ def test_missing_files(tmp_path):
         load_dataset(DataConfig(dataset="folder", path=str(tmp_path / "empty")), seed=0)
 
 
-def test_cifar_without_torchvision_names_the_extra():
-    try:
-        import torchvision  # noqa: F401
-    except ImportError:
-        with pytest.raises(UserError, match=r"hybridnas\[vision\]"):
-            load_dataset(DataConfig(dataset="cifar10"), seed=0)
-    else:
-        pytest.skip("torchvision is installed")
-
-
 def test_batches_cover_split_once_and_augment_keeps_shape(digits):
     seen = torch.cat([y for _, y in batches(digits.val, 50, shuffle=True, generator=torch.Generator().manual_seed(0))])
     assert sorted(seen.tolist()) == sorted(digits.val.y.tolist())
