@@ -24,6 +24,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Tuple
@@ -185,11 +186,17 @@ def download(root: Path, spec: Cifar) -> Path:
                 f"{spec.archive} from {spec.url} has MD5 {digest}, not the published {spec.md5}: the download "
                 f"is damaged; run the search again to download it again"
             )
-        _extract(archive, stage, spec)
         target = root / spec.folder
-        if target.exists():
-            shutil.rmtree(target)  # an incomplete earlier copy (find() did not accept it)
-        (stage / spec.folder).rename(target)
+        try:
+            _extract(archive, stage, spec)
+            if target.exists():
+                shutil.rmtree(target)  # an incomplete earlier copy (find() did not accept it)
+            (stage / spec.folder).rename(target)
+        except (OSError, EOFError, zlib.error, tarfile.TarError) as exc:  # EOFError: a cut gzip stream
+            raise UserError(
+                f"cannot extract {spec.archive} into '{root}' ({getattr(exc, 'strerror', None) or exc}); "
+                f"free space or fix the permissions there and run the search again"
+            ) from None
         return target
     finally:
         shutil.rmtree(stage, ignore_errors=True)

@@ -143,3 +143,14 @@ def test_download_refuses_unsafe_paths_and_reports_an_unreachable_server(tmp_pat
     monkeypatch.setattr(cifar, "CIFAR10", dataclasses.replace(cifar.CIFAR10, url=(tmp_path / "missing.tar.gz").as_uri()))
     with pytest.raises(UserError, match="could not download .*fetch it by hand"):
         load_dataset(cfg, seed=0)
+
+
+def test_a_broken_archive_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    url, _ = _archive(tmp_path, {"cifar-10-batches-bin/test_batch.bin": bytes(3073 * 50)})
+    served = tmp_path / "served" / "cifar-10-binary.tar.gz"
+    served.write_bytes(served.read_bytes()[:200])  # cut short, but published with that MD5
+    md5 = hashlib.md5(served.read_bytes()).hexdigest()
+    monkeypatch.setattr(cifar, "CIFAR10", dataclasses.replace(cifar.CIFAR10, url=url, md5=md5))
+    with pytest.raises(UserError, match="cannot extract cifar-10-binary.tar.gz"):
+        load_dataset(DataConfig(dataset="cifar10", path=str(tmp_path / "data"), download=True), seed=0)
+    assert list((tmp_path / "data").iterdir()) == []
