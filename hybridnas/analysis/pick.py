@@ -260,5 +260,7 @@ def pick(
             entry["prefer"] = prefer_d
         if weights_d:
             entry["weights"] = weights_d
-        results.store.write_json("picks.json", {"picks": results.picks() + [entry]})
+        # the same pick made again moves to the end with its new time instead of repeating
+        same = lambda p: {k: v for k, v in p.items() if k != "time"} == {k: v for k, v in entry.items() if k != "time"}
+        results.store.write_json("picks.json", {"picks": [p for p in results.picks() if not same(p)] + [entry]})
     return chosen

@@ -87,6 +87,12 @@ def test_pick_rules_through_the_cli(run_copy, capsys):
     assert [p["rule"] for p in picks] == ["asf", "pseudo-weights", "high-tradeoff"]
     assert picks[0]["prefer"] == {"acc": pytest.approx(best["val_acc"], abs=1e-6)}
     assert len(picks[1]["arch_ids"]) == 2 and len(picks[2]["arch_ids"]) == 3
+    # the same pick again is one entry, moved last; a different -n is another pick
+    assert cli("pick", run_copy, "--weights", "params=1", "-n", "2") == 0
+    assert cli("pick", run_copy, "--weights", "params=1", "-n", "1") == 0
+    again = json.loads((run_copy / "picks.json").read_text())["picks"]
+    assert [(p["rule"], len(p["arch_ids"])) for p in again] == \
+        [("asf", 1), ("high-tradeoff", 3), ("pseudo-weights", 2), ("pseudo-weights", 1)]
 
 
 def test_limits_no_model_meets_exit_2_naming_the_nearest(run_copy, capsys):
