@@ -81,6 +81,15 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()  # the mode open() gives a new file
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the new one, never a mix.
 
@@ -91,6 +100,7 @@ def atomic_write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
         try:
+            os.fchmod(fd, _FILE_MODE)  # mkstemp makes it private; a run's files are ordinary files
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
@@ -171,7 +181,7 @@ def staging_folder(folder: Path) -> Path:
             shutil.rmtree(old, ignore_errors=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.{os.getpid()}@{_host_tag()}.", suffix=".tmp",
                                   dir=str(folder.parent)))
-    stage.chmod(0o755)  # mkdtemp makes it private; what is assembled is an ordinary folder
+    stage.chmod(0o777 & ~_umask())  # mkdtemp makes it private; what is assembled is an ordinary folder
     return stage
 
 

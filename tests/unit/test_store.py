@@ -17,6 +17,18 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     assert [f.name for f in p.parent.iterdir()] == ["f.json"]  # no temp files left
 
 
+def test_atomic_write_gives_the_mode_of_an_ordinary_new_file(tmp_path):
+    # in a process with umask 022, as a user's shell has: 0644 like open(), not mkstemp's 0600
+    code = (
+        "import os, sys; os.umask(0o022)\n"
+        "from hybridnas.store import atomic_write\n"
+        "atomic_write(sys.argv[1], b'{}')\n"
+        "print(oct(os.stat(sys.argv[1]).st_mode & 0o777))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a.json")], capture_output=True, text=True)
+    assert out.stdout.strip() == "0o644", out
+
+
 def test_failed_write_leaves_old_file(tmp_path, monkeypatch):
     p = tmp_path / "f.txt"
     atomic_write(p, b"old")
