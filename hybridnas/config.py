@@ -244,9 +244,11 @@ def _read_yaml(path: Path, seen: Tuple[Path, ...] = ()) -> Dict[str, Any]:
     if path in seen:
         raise UserError(f"{path}: 'extends' forms a cycle; remove it from one of the files")
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot read space file {path}: {exc.strerror}; check the path") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); save the space file as UTF-8") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -526,6 +528,9 @@ def check(cfg: RunConfig, source: str = "config") -> None:
         if v < 0 or (v == 0 and not allow_zero):
             bad(key, f"must be {'>= 0' if allow_zero else '> 0'}, got {v}")
 
+    if not 0 <= cfg.seed < 2**32:
+        bad("seed", f"must be an integer from 0 to 2**32 - 1, got {cfg.seed}")
+    positive("threads", cfg.threads)
     if cfg.tabular:
         _check_tabular(cfg, source, bad)
     else:
@@ -538,6 +543,7 @@ def check(cfg: RunConfig, source: str = "config") -> None:
     e = cfg.evaluation
     for k in ("epochs", "batch_size", "lr", "workers", "timeout_s", "max_loss"):
         positive(f"evaluation.{k}", getattr(e, k))
+    _check_sgd(e, "evaluation.", bad)
     r = e.ray
     for k in ("num_cpus", "cpus_per_task"):
         positive(f"evaluation.ray.{k}", getattr(r, k))
@@ -653,6 +659,7 @@ def _check_network_space(cfg: RunConfig, source: str, bad, positive) -> None:
     if d.val_fraction + d.test_fraction >= 0.9:
         bad("data.val_fraction", "plus data.test_fraction leaves under 10% for training; lower them")
     positive("data.subset", d.subset)
+    positive("data.image_size", d.image_size)
 
     b = cfg.block
     for k in ("width", "cells", "epochs", "batch_size", "reference_width"):
@@ -661,6 +668,10 @@ def _check_network_space(cfg: RunConfig, source: str, bad, positive) -> None:
         positive(f"block.{k}", getattr(b, k), allow_zero=True)
     for k in ("lr", "arch_lr"):
         positive(f"block.{k}", getattr(b, k))
+    _check_sgd(b, "block.", bad)
+    for i, beta in enumerate(b.arch_betas):
+        if not 0 <= beta < 1:
+            bad(f"block.arch_betas[{i}]", f"must be in [0, 1) (Adam's betas), got {beta}")
     if b.width % 2:
         bad("block.width", f"must be even (reduction cells halve it in two branches), got {b.width}")
     if b.cells < 3:
@@ -699,6 +710,14 @@ def _check_network_space(cfg: RunConfig, source: str, bad, positive) -> None:
 
 
 
+def _check_sgd(section, prefix: str, bad) -> None:
+    """The SGD settings a section shares: momentum in [0, 1), 0 <= lr_min <= lr."""
+    if not 0 <= section.momentum < 1:
+        bad(f"{prefix}momentum", f"must be in [0, 1), got {section.momentum}")
+    if not 0 <= section.lr_min <= section.lr:
+        bad(f"{prefix}lr_min", f"must be between 0 and the lr ({section.lr}), got {section.lr_min}")
+
+
 def check_train(t: TrainConfig, source: str = "config") -> None:
     """Ranges of the ``train`` section (also checked after CLI overrides of ``hybridnas train``)."""
 
@@ -711,6 +730,7 @@ def check_train(t: TrainConfig, source: str = "config") -> None:
     for k in ("lr_min", "weight_decay", "grad_clip", "cutout", "aux_weight", "eval_every", "momentum"):
         if getattr(t, k) < 0:
             bad(k, f"must be >= 0, got {getattr(t, k)}")
+    _check_sgd(t, "", bad)
     if not 0 <= t.drop_path < 1:
         bad("drop_path", f"must be in [0, 1), got {t.drop_path}")
     if not 0 <= t.label_smoothing < 1:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -66,12 +67,27 @@ def manifest(cfg: RunConfig, device) -> Dict[str, Any]:
     }
 
 
+# the entries of a run directory (README, "What a run writes"), its lock and temporaries: a folder
+# holding only these (a search stopped before its manifest) may be started again; anything else
+# is the user's, and a new run never writes beside it
+_RUN_ENTRY = re.compile(
+    r"^(config\.yaml|manifest\.json|dataset\.json|block|blocks\.json|evaluations\.jsonl|generations"
+    r"|hv_reference\.json|latency_lut\.json|fidelity|table\.json|front\.(csv|json)|weights|plots|picks\.json"
+    r"|exports|trained|trained\.jsonl|report\.(md|html)|summary\.json|ray|\.lock|\.write-test-\d+|\..+\.tmp)$"
+)
+
+
 def new_run_dir(cfg: RunConfig, name: Optional[str], out: Optional[Path]) -> Path:
     base = Path(out) if out else RUNS_DIR
-    if name:
+    if name is not None:
+        if name in ("", ".", "..") or "/" in name or os.sep in name or (os.altsep and os.altsep in name):
+            raise UserError(f"--name '{name}' is not a plain folder name; give a name like 'digits-small' "
+                            f"(use --out to choose where runs go)")
         path = base / name
         if (path / "manifest.json").exists():
             raise UserError(f"run '{path}' already exists; resume it with --resume {path} or choose another --name")
+        if path.exists() and (not path.is_dir() or any(not _RUN_ENTRY.match(p.name) for p in path.iterdir())):
+            raise UserError(f"'{path}' exists and is not a hybridnas run; choose another --name (or --out)")
         return path
     stem = cfg.name
     path, k = base / stem, 1
@@ -79,6 +95,24 @@ def new_run_dir(cfg: RunConfig, name: Optional[str], out: Optional[Path]) -> Pat
         k += 1
         path = base / f"{stem}-{k}"
     return path
+
+
+def _export_knee(cfg: RunConfig, store: RunStore, progress: Progress) -> Dict[str, Any]:
+    """Export the knee of the front (state + torch.export), unless it is exported already (a
+    resumed run keeps what the user exported) or the run keeps no weights."""
+    from .analysis.pick import pick
+
+    if cfg.evaluation.keep_weights == "none":
+        progress.info("no model exported: evaluation.keep_weights is 'none'; "
+                      "train one with 'hybridnas train RUN --id ID', then export it")
+        return {}
+    chosen = pick(store, rule="knee")[0]
+    rel = f"exports/{chosen['arch_id']}"
+    if not store.exists(f"{rel}/arch.json"):
+        from .export import export_model
+
+        export_model(store, chosen["arch_id"], formats=("state", "pt2"))
+    return {"exported": {"arch_id": chosen["arch_id"], "path": rel, "rule": "knee"}}
 
 
 def open_run(
@@ -156,6 +190,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     t0 = time.perf_counter()
     device = resolve_device(cfg.device)
     resumed = store.root.exists()
+    continued = store.exists("manifest.json")  # a session of a run started before
     if resumed:  # refuse a run held by another search before anything else
         store.ensure_writable()
         store.lock()
@@ -203,6 +238,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             "front_size": len(result["front"]),
             "block_stage_s": block_s,
             "network_stage_s": net_s,
+            "resumed": continued,  # the times are this session's: what earlier sessions did is not redone
         }
         if cfg.evaluation.fidelity.budgets:
             summary["stopped_early"] = result["stopped_early"]
@@ -224,12 +260,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         except UserError as exc:
             progress.info(f"plot skipped: {exc}")
         if export and front and not cfg.tabular:
-            from .analysis.pick import pick
-            from .export import export_model
-
-            chosen = pick(store, rule="knee")[0]
-            out = export_model(store, chosen["arch_id"], formats=("state", "pt2"))
-            summary["exported"] = {"arch_id": chosen["arch_id"], "path": str(out.relative_to(store.root)), "rule": "knee"}
+            summary.update(_export_knee(cfg, store, progress))
         summary["total_s"] = time.perf_counter() - t0
         store.write_json("summary.json", summary)
         return summary

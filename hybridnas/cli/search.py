@@ -37,7 +37,9 @@ def run(args) -> int:
 
 
 def print_summary(s) -> None:
-    print(f"\nrun: {s['run']}  ({s['total_s']:.0f} s: block stage {s['block_stage_s']:.0f} s, network stage {s['network_stage_s']:.0f} s)")
+    session = "this session " if s.get("resumed") else ""
+    print(f"\nrun: {s['run']}  ({session}{s['total_s']:.0f} s: block stage {s['block_stage_s']:.0f} s, "
+          f"network stage {s['network_stage_s']:.0f} s)")
     stopped = f" (+{s['stopped_early']} stopped at a lower budget)" if s.get("stopped_early") else ""
     print(f"blocks in library: {s['blocks']}; models evaluated: {s['evaluated']}{stopped}; on the front: {s['front_size']}")
     if s.get("failed"):

@@ -201,3 +201,29 @@ def test_output_into_a_closed_pipe_stops_quietly(run_copy):
     err = p.stderr.read().decode()
     assert p.wait() == 141
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_resuming_a_finished_run_keeps_the_users_export_and_says_this_session(finished_run, tmp_path, capsys):
+    run = tmp_path / "a"
+    shutil.copytree(finished_run, run)
+    knee = json.loads((run / "summary.json").read_text())["exported"]
+    folder = run / knee["path"]
+    assert cli("export", run, "--id", knee["arch_id"], "--format", "state,torchscript") == 0
+    mine = sorted(p.name for p in folder.iterdir())
+    assert "model.ts" in mine and "model.pt2" not in mine
+    capsys.readouterr()
+    assert cli("search", "--resume", run, "--quiet") == 0
+    out = capsys.readouterr().out
+    assert sorted(p.name for p in folder.iterdir()) == mine, "the resume replaced the user's export"
+    assert "(this session " in out
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["resumed"] is True and summary["exported"] == knee
+
+
+def test_keeping_no_weights_skips_the_automatic_export(tmp_path, capsys):
+    assert cli("search", TINY, "--out", tmp_path, "--name", "nw", "--set", "evaluation.keep_weights=none") == 0
+    err = capsys.readouterr().err
+    assert "no model exported: evaluation.keep_weights is 'none'" in err
+    run = tmp_path / "nw"
+    assert (run / "summary.json").exists() and not (run / "exports").exists() and not (run / "weights").exists()
+    assert "exported" not in json.loads((run / "summary.json").read_text())

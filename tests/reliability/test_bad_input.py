@@ -139,6 +139,20 @@ def _format(c: Ctx) -> Path:
     return c.run
 
 
+def _utf16_space(c: Ctx) -> Path:
+    p = c.tmp / "space16.yaml"
+    p.write_bytes(f"extends: {TINY}\nseed: 1\n".encode("utf-16"))  # starts with a byte-order mark
+    return p
+
+
+def _named(c: Ctx, name: str) -> List:
+    """A new search into ``runs/sub/<name>``, next to a folder of the user's (``runs/sub/mine``)."""
+    mine = c.out / "sub" / "mine"
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("the user's own file")
+    return ["search", TINY, "--out", c.out / "sub", "--name", name, "--quiet", "--no-export"]
+
+
 def _not_writable(c: Ctx) -> List:
     if os.geteuid() == 0:  # root writes through chmod: use a path under a regular file instead
         blocker = c.tmp / "a-file"
@@ -166,6 +180,11 @@ CASES = [
     Case("negative-supernet-width", lambda c: c.search(TINY, "--set", "block.width=-4"), "block.width"),
     Case("impossible-max-params", lambda c: c.search(TINY, "--set", "constraints.max_params=100"), "max_params"),
     Case("impossible-max-flops", lambda c: c.search(TINY, "--set", "constraints.max_flops=1000"), "max_flops"),
+    Case("space-not-utf8", lambda c: c.search(_utf16_space(c)), "not UTF-8"),
+    Case("negative-seed", lambda c: c.search(TINY, "--set", "seed=-1"), "'seed'"),
+    Case("huge-seed", lambda c: c.search(TINY, "--set", "seed=99999999999999999999999"), "'seed'"),
+    Case("negative-threads", lambda c: c.search(TINY, "--set", "threads=-1"), "'threads'"),
+    Case("adam-beta-above-1", lambda c: c.search(TINY, "--set", "block.arch_betas=[2,3]"), "block.arch_betas[0]"),
     # data
     Case("empty-dataset", lambda c: c.search(c.npz(x=X[:0], y=Y[:0])), "empty"),
     Case("images-2d", lambda c: c.search(c.npz(x=X.reshape(60, 64), y=Y)), "shape"),
@@ -206,6 +225,9 @@ CASES = [
       for cmd in ("search", "pick", "plot", "export", "train", "report")],
     # where the output goes
     Case("out-not-writable", _not_writable, "cannot"),
+    Case("name-parent-folder", lambda c: _named(c, ".."), "not a plain folder name"),
+    Case("name-with-slash", lambda c: _named(c, "a/b"), "not a plain folder name"),
+    Case("name-of-a-foreign-folder", lambda c: _named(c, "mine"), "is not a hybridnas run"),
     # flags
     Case("unknown-flag", lambda c: c.search(TINY, "--no-such-flag"), "--no-such-flag"),
     Case("bad-set-syntax", lambda c: c.search(TINY, "--set", "engine.generations"), "key=value"),
