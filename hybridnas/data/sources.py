@@ -103,8 +103,28 @@ def load_folder(cfg, seed):
 
     root = _need_path(cfg, "image folder (one sub-folder per class)")
 
+    def pixels(f: Path) -> np.ndarray:
+        """8-bit pixels of one image: H x W for grayscale, H x W x 3 for anything else."""
+        try:
+            with Image.open(f) as im:
+                if im.mode == "I" or im.mode.startswith("I;16"):  # 16-bit grayscale: 0..65535 -> 0..255
+                    a = np.clip(np.asarray(im, dtype=np.float64), 0, 65535)
+                    im = Image.fromarray(np.round(a / 257).astype(np.uint8))
+                im = im.convert("L" if im.mode == "L" else "RGB")
+                if cfg.image_size:
+                    im = im.resize((cfg.image_size, cfg.image_size))
+                return np.asarray(im, dtype=np.uint8)
+        except (UnidentifiedImageError, OSError) as exc:
+            raise UserError(f"cannot read image '{f}' ({exc}); remove or replace it") from None
+
     def read(folder: Path, classes=None):
         found = sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+        unknown = sorted(set(found) - set(classes or found))
+        if unknown:
+            raise UserError(
+                f"'{folder}' has class folder(s) {', '.join(unknown)} that '{folder.parent / 'train'}' lacks; "
+                "add them to the train split or remove them from the test split"
+            )
         classes = classes or found
         if not classes:
             raise UserError(f"'{folder}' has no class sub-folders; put images in {folder}/<class>/<image>.png")
@@ -114,30 +134,30 @@ def load_folder(cfg, seed):
             if not d.is_dir():
                 continue
             for f in sorted(d.iterdir()):
-                if f.suffix.lower() not in IMAGE_SUFFIXES:
-                    continue
-                try:
-                    with Image.open(f) as im:
-                        im = im.convert("RGB" if im.mode not in ("L", "I;16", "I") else "L")
-                        if cfg.image_size:
-                            im = im.resize((cfg.image_size, cfg.image_size))
-                        xs.append(np.asarray(im, dtype=np.uint8))
-                except (UnidentifiedImageError, OSError) as exc:
-                    raise UserError(f"cannot read image '{f}' ({exc}); remove or replace it") from None
-                ys.append(k)
+                if f.suffix.lower() in IMAGE_SUFFIXES:
+                    xs.append(pixels(f))
+                    ys.append(k)
         if not xs:
             raise UserError(f"'{folder}' has no images; put images in {folder}/<class>/<image>.png")
-        shapes = {a.shape for a in xs}
-        if len(shapes) > 1:
+        return xs, np.array(ys), classes
+
+    def stack(xs, folder: Path, rgb: bool) -> np.ndarray:
+        if rgb:  # colour and grayscale images mixed: all as RGB
+            xs = [np.repeat(a[..., None], 3, axis=2) if a.ndim == 2 else a for a in xs]
+        sizes = {a.shape[:2] for a in xs}
+        if len(sizes) > 1:
             raise UserError(
-                f"images under '{folder}' differ in size ({', '.join(map(str, sorted(shapes)[:3]))}); "
+                f"images under '{folder}' differ in size ({', '.join(f'{h}x{w}' for h, w in sorted(sizes)[:3])}); "
                 "set data.image_size to resize them"
             )
-        return np.stack(xs), np.array(ys), classes
+        return np.stack(xs)
 
     if (root / "train").is_dir() and (root / "test").is_dir():
         x, y, classes = read(root / "train")
         xt, yt, _ = read(root / "test", classes)
+        rgb = any(a.ndim == 3 for a in x + xt)
+        x, xt = stack(x, root / "train", rgb), stack(xt, root / "test", rgb)
         return build_dataset(root.name, x, y, x_test=xt, y_test=yt, scale=255.0, **_common(cfg, seed))
     x, y, _ = read(root)
+    x = stack(x, root, any(a.ndim == 3 for a in x))
     return build_dataset(root.name, x, y, scale=255.0, **_common(cfg, seed))

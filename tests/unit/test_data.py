@@ -60,6 +60,68 @@ def test_folder_loader(tmp_path):
     assert d.num_classes == 2 and d.in_chans == 3 and d.image_size == (5, 5)
 
 
+
+def _images(folder, shape, n=6, dtype=np.uint8, high=255):
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, high, shape, dtype=dtype)).save(folder / f"{i}.png")
+
+
+def test_folder_test_split_with_a_class_train_lacks_is_an_error(tmp_path):
+    for split, classes in (("train", "ab"), ("test", "ac")):
+        for c in classes:
+            _images(tmp_path / split / c, (5, 5, 3))
+    with pytest.raises(UserError, match=r"class folder\(s\) c that .* lacks; add them to the train split or remove"):
+        load_dataset(DataConfig(dataset="folder", path=str(tmp_path)), seed=0)
+    # test classes a subset of the train classes are fine, labelled with the train indices
+    for f in (tmp_path / "test" / "c").iterdir():
+        f.unlink()
+    (tmp_path / "test" / "c").rmdir()
+    _images(tmp_path / "train" / "c", (5, 5, 3))
+    (tmp_path / "test" / "a").rename(tmp_path / "test" / "b")
+    d = load_dataset(DataConfig(dataset="folder", path=str(tmp_path)), seed=0)
+    assert d.num_classes == 3 and set(d.test.y.tolist()) == {1}
+
+
+def test_folder_16_bit_png_is_scaled_not_wrapped(tmp_path):
+    from PIL import Image
+
+    from hybridnas.data.sources import load_folder
+
+    for c in "ab":
+        (tmp_path / c).mkdir()
+        for i in range(6):
+            a = np.array([[0, 257, 256 * 200, 65535]] * 4, dtype=np.uint16)
+            Image.fromarray(a).save(tmp_path / c / f"{i}.png")
+    with Image.open(tmp_path / "a" / "0.png") as im:
+        assert im.mode.startswith("I")  # PIL reads it back as 16-bit
+    cfg = DataConfig(dataset="folder", path=str(tmp_path))
+    d = load_dataset(cfg, seed=0)
+    raw = d.train.x[0, 0] * d.std[0] + d.mean[0]  # undo the normalisation: pixels / 255
+    assert np.allclose(raw[0].numpy() * 255, [0, 1, 199, 255], atol=1e-3)
+    assert d.in_chans == 1
+
+
+def test_folder_mixed_grayscale_and_rgb_loads_as_rgb(tmp_path):
+    _images(tmp_path / "flat" / "a", (5, 5))
+    _images(tmp_path / "flat" / "b", (5, 5, 3))
+    d = load_dataset(DataConfig(dataset="folder", path=str(tmp_path / "flat")), seed=0)
+    assert d.in_chans == 3 and d.image_size == (5, 5)
+    # across splits too: grayscale train, colour test
+    _images(tmp_path / "s" / "train" / "a", (5, 5))
+    _images(tmp_path / "s" / "train" / "b", (5, 5))
+    _images(tmp_path / "s" / "test" / "a", (5, 5, 3), n=2)
+    d = load_dataset(DataConfig(dataset="folder", path=str(tmp_path / "s")), seed=0)
+    assert d.in_chans == 3 and d.test.x.shape[1] == 3
+    # images of other sizes still need data.image_size, and the message is about sizes only
+    _images(tmp_path / "flat" / "c", (6, 7))
+    with pytest.raises(UserError, match=r"differ in size \(5x5, 6x7\); set data.image_size"):
+        load_dataset(DataConfig(dataset="folder", path=str(tmp_path / "flat")), seed=0)
+
+
 @pytest.mark.parametrize(
     "x,y,match",
     [
