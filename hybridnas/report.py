@@ -6,7 +6,9 @@ fully, the block library with its cells drawn (and any ``plots/block_*.png`` ano
 such as alpha heat-maps), the exports, and the configuration. The page is built once as a list
 of blocks (heading, paragraph, table, image, code) and rendered twice - Markdown and static
 HTML with inline CSS - so the two never disagree. Images are files under ``plots/`` referenced
-by relative paths: the run directory is the self-contained unit to copy or publish.
+by relative paths: the run directory is the self-contained unit to copy or publish. A tabular run
+(genes looked up in a table) has no dataset, block library, full training or exports: the report
+says so in one sentence each and shows the figures that apply.
 """
 
 from __future__ import annotations
@@ -37,28 +39,46 @@ def _summary(results: RunResults) -> List[Block]:
     store = results.store
     m = store.read_json("manifest.json")
     s = store.read_json("summary.json", default={})
-    d = results.dataset if store.exists("dataset.json") else {}
+    cfg = results.config
     recs = results.records()
     front = results.front()
-    items = [
-        f"dataset: {d.get('name', '?')}, {d.get('in_chans', '?')}x{'x'.join(map(str, d.get('image_size', [])))} images, "
-        f"{d.get('num_classes', '?')} classes, splits {d.get('sizes', {})}",
-        f"hybridnas {m.get('hybridnas')}, torch {m.get('packages', {}).get('torch')}, device {m.get('device')}, "
-        f"seed {m.get('seed')}, git commit `{(m.get('git_commit') or 'unknown')[:12]}`, started {m.get('created')}",
-        f"block strategy `{results.config.block.strategy.name}`; engine `{results.config.engine.name}` "
-        f"({results.config.engine.algorithm}, population {results.config.engine.pop_size}, "
-        f"{results.config.engine.generations} generations); objectives {', '.join(results.config.objectives)}",
-        f"models evaluated: {len(recs)} (proxy training of {results.config.evaluation.epochs} epochs each); "
-        f"on the Pareto front: {len(front)}",
-    ]
-    if s.get("total_s") is not None:
-        items.append(f"wall time {s['total_s']:.0f} s (block stage {s.get('block_stage_s', 0):.0f} s, "
-                     f"network stage {s.get('network_stage_s', 0):.0f} s)")
-    if front:
+    engine = (f"engine `{cfg.engine.name}` ({cfg.engine.algorithm}, population {cfg.engine.pop_size}, "
+              f"{cfg.engine.generations} generations); objectives {', '.join(cfg.objectives)}")
+    setup = (f"hybridnas {m.get('hybridnas')}, torch {m.get('packages', {}).get('torch')}, device {m.get('device')}, "
+             f"seed {m.get('seed')}, git commit `{(m.get('git_commit') or 'unknown')[:12]}`, started {m.get('created')}")
+    if cfg.tabular:  # genes looked up in a table: no dataset, no block stage, nothing trained
+        t = store.read_json("table.json", default={})
+        items = [
+            f"table: `{t.get('path', cfg.table.path)}` ({t.get('rows', '?')} rows, sha256 "
+            f"`{(t.get('sha256') or '?')[:12]}`); genes {', '.join(cfg.genes)}",
+            setup,
+            engine,
+            f"models evaluated: {len(recs)} (each looked up in the table; nothing was trained); "
+            f"on the Pareto front: {len(front)}",
+        ]
+        if s.get("total_s") is not None:
+            items.append(f"wall time {s['total_s']:.0f} s")
+    else:
+        d = results.dataset if store.exists("dataset.json") else {}
+        items = [
+            f"dataset: {d.get('name', '?')}, {d.get('in_chans', '?')}x{'x'.join(map(str, d.get('image_size', [])))} "
+            f"images, {d.get('num_classes', '?')} classes, splits {d.get('sizes', {})}",
+            setup,
+            f"block strategy `{cfg.block.strategy.name}`; " + engine,
+            f"models evaluated: {len(recs)} (proxy training of {cfg.evaluation.epochs} epochs each); "
+            f"on the Pareto front: {len(front)}",
+        ]
+        if s.get("total_s") is not None:
+            items.append(f"wall time {s['total_s']:.0f} s (block stage {s.get('block_stage_s', 0):.0f} s, "
+                         f"network stage {s.get('network_stage_s', 0):.0f} s)")
+    if front and all("val_acc" in r for r in front):  # a table need not have every column
         best = max(front, key=lambda r: r["val_acc"])
-        p = [r["params"] for r in front]
-        items.append(f"front spans {min(p):,} .. {max(p):,} parameters; most accurate: `{best['arch_id']}` "
-                     f"with {_pct(best['val_acc'])} % validation, {_pct(best['test_acc'])} % test accuracy")
+        span = ""
+        if all("params" in r for r in front):
+            p = [r["params"] for r in front]
+            span = f"front spans {min(p):,} .. {max(p):,} parameters; "
+        test = f", {_pct(best['test_acc'])} % test" if best.get("test_acc") is not None else ""
+        items.append(f"{span}most accurate: `{best['arch_id']}` with {_pct(best['val_acc'])} % validation{test} accuracy")
     return [("h", 2, "Summary"), ("list", items)]
 
 
@@ -91,20 +111,24 @@ def _front_table(results: RunResults) -> List[Block]:
     lat = bool(front) and all(r.get("latency") is not None for r in front)
     head = ["#", "arch id", "genome", "val acc %", "test acc %", "params", "MACs", "FLOPs"]
     head += ["latency ms"] if lat else []
-    head += ["full-training test acc %", "picked by"]
+    tab = results.config.tabular  # nothing is trained fully: no column for it
+    head += ([] if tab else ["full-training test acc %"]) + ["picked by"]
     rows = []
     for k, r in enumerate(front, 1):
-        row = [str(k), f"`{r['arch_id']}`", f"`{r['genome']}`", _pct(r["val_acc"]), _pct(r.get("test_acc")),
-               _num(r["params"]), _num(r["macs"]), _num(r["flops"])]
+        row = [str(k), f"`{r['arch_id']}`", f"`{r['genome']}`", _pct(r.get("val_acc")), _pct(r.get("test_acc")),
+               _num(r.get("params")), _num(r.get("macs")), _num(r.get("flops"))]
         row += [f"{r['latency']:.3g}"] if lat else []
-        row += [_pct(trained[r["arch_id"]]["test_acc"]) if r["arch_id"] in trained else "",
-                ", ".join(picked.get(r["arch_id"], []))]
+        row += [] if tab else [_pct(trained[r["arch_id"]]["test_acc"]) if r["arch_id"] in trained else ""]
+        row += [", ".join(picked.get(r["arch_id"], []))]
         rows.append(row)
     return [
         ("h", 2, "The Pareto front"),
         ("p", f"{len(front)} models no other model beats in all of {', '.join(results.config.objectives)} at once, "
-              "sorted by parameters. Accuracy after the proxy training of the search; FLOPs = 2 x MACs "
-              "(torch.utils.flop_counter convention: convolutions and linear layers). Also in `front.csv`."),
+              + ("sorted by parameters. Values are the table's columns, looked up (nothing was trained). "
+                 if tab else
+                 "sorted by parameters. Accuracy after the proxy training of the search; FLOPs = 2 x MACs "
+                 "(torch.utils.flop_counter convention: convolutions and linear layers). ")
+              + "Also in `front.csv`."),
         ("table", head, rows),
     ]
 
@@ -129,6 +153,8 @@ def _proxy(results: RunResults, images: Dict[str, str]) -> List[Block]:
 
     trained = results.trained()
     out: List[Block] = [("h", 2, "Proxy against full training")]
+    if results.config.tabular:
+        return out + [("p", "None: a tabular run trains nothing; its accuracies are the table's.")]
     if not trained:
         return out + [("p", "No model was trained fully yet: `hybridnas train RUN --id ID` trains one (the paper's "
                             "final stage) and adds it here next to its proxy accuracy.")]
@@ -157,6 +183,9 @@ def _proxy(results: RunResults, images: Dict[str, str]) -> List[Block]:
 
 
 def _library(results: RunResults, images: Dict[str, str]) -> List[Block]:
+    if results.config.tabular:
+        return [("h", 2, "Block library"),
+                ("p", "None: a tabular run has no block stage; its models are rows of the table.")]
     lib = results.library
     rows = []
     for i, e in enumerate(lib):
@@ -186,6 +215,8 @@ def _exports(results: RunResults) -> List[Block]:
     import json
 
     out: List[Block] = [("h", 2, "Exports")]
+    if results.config.tabular:
+        return out + [("p", "None: a tabular run has no networks to export.")]
     cards = sorted(results.store.path("exports").glob("*/card.json"))
     if not cards:
         return out + [("p", "No exports yet: `hybridnas export RUN --id ID`.")]

@@ -76,6 +76,23 @@ class RunResults:
 
         return pareto_front(self.records(), self.config.objectives, maximized(self.config))
 
+    def empty_front(self) -> UserError:
+        """The error for a run with nothing on its front, saying why: not searched yet, every
+        model failed, or the constraints left nothing feasible."""
+        recs = self.records(status=None, budget="all")
+        searched = bool(recs) or self.store.exists("summary.json") or self.store.exists("generations")
+        if not searched:
+            return UserError(f"run '{self.root}' has no evaluated models yet; let the search run (or resume it) first")
+        failed = sum(r.get("status") != "ok" for r in recs)
+        limits = {k: v for k, v in vars(self.config.constraints).items() if v is not None}
+        why = []
+        if failed:
+            why.append(f"{failed} of {len(recs)} evaluated models failed (reasons in evaluations.jsonl)")
+        if limits:
+            why.append(f"no {'other ' if failed else ''}model met " + ", ".join(f"{k}={v:g}" for k, v in limits.items()))
+        return UserError(f"run '{self.root}' has no model on its front: {'; '.join(why) or 'nothing was evaluated'}; "
+                         "relax the constraints (or fix the failures) and start a new search")
+
     def generations(self) -> List[Dict[str, Any]]:
         out = []
         for p in sorted(self.store.path("generations").glob("gen_*.json")):

@@ -40,8 +40,15 @@ LATENCY = "latency"  # record field of measured latency, milliseconds (the 'late
 Targets = Union[str, Mapping[str, float], None]
 
 
+def check_fraction(what: str, value: float) -> None:
+    """Accuracy is a fraction: 0.98, not 98 (NaN fails the comparison too)."""
+    if not 0 <= value <= 1:
+        raise UserError(f"{what} must be a fraction in [0, 1]; give e.g. 0.98 for 98 %")
+
+
 def parse_targets(text: Targets, what: str) -> Dict[str, float]:
-    """``"acc=0.98,flops=2e6"`` (or a mapping) -> ``{"acc": 0.98, "flops": 2e6}``, checked."""
+    """``"acc=0.98,flops=2e6"`` (or a mapping) -> ``{"acc": 0.98, "flops": 2e6}``, checked: each key
+    once, values finite and >= 0, accuracies fractions, weights not all zero."""
     if text is None:
         return {}
     if isinstance(text, Mapping):
@@ -59,19 +66,23 @@ def parse_targets(text: Targets, what: str) -> Dict[str, float]:
     for k, v in items:
         if k not in OBJECTIVE_OF:
             raise UserError(f"{what} names '{k}', which is not an objective; use {', '.join(OBJECTIVE_OF)}")
+        if k in out:
+            raise UserError(f"{what} names {k} twice; give each objective once")
         try:
             out[k] = float(v)
         except (TypeError, ValueError):
-            raise UserError(f"{what} {k}={v} is not a number") from None
+            raise UserError(f"{what} {k}={v} is not a number; write e.g. {k}=0.5") from None
         if not np.isfinite(out[k]) or out[k] < 0:
-            raise UserError(f"{what} {k}={v} must be a finite number >= 0")
+            raise UserError(f"{what} {k}={v} must be a finite number >= 0; write e.g. {k}=0.5")
     if "acc" in out and "error" in out:
         raise UserError(f"{what} names both acc and error, which are one objective; give one")
     for k in ("acc", "error"):
-        if what == "--prefer" and k in out and out[k] > 1:
-            raise UserError(f"--prefer {k}={out[k]:g} must be a fraction in [0, 1] (0.98 for 98 %)")
+        if what == "--prefer" and k in out:
+            check_fraction(f"--prefer {k}={out[k]:g}", out[k])
     if not out:
         raise UserError(f"{what} is empty; write e.g. acc=0.98,flops=2e6")
+    if what == "--weights" and not any(out.values()):
+        raise UserError("--weights are all zero; give at least one a weight > 0, e.g. acc=0.6,params=0.4")
     return out
 
 
@@ -145,9 +156,10 @@ def _rank_pseudo_weights(F: np.ndarray, names: Sequence[str], weights: Dict[str,
     for key, value in weights.items():
         w[names.index(OBJECTIVE_OF[key])] = value
     varies = F.max(0) > F.min(0)  # an objective equal for all candidates has no pseudo-weight
-    if not varies.any() or w[varies].sum() <= 0:
+    if not varies.any() or w[varies].max() <= 0:
         return list(range(len(F))), np.zeros(len(F)), np.zeros_like(F)
-    w = w[varies] / w[varies].sum()
+    w = w[varies] / w[varies].max()  # first by the largest, so that huge weights cannot overflow the sum
+    w = w / w.sum()
     _, pw = PseudoWeights(w).do(F[:, varies], return_pseudo_weights=True)
     dist = np.abs(pw - w).sum(1)
     full = np.zeros_like(F)
@@ -197,18 +209,25 @@ def pick(
     if rule not in RULES:
         raise UserError(f"unknown pick rule '{rule}'; choose one of: {', '.join(RULES)}")
     if rule == "asf" and not prefer_d:
-        raise UserError("rule asf needs an aspiration point: --prefer acc=0.98,flops=2e6")
+        raise UserError("rule asf needs an aspiration point; give e.g. --prefer acc=0.98,flops=2e6")
     if rule == "pseudo-weights" and not weights_d:
-        raise UserError("rule pseudo-weights needs --weights, e.g. --weights acc=0.6,params=0.2,flops=0.2")
+        raise UserError("rule pseudo-weights needs weights; give e.g. --weights acc=0.6,params=0.2,flops=0.2")
     if prefer_d and rule != "asf":
         raise UserError(f"--prefer goes with --rule asf, not {rule}; drop one of them")
     if weights_d and rule != "pseudo-weights":
         raise UserError(f"--weights goes with --rule pseudo-weights, not {rule}; drop one of them")
     if n < 1:
-        raise UserError(f"-n must be at least 1, got {n}")
+        raise UserError(f"-n must be at least 1, got {n}; give the number of models to pick, e.g. -n 3")
+    limits = {"max_params": max_params, "max_flops": max_flops, "max_latency": max_latency, "min_acc": min_acc}
+    for key in ("max_params", "max_flops", "max_latency"):
+        if limits[key] is not None and not (np.isfinite(limits[key]) and limits[key] >= 0):
+            flag = "--" + key.replace("_", "-")
+            raise UserError(f"{flag} {limits[key]:g} must be a finite number >= 0; give e.g. {flag} 1e6")
+    if min_acc is not None:
+        check_fraction(f"--min-acc {min_acc:g}", min_acc)
     front = results.front()
     if not front:
-        raise UserError(f"run '{results.root}' has no evaluated models yet; let the search run (or resume it) first")
+        raise results.empty_front()
     named = set(prefer_d) | set(weights_d)
     if max_latency is not None or "latency" in named:
         missing = sum(1 for r in front if r.get(LATENCY) is None)
@@ -218,7 +237,6 @@ def pick(
                 f"{flag} needs measured latency, but {missing} of {len(front)} front models of run '{results.root}' "
                 "have none; add 'latency' to the space's objectives and search again, or leave latency out"
             )
-    limits = {"max_params": max_params, "max_flops": max_flops, "max_latency": max_latency, "min_acc": min_acc}
     ok = [r for r in front if _miss(r, limits) <= 0]
     if not ok:
         near = sorted(front, key=lambda r: _miss(r, limits))[:3]

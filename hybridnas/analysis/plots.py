@@ -22,12 +22,12 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
-
-import numpy as np
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import UserError
-from ..results import RunResults
+
+if TYPE_CHECKING:  # numpy and the run reader load when a figure is drawn, so ``hybridnas --help``
+    from ..results import RunResults  # (which lists FIGURES) stays quick
 
 FORMATS = ("png", "svg", "pdf")
 FLOPS_LABEL = "FLOPs per image (2 × MACs, log scale)"
@@ -242,9 +242,10 @@ def _parallel_axes(results: RunResults, front: List[dict]) -> List[Tuple[str, Ca
 
 def fig_parallel(results: RunResults, t: Theme):
     """Parallel coordinates of the front: one line per model, each axis scaled to its range."""
-    plt = _plt()
+    import numpy as np
     from matplotlib import colors
 
+    plt = _plt()
     front = results.front()
     picked = _picked(results)
     axes = _parallel_axes(results, front)
@@ -423,7 +424,44 @@ def fig_block(results: RunResults, index: int, t: Theme):
 
 # ------------------------------------------------------------------------------ drivers
 
+# Every figure ``plot_all`` draws, in drawing order; ``hybridnas plot --help`` lists these.
 FIGURES = ("front", "front3d", "parallel", "hypervolume", "proxy", "cells", "alpha")
+# Figures of the block stage: a tabular run (genes looked up in a table) has no block library.
+BLOCK_FIGURES = ("cells", "alpha")
+# Record columns a figure reads (a table need not have them all).
+COLUMNS = {"front": ("val_acc", "params", "flops"), "front3d": ("val_acc", "params", "flops"),
+           "parallel": ("val_acc", "test_acc", "params", "flops")}
+
+
+def _unique(values: Sequence[str]) -> List[str]:
+    """``values`` without repeats, in their first order."""
+    return list(dict.fromkeys(values))
+
+
+def _why_not(results: "RunResults", name: str) -> Optional[str]:
+    """Why figure ``name`` cannot be drawn for this run (a one-line error), or None if it can."""
+    run = f"run '{results.root}'"
+    if name in BLOCK_FIGURES + ("proxy",) and results.config.tabular:
+        what = "trains nothing" if name == "proxy" else "has no block library"
+        return (f"{run} is a tabular run (its models are rows of a table), so it {what}: there is no '{name}' "
+                f"figure; drop '{name}' from --figure")
+    if name == "cells" and not results.store.exists("blocks.json"):
+        return f"{run} has no block library yet; resume the search to finish the block stage"
+    if name == "alpha":
+        from ..block.stage import alpha_history
+
+        if not alpha_history(results.store):
+            return (f"{run} logged no op probabilities in its block stage (block/alpha.jsonl), so there is no "
+                    "'alpha' figure; drop 'alpha' from --figure")
+    if name == "proxy" and not results.trained():
+        return f"no model of {run} was trained fully; run 'hybridnas train' first"
+    if name == "hypervolume" and not results.generations():
+        return f"{run} has no finished generation yet; resume the search to finish one"
+    missing = [c for c in COLUMNS.get(name, ()) if any(c not in r for r in results.records())]
+    if missing:
+        return (f"the results of {run} have no column {', '.join(repr(c) for c in missing)}, which the "
+                f"'{name}' figure needs; drop '{name}' from --figure")
+    return None
 
 
 def plot_front(run, formats: Sequence[str] = ("png",), theme: str = "light") -> List:
@@ -433,28 +471,46 @@ def plot_front(run, formats: Sequence[str] = ("png",), theme: str = "light") -> 
 
 def plot_all(run, formats: Sequence[str] = ("png",), theme: str = "light",
              figures: Optional[Sequence[str]] = None) -> List:
-    """Draw the figures of a run (all that apply by default); returns the files written."""
-    plt = _plt()
+    """Draw the figures of a run; returns the files written.
+
+    ``figures=None`` draws all that apply to the run (those it cannot have, such as ``proxy``
+    before any full training or the block figures of a tabular run, are left out). Figures named
+    explicitly are all checked first: if one cannot be drawn, a :class:`UserError` says why and
+    nothing is written. Repeated formats and figures are drawn once.
+    """
+    from ..results import RunResults
+
     results = run if isinstance(run, RunResults) else RunResults(run)
     t = theme_of(theme)
+    formats = _unique(formats)
+    if not formats:
+        raise UserError(f"no plot format given; use one or more of {', '.join(FORMATS)}, e.g. --format png")
     for f in formats:
         if f not in FORMATS:
             raise UserError(f"unknown plot format '{f}'; use {', '.join(FORMATS)}")
-    wanted = list(figures) if figures else list(FIGURES)
-    for f in wanted:
-        if f not in FIGURES:
-            raise UserError(f"unknown figure '{f}'; choose from {', '.join(FIGURES)}")
+    if figures is not None:
+        figures = _unique(figures)
+        if not figures:
+            raise UserError(f"no figure given; name one or more of {', '.join(FIGURES)}, or leave out --figure for all")
+        for f in figures:
+            if f not in FIGURES:
+                raise UserError(f"unknown figure '{f}'; choose from {', '.join(FIGURES)}")
     if not results.records():
-        raise UserError(f"run '{results.root}' has no evaluated models yet; let the search run (or resume it) first")
+        raise results.empty_front()
+    if figures is None:  # all that apply
+        wanted = [f for f in FIGURES if _why_not(results, f) is None
+                  or (f == "cells" and not results.config.tabular)]  # a network run needs its library: say so
+    else:  # each named one must be possible: check them all before drawing any
+        wanted = figures
+    for name in wanted:
+        why = _why_not(results, name)
+        if why:
+            raise UserError(why)
+
+    plt = _plt()
     out: List = []
     with plt.rc_context(_rc(t)):
         for name in wanted:
-            if name == "proxy" and not results.trained():
-                if figures:  # asked for by name: say why there is nothing to draw
-                    raise UserError(f"no model of run '{results.root}' was trained fully; run 'hybridnas train' first")
-                continue
-            if name == "hypervolume" and not results.generations() and not figures:
-                continue
             if name == "alpha":  # op probabilities per block-search epoch (block/alpha.jsonl)
                 from .block_plots import alpha_figures
 

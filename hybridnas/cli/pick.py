@@ -12,13 +12,14 @@ RULE_HELP = (
 
 def _number(text: str) -> float:
     import argparse
+    import math
 
     try:
         v = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number (e.g. 1e6)") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"'{text}' must be positive")
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number; give e.g. 1e6") from None
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"'{text}' must be a finite number > 0; give e.g. 1e6")
     return v
 
 
@@ -46,9 +47,11 @@ def run(args) -> int:
     lat = any(r.get(LATENCY) is not None for r in chosen)
     print(f"{'arch_id':<13} {'val_acc':>8} {'test_acc':>8} {'params':>10} {'FLOPs':>12}"
           + (f" {'ms':>8}" if lat else "") + "  genome")
-    for r in chosen:
-        print(f"{r['arch_id']:<13} {r['val_acc']:>8.4f} {r['test_acc']:>8.4f} {r['params']:>10,} {r['flops']:>12,}"
-              + (f" {r[LATENCY]:>8.3g}" if lat else "") + f"  {r['genome']}")
+    cell = lambda r, key, width, spec: format(r[key], spec).rjust(width) if r.get(key) is not None else "-".rjust(width)
+    for r in chosen:  # a table's rows may lack test_acc, params or flops
+        print(f"{r['arch_id']:<13} {cell(r, 'val_acc', 8, '.4f')} {cell(r, 'test_acc', 8, '.4f')} "
+              f"{cell(r, 'params', 10, ',')} {cell(r, 'flops', 12, ',')}"
+              + (f" {cell(r, LATENCY, 8, '.3g')}" if lat else "") + f"  {r['genome']}")
     rule = chosen[0]["pick"]["rule"]
     for r in chosen:
         info = r["pick"]

@@ -33,6 +33,12 @@ def run(args) -> int:
     progress = Progress(quiet=args.quiet)
     summary = run_search(cfg, store, progress, export=not args.no_export)
     print_summary(summary)
+    if not summary["front_size"]:
+        import sys
+
+        from ..results import RunResults
+
+        print(f"hybridnas search: warning: {RunResults(store.root).empty_front()}", file=sys.stderr)
     return 0
 
 
@@ -55,4 +61,5 @@ def print_summary(s) -> None:
         print(f"best val acc {s['best_val_acc']:.4f} ({test}id {s['best_arch_id']})")
     if "exported" in s:
         print(f"exported knee model {s['exported']['arch_id']} to {s['run']}/{s['exported']['path']}")
-    print(f"next: hybridnas pick {s['run']} --rule knee | hybridnas plot {s['run']}")
+    if s["front_size"]:
+        print(f"next: hybridnas pick {s['run']} --rule knee | hybridnas plot {s['run']}")

@@ -317,3 +317,98 @@ def test_disk_full_inside_torch_export_save_is_one_line_and_keeps_the_previous_e
     assert len(err) == 1 and "no space left on device" in err[0] and "Traceback" not in err[0], err
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before, "the previous export was touched"
     assert [p.name for p in folder.parent.iterdir() if p.name.startswith(".")] == [], "staging left behind"
+
+
+# ---------------------------------------------------------------------------------- plot flags
+
+
+def test_figure_and_format_lists_are_checked_before_any_figure_is_drawn(run_copy, capsys):
+    plots = run_copy / "plots"
+    shutil.rmtree(plots)
+    capsys.readouterr()
+    for flags, says in ((["--format", ""], "no plot format given"),
+                        (["--format", " , "], "no plot format given"),
+                        (["--figure", ""], "no figure given"),
+                        (["--figure", "front,proxy"], "was trained fully")):  # nothing trained fully
+        assert cli("plot", run_copy, *flags) == 2, flags
+        err = capsys.readouterr().err
+        assert err.startswith("hybridnas plot: error: ") and says in err and len(err.strip().splitlines()) == 1, err
+        assert not plots.exists() or not any(plots.rglob("*.*")), flags  # nothing half drawn
+    # repeats are drawn once, in the order first named
+    assert cli("plot", run_copy, "--figure", "front,cells,front", "--format", "svg,png,svg") == 0
+    out = capsys.readouterr().out.split()
+    n = len(json.loads((run_copy / "blocks.json").read_text())["blocks"])
+    assert out == [str(plots / "front.svg"), str(plots / "front.png")] + [
+        str(plots / "cells" / f"block_{i}.{fmt}") for i in range(n) for fmt in ("svg", "png")]
+    # without an alpha log, asking for 'alpha' is an error rather than silently nothing
+    (run_copy / "block" / "alpha.jsonl").unlink()
+    assert cli("plot", run_copy, "--figure", "hypervolume,alpha") == 2
+    assert "no op probabilities" in capsys.readouterr().err
+    assert not (plots / "hypervolume.png").exists()
+
+
+def test_figure_help_lists_every_figure(capsys):
+    from hybridnas.analysis.plots import FIGURES
+
+    with pytest.raises(SystemExit):
+        cli("plot", "--help")
+    text = " ".join(capsys.readouterr().out.split())
+    listed = text.split("subset of: ", 1)[1].split(" (", 1)[0]
+    assert listed.split(", ") == list(FIGURES) and "alpha" in FIGURES
+
+
+# ---------------------------------------------------------------------------------- pick inputs
+
+
+def _cli_error(capsys, *args):
+    """``hybridnas ARGS`` that must fail: its single stderr line (argparse exits by itself)."""
+    capsys.readouterr()
+    try:
+        rc = cli(*args)
+    except SystemExit as e:
+        rc = e.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "Traceback" not in err[0], (rc, err)
+    return err[0]
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--min-acc", "98"], "hybridnas pick: error: --min-acc 98 must be a fraction in [0, 1]; give e.g. 0.98"),
+    (["--min-acc", "1.5"], "--min-acc 1.5 must be a fraction in [0, 1]; give e.g. 0.98"),
+    (["--max-flops", "nan"], "'nan' must be a finite number > 0; give e.g."),
+    (["--max-params", "inf"], "'inf' must be a finite number > 0; give e.g."),
+    (["--min-acc", "nan"], "'nan' must be a finite number > 0"),
+    (["--max-latency=-inf"], "'-inf' must be a finite number > 0"),
+    (["--prefer", "acc=nan"], "--prefer acc=nan must be a finite number >= 0; write e.g."),
+    (["--prefer", "acc=0.98,acc=0.5"], "--prefer names acc twice; give each objective once"),
+    (["--weights", "params=1,params=2"], "--weights names params twice; give each objective once"),
+    (["--weights", "acc=0,params=0"], "--weights are all zero; give at least one a weight > 0"),
+    (["--weights", "acc=-1,params=1"], "--weights acc=-1 must be a finite number >= 0; write e.g."),
+    (["--weights", "flops=inf"], "must be a finite number >= 0"),
+    (["-n", "0"], "-n must be at least 1, got 0; give the number of models to pick"),
+])
+def test_pick_refuses_bad_inputs_in_one_line_with_the_fix(run_copy, capsys, args, msg):
+    assert msg in _cli_error(capsys, "pick", run_copy, *args)
+    assert not (run_copy / "picks.json").exists()
+
+
+def test_pick_weights_scale_does_not_matter(run_copy, capsys):
+    assert cli("pick", run_copy, "--weights", "flops=1,params=1", "-n", "3") == 0
+    assert cli("pick", run_copy, "--weights", "flops=1e308,params=1e308", "-n", "3") == 0
+    picks = json.loads((run_copy / "picks.json").read_text())["picks"]
+    assert picks[0]["arch_ids"] == picks[1]["arch_ids"]
+
+
+def test_pick_api_checks_dicts_and_limits_as_the_cli_does(run_copy):
+    from hybridnas.errors import UserError
+
+    run = hybridnas.Run.load(run_copy)
+    for kw, msg in (({"weights": {"acc": 0, "params": 0}}, "all zero"),
+                    ({"prefer": {"acc": 98}}, "fraction"),
+                    ({"prefer": {"flops": float("nan")}}, "finite"),
+                    ({"min_acc": 98}, "fraction"),
+                    ({"max_flops": float("nan")}, "finite"),
+                    ({"max_params": -5}, ">= 0")):
+        with pytest.raises(UserError, match=msg):
+            run.pick(**kw)
+    assert not (run_copy / "picks.json").exists()

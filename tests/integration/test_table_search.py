@@ -85,3 +85,71 @@ def test_an_incomplete_table_makes_missing_rows_infeasible(tmp_path):
     # and the engines search it end to end
     assert cli("search", tmp_path / "s.yaml", "--out", tmp_path, "--name", "r", "--quiet") == 0
     assert all(r["genome"] != "a=1,b=1.0,op=x" for r in records(tmp_path / "r"))
+
+
+def test_plot_and_report_of_a_tabular_run_skip_the_block_figures(tmp_path, capsys):
+    from html.parser import HTMLParser
+
+    assert cli("search", "digits_table", "--out", tmp_path, "--name", "t", "--quiet",
+               "--set", "engine.generations=3") == 0
+    run = tmp_path / "t"
+    capsys.readouterr()
+    assert cli("plot", run) == 0  # all that apply: no cells or alpha figures (there are no blocks)
+    written = capsys.readouterr().out.split()
+    assert written == [str(run / "plots" / f"{n}.png") for n in ("front", "front3d", "parallel", "hypervolume")]
+    assert all((run / "plots" / f"{n}.png").is_file() for n in ("front", "front3d", "parallel", "hypervolume"))
+    assert not (run / "plots" / "cells").exists() and not list((run / "plots").glob("block_*"))
+    for name in ("cells", "alpha", "proxy"):  # asked for by name: one line saying why, nothing drawn
+        assert cli("plot", run, "--figure", f"hypervolume,{name}", "--format", "svg") == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "tabular run" in err and f"'{name}'" in err, err
+        assert not (run / "plots" / "hypervolume.svg").exists()
+
+    assert cli("report", run) == 0
+    page, md = run / "report.html", run / "report.md"
+    assert page.is_file() and md.is_file()
+    text = md.read_text()
+    assert "a tabular run has no block stage" in text and "## Configuration" in text
+
+    class Refs(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.src = []
+
+        def handle_starttag(self, tag, attrs):
+            self.src += [v for k, v in attrs if tag == "img" and k == "src"]
+
+    refs = Refs()
+    refs.feed(page.read_text())
+    assert sorted(refs.src) == sorted(f"plots/{n}.png" for n in ("front", "front3d", "parallel", "hypervolume"))
+    assert all((run / ref).is_file() for ref in refs.src)
+
+
+def test_report_of_a_table_without_cost_columns_leaves_out_the_figures_that_need_them(tmp_path, capsys):
+    from tests.unit.test_table import CSV, SPACE
+
+    (tmp_path / "t.csv").write_text(CSV)  # val_acc, params, latency: no flops, no test_acc
+    (tmp_path / "s.yaml").write_text(SPACE)
+    assert cli("search", tmp_path / "s.yaml", "--out", tmp_path, "--name", "r", "--quiet") == 0
+    run = tmp_path / "r"
+    assert cli("report", run) == 0
+    assert [p.name for p in (run / "plots").iterdir()] == ["hypervolume.png"]
+    assert "](plots/hypervolume.png)" in (run / "report.md").read_text()
+    capsys.readouterr()
+    assert cli("plot", run, "--figure", "front") == 2
+    assert "no column 'flops'" in capsys.readouterr().err
+    assert cli("pick", run, "--rule", "max-acc") == 0  # columns the table lacks print as '-'
+    row = capsys.readouterr().out.splitlines()[1].split()
+    assert row[2] == "-" and row[4] == "-", row
+
+
+def test_a_search_that_finds_nothing_feasible_says_why_and_pick_says_it_too(tmp_path, capsys):
+    assert cli("search", "digits_table", "--out", tmp_path, "--name", "t", "--quiet",
+               "--set", "constraints.max_params=100") == 0
+    out, err = capsys.readouterr()
+    assert "on the front: 0" in out and "next:" not in out
+    assert "warning: run" in err and "no model met max_params=100; relax the constraints" in err
+    for cmd in ("pick", "plot", "report"):
+        assert cli(cmd, tmp_path / "t") == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and "no model met max_params=100" in lines[0], lines

@@ -75,3 +75,32 @@ def test_parse_targets():
                      ("flops=-1", ">= 0")):
         with pytest.raises(UserError, match=msg):
             parse_targets(bad, "--prefer")
+
+
+def test_parse_targets_refuses_repeats_zero_weights_and_non_fractions():
+    for text, what, msg in (("acc=0.98,acc=0.5", "--prefer", "acc twice; give each objective once"),
+                            ("params=1,params=2", "--weights", "params twice"),
+                            ("acc=0,params=0", "--weights", "all zero; give at least one"),
+                            ("acc=1.5", "--prefer", r"fraction in \[0, 1\]; give e.g. 0.98"),
+                            ("flops=nan", "--weights", "finite"), ("flops=1e309", "--weights", "finite"),
+                            ("flops=-1", "--weights", ">= 0; write e.g.")):
+        with pytest.raises(UserError, match=msg):
+            parse_targets(text, what)
+    assert parse_targets("acc=0,params=1", "--weights") == {"acc": 0.0, "params": 1.0}
+
+
+def test_parse_targets_checks_mappings_as_strings():  # the Python API passes dicts
+    for mapping, what, msg in (({"acc": 0, "params": 0.0}, "--weights", "all zero"),
+                               ({"acc": 98}, "--prefer", "fraction"),
+                               ({"flops": float("inf")}, "--prefer", "finite"),
+                               ({"params": -2}, "--weights", ">= 0")):
+        with pytest.raises(UserError, match=msg):
+            parse_targets(mapping, what)
+
+
+def test_pseudo_weights_do_not_depend_on_the_scale_of_the_weights():
+    F = front(ROWS)
+    small = _rank_pseudo_weights(F, NAMES, {"flops": 1.0, "params": 1.0})
+    for scale in (1e308, 1e-300):
+        big = _rank_pseudo_weights(F, NAMES, {"flops": scale, "params": scale})
+        assert big[0] == small[0] and np.allclose(big[1], small[1]) and np.allclose(big[2], small[2])
