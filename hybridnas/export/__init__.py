@@ -81,9 +81,11 @@ def export_model(
         if f not in FORMATS:
             raise UserError(f"unknown export format '{f}'; choose from: {', '.join(FORMATS)}")
     if "onnx" in formats:
-        from .onnx import require_exporter
+        from .onnx import check_opset, require_exporter
 
         require_exporter()  # before anything is written
+        if opset is not None:
+            check_opset(opset)
     elif opset is not None:
         raise UserError("--opset only applies to the onnx format; add onnx to --format")
     record = results.record(ident)
@@ -157,7 +159,7 @@ def _export_into(results, record, folder: Path, formats, opset, final: Path) -> 
     if "onnx" in formats:
         from .onnx import DEFAULT_OPSET, export_onnx
 
-        onnx_info = export_onnx(model, x, ref, folder, _check, opset or DEFAULT_OPSET)
+        onnx_info = export_onnx(model, x, ref, folder, _check, DEFAULT_OPSET if opset is None else opset)
         if "max_abs_diff" in onnx_info:
             checks["onnx"] = onnx_info["max_abs_diff"]
 

@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 from typing import Dict
 
-from ..errors import require
+from ..errors import UserError, require
 
 # Opset 18 is what the exporter's function library is written in (no version conversion) and
 # what runtimes from onnxruntime 1.14 on read; raise it only for a runtime that needs newer ops.
@@ -28,6 +28,7 @@ def _quiet():
     """The exporter prints progress lines and warns about optional packages (torchvision)."""
     stack = contextlib.ExitStack()
     stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+    stack.enter_context(contextlib.redirect_stderr(io.StringIO()))  # version-conversion chatter
     stack.enter_context(warnings.catch_warnings())
     warnings.simplefilter("ignore")
     logger = logging.getLogger("torch.onnx")
@@ -35,6 +36,17 @@ def _quiet():
     logger.setLevel(logging.ERROR)
     stack.callback(logger.setLevel, level)
     return stack
+
+
+def check_opset(opset: int) -> None:
+    """The exporter writes opset 18 and converts up to the newest opset the installed onnx knows;
+    anything else it would silently replace with 18."""
+    import onnx
+
+    newest = onnx.defs.onnx_opset_version()
+    if not DEFAULT_OPSET <= opset <= newest:
+        raise UserError(f"--opset {opset} is not one this exporter writes (onnx {onnx.__version__}: "
+                        f"{DEFAULT_OPSET} to {newest}); give --opset between {DEFAULT_OPSET} and {newest}")
 
 
 def require_exporter() -> None:
@@ -67,6 +79,9 @@ def export_onnx(model, x, ref, folder: Path, check, opset: int = DEFAULT_OPSET) 
         proto = onnx.load(str(tmp))
         onnx.checker.check_model(proto)
         written = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
+        if written != opset:
+            raise UserError(f"the exporter wrote opset {written}, not the {opset} asked for; "
+                            f"use --opset {DEFAULT_OPSET} (the exporter's own)")
         tmp.replace(folder / FILE)
     finally:
         tmp.unlink(missing_ok=True)

@@ -412,3 +412,13 @@ def test_pick_api_checks_dicts_and_limits_as_the_cli_does(run_copy):
         with pytest.raises(UserError, match=msg):
             run.pick(**kw)
     assert not (run_copy / "picks.json").exists()
+
+
+def test_an_opset_the_exporter_cannot_write_is_refused_before_anything_is_written(run_copy, capsys):
+    pytest.importorskip("onnxscript")
+    aid = json.loads((run_copy / "front.json").read_text())["members"][0]["arch_id"]
+    for opset in ("0", "17", "999"):
+        assert cli("export", run_copy, "--id", aid, "--format", "onnx", "--opset", opset) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and f"--opset {opset} is not one this exporter writes" in lines[0], lines
+    assert not (run_copy / "exports").exists()
