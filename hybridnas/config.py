@@ -329,7 +329,7 @@ def load_config(
     that the new strategy does not have are dropped, and a line saying so goes to ``notes``.
     """
     path = resolve_space_path(space)
-    raw = _read_yaml(path)
+    raw = _strategy_options_nested(_read_yaml(path))
     data = apply_overrides(raw, overrides)
     cfg = from_dict(RunConfig, data, source=str(path))
     base_name = from_dict(RunConfig, raw, source=str(path)).block.strategy.name if "block" in raw else None
@@ -338,6 +338,20 @@ def load_config(
     if validate:
         check(cfg, source=str(path))
     return cfg
+
+
+def _strategy_options_nested(data: Dict[str, Any]) -> Dict[str, Any]:
+    """``block.strategy`` as ``{name, options}``: options written beside the name move under
+    ``options``, so an override reaches them by either key (``block.strategy.mode`` or
+    ``block.strategy.options.mode``, as the saved config.yaml writes it)."""
+    block = data.get("block")
+    strategy = block.get("strategy") if isinstance(block, Mapping) else None
+    if not isinstance(strategy, Mapping) or not isinstance(strategy.get("options", {}) or {}, Mapping):
+        return data
+    flat = {k: v for k, v in strategy.items() if k not in ("name", "options")}
+    nested = {**dict(strategy.get("options") or {}), **flat}
+    kept = {k: v for k, v in strategy.items() if k == "name"}
+    return {**data, "block": {**block, "strategy": {**kept, "options": nested}}}
 
 
 # Library-member keys the block stage itself reads (not strategy options).

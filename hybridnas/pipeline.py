@@ -122,8 +122,11 @@ def open_run(
     name: Optional[str] = None,
     resume: Optional[str] = None,
     out: Optional[str] = None,
+    notes: Optional[list] = None,
 ) -> tuple:
-    """Resolve the config and the run directory; returns ``(cfg, store)`` (not yet locked)."""
+    """Resolve the config and the run directory; returns ``(cfg, store)`` (not yet locked).
+    What the overrides changed beyond what they name (options a new block strategy does not
+    have) is appended to ``notes``."""
     if resume:
         store = RunStore.open_existing(Path(resume))
         if not store.exists("config.yaml"):
@@ -140,7 +143,7 @@ def open_run(
             raise UserError("give either a space or --resume, not both")
         cfg = config_from_dict(data, source=str(store.path("config.yaml")))
         return cfg, store
-    cfg = load_config(space, overrides)
+    cfg = load_config(space, overrides, notes=notes)
     store = RunStore(new_run_dir(cfg, name, Path(out) if out else None))
     return cfg, store
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 HELP = "run the two-stage search (default space: spaces/digits.yaml)"
 
 
@@ -29,13 +31,14 @@ def run(args) -> int:
         overrides.append(f"device={args.device}")
     if args.block_strategy:
         overrides.append(f"block.strategy.name={args.block_strategy}")
-    cfg, store = open_run(args.space, overrides, name=args.name, resume=args.resume, out=args.out)
+    notes: list = []
+    cfg, store = open_run(args.space, overrides, name=args.name, resume=args.resume, out=args.out, notes=notes)
     progress = Progress(quiet=args.quiet)
+    for note in notes:  # shown even with --quiet: the run does not do all the space file says
+        print(f"hybridnas search: note: {note}", file=sys.stderr)
     summary = run_search(cfg, store, progress, export=not args.no_export)
     print_summary(summary)
     if not summary["front_size"]:
-        import sys
-
         from ..results import RunResults
 
         print(f"hybridnas search: warning: {RunResults(store.root).empty_front()}", file=sys.stderr)

@@ -227,3 +227,11 @@ def test_keeping_no_weights_skips_the_automatic_export(tmp_path, capsys):
     run = tmp_path / "nw"
     assert (run / "summary.json").exists() and not (run / "exports").exists() and not (run / "weights").exists()
     assert "exported" not in json.loads((run / "summary.json").read_text())
+
+
+def test_switching_the_block_strategy_says_what_is_dropped_even_when_quiet(tmp_path, capsys):
+    assert cli("search", TINY, "--out", tmp_path, "--name", "s", "--quiet", "--no-export",
+               "--block-strategy", "darts", "--set", "engine.generations=1") == 0
+    err = capsys.readouterr().err
+    assert "note: block strategy 'darts' replaces 'enhanced': its options cost, lam, mode are dropped" in err
+    assert json.loads((tmp_path / "s" / "blocks.json").read_text())

@@ -2,6 +2,7 @@ import pytest
 
 from hybridnas.config import load_config, parse_override, to_dict, config_from_dict
 from hybridnas.errors import UserError
+from tests.conftest import TINY
 
 
 def write(tmp_path, text, name="s.yaml"):
@@ -85,3 +86,13 @@ def test_unknown_space_name():
 def test_parse_override_values():
     assert parse_override("a.b=[1, 2]") == (["a", "b"], [1, 2])
     assert parse_override("a=") == (["a"], None)
+
+
+@pytest.mark.parametrize("key", ["block.strategy.mode", "block.strategy.options.mode"])
+def test_strategy_options_are_overridden_by_either_key(key):
+    # tiny.yaml (through digits.yaml) writes `mode: additive` beside the strategy's name; the
+    # saved config.yaml writes options under `options`: an override must win through both
+    cfg = load_config(TINY, [f"{key}=multiplicative"])
+    assert cfg.block.strategy.options["mode"] == "multiplicative"
+    with pytest.raises(UserError, match="'mode' must be one of additive, multiplicative"):
+        load_config(TINY, [f"{key}=weird"])
