@@ -27,8 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hybridnas {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for name in SUBCOMMANDS:
-        importlib.import_module(f"hybridnas.cli.{name}").add_parser(sub)
+    parser.commands = {name: importlib.import_module(f"hybridnas.cli.{name}").add_parser(sub) for name in SUBCOMMANDS}
     return parser
 
 
@@ -36,7 +35,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     from ..errors import UserError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the command they were given to, which lists its own flags
+        (parser.commands.get(args.command) or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if not args.command:
         parser.print_help()
         return 2

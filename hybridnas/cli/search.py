@@ -26,6 +26,14 @@ def run(args) -> int:
     from ..pipeline import open_run, run_search
     from ..progress import Progress
 
+    if args.resume:  # a run's config is fixed: name what cannot apply, not just --set
+        given = [flag for flag, v in (("--name", args.name), ("--device", args.device),
+                                      ("--block-strategy", args.block_strategy), ("--out", args.out)) if v]
+        if given:
+            from ..errors import UserError
+
+            raise UserError(f"{', '.join(given)} cannot change a run being resumed (its config and place are fixed); "
+                            "resume without it, or start a new run")
     overrides = list(args.overrides)
     if args.device:
         overrides.append(f"device={args.device}")

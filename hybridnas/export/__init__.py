@@ -77,6 +77,8 @@ def export_model(
     from ..store import staging_folder, writing
 
     results = run if isinstance(run, RunResults) else RunResults(run)
+    if isinstance(formats, str):  # "state,pt2" as the CLI takes it
+        formats = [f.strip() for f in formats.split(",") if f.strip()]
     for f in formats:
         if f not in FORMATS:
             raise UserError(f"unknown export format '{f}'; choose from: {', '.join(FORMATS)}")

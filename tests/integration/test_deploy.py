@@ -422,3 +422,9 @@ def test_an_opset_the_exporter_cannot_write_is_refused_before_anything_is_writte
         lines = capsys.readouterr().err.strip().splitlines()
         assert len(lines) == 1 and f"--opset {opset} is not one this exporter writes" in lines[0], lines
     assert not (run_copy / "exports").exists()
+
+
+def test_api_export_takes_formats_as_a_comma_separated_string_too(run_copy):
+    aid = json.loads((run_copy / "front.json").read_text())["members"][0]["arch_id"]
+    folder = hybridnas.Run.load(run_copy).export(aid, formats="state,pt2")
+    assert (folder / "model.pt").exists() and (folder / "model.pt2").exists()

@@ -235,3 +235,16 @@ def test_switching_the_block_strategy_says_what_is_dropped_even_when_quiet(tmp_p
     err = capsys.readouterr().err
     assert "note: block strategy 'darts' replaces 'enhanced': its options cost, lam, mode are dropped" in err
     assert json.loads((tmp_path / "s" / "blocks.json").read_text())
+
+
+def test_flags_that_cannot_apply_are_named(finished_run, capsys):
+    for flags, named in ((["--device", "cpu"], "--device"), (["--name", "other"], "--name"),
+                         (["--block-strategy", "gdas"], "--block-strategy")):
+        assert cli("search", "--resume", finished_run, *flags) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"hybridnas search: error: {named} cannot change"), lines
+    with pytest.raises(SystemExit) as e:
+        cli("pick", finished_run, "--bogus")
+    assert e.value.code == 2
+    assert capsys.readouterr().err.startswith("hybridnas pick: error: unrecognized arguments: --bogus; "
+                                              "see 'hybridnas pick --help'")
