@@ -70,7 +70,7 @@ def _summary(results: RunResults) -> List[Block]:
         ]
         if s.get("total_s") is not None:
             session = " of the last session (earlier sessions' work was not redone)" if s.get("resumed") else ""
-        items.append(f"wall time{session} {s['total_s']:.0f} s (block stage {s.get('block_stage_s', 0):.0f} s, "
+            items.append(f"wall time{session} {s['total_s']:.0f} s (block stage {s.get('block_stage_s', 0):.0f} s, "
                          f"network stage {s.get('network_stage_s', 0):.0f} s)")
     if front and all("val_acc" in r for r in front):  # a table need not have every column
         best = max(front, key=lambda r: r["val_acc"])

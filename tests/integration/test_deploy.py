@@ -428,3 +428,9 @@ def test_api_export_takes_formats_as_a_comma_separated_string_too(run_copy):
     aid = json.loads((run_copy / "front.json").read_text())["members"][0]["arch_id"]
     folder = hybridnas.Run.load(run_copy).export(aid, formats="state,pt2")
     assert (folder / "model.pt").exists() and (folder / "model.pt2").exists()
+
+
+def test_report_of_a_run_stopped_before_its_summary(run_copy):
+    (run_copy / "summary.json").unlink()  # a search killed in its network stage writes none
+    assert cli("report", run_copy) == 0
+    assert "wall time" not in (run_copy / "report.md").read_text()
