@@ -433,9 +433,16 @@ COLUMNS = {"front": ("val_acc", "params", "flops"), "front3d": ("val_acc", "para
            "parallel": ("val_acc", "test_acc", "params", "flops")}
 
 
-def _unique(values: Sequence[str]) -> List[str]:
-    """``values`` without repeats, in their first order."""
-    return list(dict.fromkeys(values))
+def _known(values: Sequence[str], known: Sequence[str], empty: str, unknown: str) -> List[str]:
+    """``values`` without repeats, in their first order, each one of ``known``; else a
+    :class:`UserError`: ``empty`` when none is given, ``unknown`` (formatted with the name)."""
+    values = list(dict.fromkeys(values))
+    if not values:
+        raise UserError(empty)
+    for v in values:
+        if v not in known:
+            raise UserError(unknown.format(v))
+    return values
 
 
 def _why_not(results: "RunResults", name: str) -> Optional[str]:
@@ -482,19 +489,11 @@ def plot_all(run, formats: Sequence[str] = ("png",), theme: str = "light",
 
     results = run if isinstance(run, RunResults) else RunResults(run)
     t = theme_of(theme)
-    formats = _unique(formats)
-    if not formats:
-        raise UserError(f"no plot format given; use one or more of {', '.join(FORMATS)}, e.g. --format png")
-    for f in formats:
-        if f not in FORMATS:
-            raise UserError(f"unknown plot format '{f}'; use {', '.join(FORMATS)}")
+    formats = _known(formats, FORMATS, f"no plot format given; use one or more of {', '.join(FORMATS)}, e.g. "
+                     "--format png", "unknown plot format '{}'; use " + ", ".join(FORMATS))
     if figures is not None:
-        figures = _unique(figures)
-        if not figures:
-            raise UserError(f"no figure given; name one or more of {', '.join(FIGURES)}, or leave out --figure for all")
-        for f in figures:
-            if f not in FIGURES:
-                raise UserError(f"unknown figure '{f}'; choose from {', '.join(FIGURES)}")
+        figures = _known(figures, FIGURES, f"no figure given; name one or more of {', '.join(FIGURES)}, or leave "
+                         "out --figure for all", "unknown figure '{}'; choose from " + ", ".join(FIGURES))
     if not results.records():
         raise results.empty_front()
     if figures is None:  # all that apply

@@ -20,8 +20,7 @@ def run(args) -> int:
 
     from ..export import export_model
 
-    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
-    folder = export_model(args.run, args.id, formats=formats, out=args.out, opset=args.opset)
+    folder = export_model(args.run, args.id, formats=args.format, out=args.out, opset=args.opset)
     card = json.loads((folder / "card.json").read_text())
     print(folder)
     for f in sorted(folder.iterdir()):

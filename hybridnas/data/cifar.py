@@ -23,7 +23,6 @@ import hashlib
 import shutil
 import sys
 import tarfile
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,16 +156,18 @@ def _load_python_version(root: Path, spec: Cifar):
 def download(root: Path, spec: Cifar) -> Path:
     """Fetch ``spec``'s archive into ``root``, check its MD5, extract it; return the data folder.
 
-    The archive goes to a temporary file and the files to a temporary folder beside the
-    destination, which is renamed into place at the end: an interrupted download leaves nothing
-    that looks like a dataset.
+    The archive goes to a temporary file and the files to a staging folder beside the
+    destination (:func:`~hybridnas.store.staging_folder`, which also clears those of killed
+    downloads), renamed into place at the end: an interrupted download leaves nothing that looks
+    like a dataset.
     """
     import urllib.error
     import urllib.request
 
+    from ..store import staging_folder
+
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{spec.folder}.", suffix=".tmp", dir=str(root)))
+        stage = staging_folder(root / spec.folder)
     except OSError as exc:
         raise UserError(f"cannot write to data.path '{root}' ({exc.strerror}); choose a writable folder") from None
     try:

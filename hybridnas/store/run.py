@@ -88,6 +88,7 @@ def _umask() -> int:
 
 
 _FILE_MODE = 0o666 & ~_umask()  # the mode open() gives a new file
+_DIR_MODE = 0o777 & ~_umask()  # and mkdir() a new folder
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -181,7 +182,7 @@ def staging_folder(folder: Path) -> Path:
             shutil.rmtree(old, ignore_errors=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.{os.getpid()}@{_host_tag()}.", suffix=".tmp",
                                   dir=str(folder.parent)))
-    stage.chmod(0o777 & ~_umask())  # mkdtemp makes it private; what is assembled is an ordinary folder
+    stage.chmod(_DIR_MODE)  # mkdtemp makes it private; what is assembled is an ordinary folder
     return stage
 
 
