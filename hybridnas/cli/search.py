@@ -64,10 +64,16 @@ def run(args) -> int:
         print(f"hybridnas search: note: {note}", file=sys.stderr)
     summary = run_search(cfg, store, progress, export=not args.no_export)
     print_summary(summary)
-    if not summary["front_size"]:
-        from ..results import RunResults
+    from ..results import RunResults
 
+    if not summary["front_size"]:
         print(f"hybridnas search: warning: {RunResults(store.root).empty_front()}", file=sys.stderr)
+    else:
+        from ..analysis.uncertainty import noise_note
+
+        note = noise_note(RunResults(store.root).front())
+        if note:
+            print(f"accuracy noise: {note}")
     return 0
 
 
