@@ -138,6 +138,7 @@ class EvaluationConfig:
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 (else fp16) on GPU, fp32 on CPU
     channels_last: Optional[bool] = True  # NHWC images and weights (faster on CPU and GPU); null: GPU only (old runs)
     timeout_s: Optional[float] = None  # a candidate still training after this is recorded as failed
+    folds: int = 1  # > 1: k-fold cross-validation over train + val, k trainings per candidate
     max_loss: Optional[float] = 1e3  # a training loss above this (or NaN) counts as diverged
     ray: RayConfig = field(default_factory=RayConfig)
 
@@ -587,6 +588,10 @@ def check(cfg: RunConfig, source: str = "config") -> None:
             bad("evaluation.fidelity.budgets", f"must increase and stay below evaluation.epochs ({e.epochs}), got {list(fid.budgets)}")
     if not 0 < fid.promote <= 1:
         bad("evaluation.fidelity.promote", f"must be in (0, 1], got {fid.promote}")
+    positive("evaluation.folds", e.folds)
+    if e.folds > 1 and (fid.budgets or cfg.tabular):
+        bad("evaluation.folds", "above 1 cannot be combined with " + ("a tabular space (nothing is trained)" if cfg.tabular
+            else "evaluation.fidelity.budgets (a rung continues one network); set folds to 1 or drop the budgets"))
 
     lat = cfg.latency
     for k in ("batch_size", "repeats"):

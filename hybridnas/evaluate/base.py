@@ -103,6 +103,49 @@ class WorkerSetup:
     timeout_s: Optional[float] = None
     copies: int = 1  # concurrent workers sharing the device (for the data-fits decision)
     keep_state: bool = True
+    folds: Optional["Folds"] = None  # k-fold cross-validation of every candidate (evaluation.folds)
+
+
+@dataclass(frozen=True)
+class Folds:
+    """``evaluation.folds``: each candidate trains ``k`` times, fold ``i`` validating on the
+    ``i``-th of ``k`` stratified parts of train + val and training on the rest. Every one of
+    those images is then validated once, by a network that did not train on it: the validation
+    accuracy is measured on all of them (``val_n``) and its standard error shrinks by about
+    ``sqrt(k (train + val) / val)``, at ``k`` times the cost. The test split is untouched (its
+    accuracy is the folds' mean); the first fold's network is the one kept. The parts depend
+    on the run's seed only, so every candidate and every worker cuts the same ones."""
+
+    k: int
+    seed: int
+
+    def datasets(self, data):
+        """The ``k`` datasets, one at a time (only one copy of train + val at a time in memory)."""
+        import numpy as np
+        import torch
+        from sklearn.model_selection import StratifiedKFold
+
+        from ..data import Split
+
+        x = torch.cat([data.train.x, data.val.x])
+        y = torch.cat([data.train.y, data.val.y])
+        parts = StratifiedKFold(n_splits=self.k, shuffle=True, random_state=self.seed)
+        for tr, va in parts.split(np.zeros(len(y)), y.cpu().numpy()):
+            tr, va = torch.as_tensor(tr, device=y.device), torch.as_tensor(va, device=y.device)
+            yield replace(data, train=Split(x[tr], y[tr]), val=Split(x[va], y[va]))
+
+    def check(self, data, key: str = "evaluation.folds") -> None:
+        """Every class needs at least ``k`` images in train + val; say so before anything trains."""
+        import torch
+
+        from ..errors import UserError
+
+        counts = torch.bincount(torch.cat([data.train.y, data.val.y]).cpu())
+        present = counts[counts > 0]
+        if len(present) and int(present.min()) < self.k:
+            c = int(torch.nonzero(counts == present.min())[0])
+            raise UserError(f"'{key}' is {self.k} but class {c} has only {int(present.min())} images in train + val; "
+                            f"lower {key} to at most {int(present.min())}")
 
 
 class _Slot(NamedTuple):
@@ -132,13 +175,16 @@ class Packed:
 
         def walk(o):
             if isinstance(o, torch.Tensor):
-                if id(o) not in seen:  # one tensor referenced twice is packed once
-                    key = str(o.dtype).removeprefix("torch.")
-                    t = o.detach().cpu().reshape(-1)
-                    seen[id(o)] = _Slot(key, sizes.get(key, 0), tuple(o.shape))
-                    parts.setdefault(key, []).append(t)
-                    sizes[key] = sizes.get(key, 0) + t.numel()
-                return seen[id(o)]
+                slot = seen.get(id(o))
+                if slot is None:  # one tensor referenced twice is packed once
+                    key = str(o.dtype)[6:]  # "torch.float32" -> "float32"
+                    t = o.detach()
+                    if t.device.type != "cpu":
+                        t = t.cpu()
+                    slot = seen[id(o)] = _Slot(key, sizes.get(key, 0), tuple(o.shape))
+                    parts.setdefault(key, []).append(t.reshape(-1))
+                    sizes[key] = slot.offset + t.numel()
+                return slot
             if isinstance(o, dict):
                 return {k: walk(v) for k, v in o.items()}
             if isinstance(o, (list, tuple)) and not isinstance(o, _Slot):
@@ -214,11 +260,13 @@ def evaluate_candidate(
     device,
     keep_state: bool = True,
     timeout_s: Optional[float] = None,
+    folds: Optional[Folds] = None,
 ) -> Result:
     """Train one candidate and measure it. Failures come back as data (``status: failed``).
 
     Out of memory: the training restarts once, from scratch with the same seed, at half the
-    batch size (recorded as ``batch_size``); a second out-of-memory fails the candidate.
+    batch size (recorded as ``batch_size``); a second out-of-memory fails the candidate. With
+    ``folds`` the candidate trains once per fold (:class:`Folds`); the timeout covers them all.
     """
     import torch
 
@@ -232,7 +280,10 @@ def evaluate_candidate(
     while True:
         oom = None
         try:
-            out = _train(cand, data, s, device, keep_state, deadline)
+            if folds is None or folds.k <= 1:
+                out = _train(cand, data, s, device, keep_state, deadline)
+            else:
+                out = _train_folds(cand, data, s, device, keep_state, deadline, folds)
         except DivergedError as exc:
             return failure(cand, "diverged", str(exc), time.perf_counter() - t0)
         except TrainingTimeout as exc:
@@ -294,6 +345,30 @@ def _train(cand: Candidate, data, s: TrainSettings, device, keep_state: bool, de
     return out
 
 
+def _train_folds(cand: Candidate, data, s: TrainSettings, device, keep_state: bool, deadline, folds: Folds) -> Result:
+    """One training per fold; accuracies pooled over the folds' validation parts (:class:`Folds`)."""
+    from ..analysis.uncertainty import accuracy_fields
+    from ..device import derive_seed
+
+    correct, seen, tests, losses, fold_acc = 0.0, 0, [], [], []
+    out: Result = {}
+    for i, fold in enumerate(folds.datasets(data)):
+        c = cand if i == 0 else replace(cand, seed=derive_seed(cand.seed, "fold", i))
+        r = _train(c, fold, s, device, keep_state and i == 0, deadline)
+        if i == 0:
+            out = r
+        n = r["val_n"]
+        correct += r["val_acc"] * n
+        seen += n
+        fold_acc.append(r["val_acc"])
+        tests.append(r["test_acc"])
+        losses.append(r["train_loss"])
+    out.update(accuracy_fields("val", correct / seen, seen))
+    out.update(accuracy_fields("test", sum(tests) / len(tests), len(data.test)))
+    out.update(train_loss=sum(losses) / len(losses), folds=folds.k, fold_val_acc=fold_acc)
+    return out
+
+
 def _to_cpu(obj):
     """A state dict with every tensor on the CPU (to cross processes and be saved)."""
     import torch
@@ -313,7 +388,8 @@ def run_setup(cand: Candidate, data, setup: WorkerSetup, device) -> Result:
     if isinstance(cand.start, Packed):
         cand = replace(cand, start=cand.start.unpack())
     with torch_threads(setup.threads):
-        return pack_result(evaluate_candidate(cand, data, setup.settings, device, setup.keep_state, setup.timeout_s))
+        return pack_result(evaluate_candidate(cand, data, setup.settings, device, setup.keep_state, setup.timeout_s,
+                                              setup.folds))
 
 
 def candidate_cost(cand: Candidate) -> float:
@@ -344,9 +420,13 @@ class Evaluator:
         self.device = device
         self.workdir = workdir
         self.settings = settings or TrainSettings.from_eval(cfg.evaluation, augment=cfg.data.augment)
-        from ..device import resolve_precision
+        from ..device import derive_seed, resolve_precision
 
         resolve_precision(self.settings.precision, device)  # a precision the GPU lacks: say so now
+        k = cfg.evaluation.folds
+        self.folds = Folds(k, derive_seed(cfg.seed, "folds")) if k > 1 else None
+        if self.folds is not None and data is not None:
+            self.folds.check(data)
 
     @classmethod
     def check_config(cls, cfg, source: str = "config") -> None:
@@ -354,7 +434,7 @@ class Evaluator:
 
     def setup(self, threads: int, copies: int = 1) -> WorkerSetup:
         e = self.cfg.evaluation
-        return WorkerSetup(self.settings, threads, self.cfg.deterministic, e.timeout_s, copies)
+        return WorkerSetup(self.settings, threads, self.cfg.deterministic, e.timeout_s, copies, folds=self.folds)
 
     def cpu_share(self) -> int:
         """The cores one training process of this backend may use (torch threads at most that)."""
