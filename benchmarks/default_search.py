@@ -1,6 +1,8 @@
 """Run the default search (spaces/digits.yaml) once and print what the README reports about it:
 wall time of each stage, the front's size and parameter span, the best model's accuracy with
-its standard error, and how long evaluation workers sat idle.
+its standard error, and how long evaluation workers sat idle. On a shared machine the wall time
+says little; the CPU time of the search process and its workers gives a load-independent
+estimate of the wall time on an idle machine.
 
 Idle worker time, per generation: workers x the generation's wall time, minus the seconds the
 candidates trained (measured; the first generation includes the workers' start-up). Beside it,
@@ -83,15 +85,25 @@ def main():
     if args.idle_only:
         print_idle(RunResults(args.idle_only))
         return
+    import resource
+
     load = os.getloadavg()
     cfg, store = open_run(None, args.overrides, name=args.name)
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     s = run_search(cfg, store, Progress(quiet=True))
     wall = time.perf_counter() - t0
+    me2, kids2 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_self = me2.ru_utime + me2.ru_stime - me.ru_utime - me.ru_stime
+    cpu_workers = kids2.ru_utime + kids2.ru_stime - kids.ru_utime - kids.ru_stime
     run = RunResults(store.root)
     front = run.front()
     print(f"run: {s['run']}  (load average at the start {load[0]:.2f}, at the end {os.getloadavg()[0]:.2f})")
     print(f"wall time: {wall:.0f} s (block stage {s['block_stage_s']:.0f} s, network stage {s['network_stage_s']:.0f} s)")
+    w = max(cfg.evaluation.workers, 1)
+    print(f"CPU time: search process {cpu_self:.0f} s, evaluation workers {cpu_workers:.0f} s; on an idle machine with "
+          f"a core per worker that is about {cpu_self + cpu_workers / w:.0f} s of wall time (a load-independent "
+          f"estimate: search process + workers / {w})")
     print(f"evaluated: {s['evaluated']}; front: {len(front)} models; params {s['params_range'][0]:,} .. "
           f"{s['params_range'][1]:,} ({s['params_span']:.1f}x)")
     best = max(front, key=lambda r: r["val_acc"])
@@ -108,6 +120,7 @@ def main():
         print(f"| {r['params']:>8,} | {r['flops']:>10,} | {r['val_acc']:.4f} ± {r['val_acc_se']:.4f} | "
               f"{r['test_acc']:.4f} ± {r['test_acc_se']:.4f} | `{r['genome']}`{noise}")
     print(json.dumps({"wall_s": wall, "block_s": s["block_stage_s"], "network_s": s["network_stage_s"],
+                      "cpu_search_s": cpu_self, "cpu_workers_s": cpu_workers,
                       "front": len(front), "params_span": s["params_span"]}))
 
 

@@ -52,6 +52,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evaluators import random_block  # noqa: E402
 
 
+REFERENCE = {}  # (data settings, epochs, networks) -> accuracy of each network's longer training
+
+
 def kendall(a, b) -> float:
     from scipy.stats import kendalltau
 
@@ -79,12 +82,18 @@ def measure(space, overrides, n, seeds, halvings, seed, reference=None):
     t0 = time.perf_counter()
     with build_evaluator(cfg, data, torch.device("cpu")) as ev:  # a batch per seed: ids are unique in a batch
         results = [r for s in range(seeds) for r in ev.evaluate_batch(cands[s * n:(s + 1) * n])]
-        ref = None
-        if reference:  # one longer training per network, scored on validation and test images together
-            long = [replace(c, epochs=reference, seed=derive_seed(c.seed, "reference")) for c in base]
-            ref = [np.concatenate([correct(c.arch, r["state"], data.val), correct(c.arch, r["state"], data.test)]).mean()
-                   for c, r in zip(long, ev.evaluate_batch(long))]
     minutes = (time.perf_counter() - t0) / 60
+    ref = None
+    if reference:  # one longer training per network (no folds), scored on validation and test images together
+        key = (cfg.data, reference, tuple(c.arch_id for c in base))
+        if key not in REFERENCE:  # settings that split the data alike share it
+            plain = load_config(space, ["device=cpu", *overrides, "evaluation.folds=1"])
+            long = [replace(c, epochs=reference, seed=derive_seed(c.seed, "reference")) for c in base]
+            with build_evaluator(plain, data, torch.device("cpu")) as ev:
+                REFERENCE[key] = [np.concatenate([correct(c.arch, r["state"], data.val),
+                                                  correct(c.arch, r["state"], data.test)]).mean()
+                                  for c, r in zip(long, ev.evaluate_batch(long))]
+        ref = REFERENCE[key]
     failed = [r for r in results if r["status"] != "ok"]
     if failed:
         raise SystemExit(f"candidate {failed[0]['arch_id']} failed: {failed[0].get('reason')}")
