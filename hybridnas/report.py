@@ -93,6 +93,9 @@ def _figures(results: RunResults, images: Dict[str, str]) -> List[Block]:
         "parallel": "Parallel coordinates of the front members; picked models in blue.",
         "hypervolume": "Hypervolume of the front after each generation (normalised objectives, see "
                        "`hv_reference.json`), with the number of models evaluated so far.",
+        "surrogate": "Surrogate-assisted search: Kendall's tau between the predicted and the measured error of "
+                     "the networks each generation chose (solid), and the chosen predictor's k-fold tau on the "
+                     "networks evaluated before (dashed); `surrogate/iter_NNN.json` has the numbers.",
     }
     for name, caption in captions.items():
         if name in images:
