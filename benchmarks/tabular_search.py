@@ -9,10 +9,12 @@ on log10: the run's ``hv_reference.json``). Methods:
 - ``random``: uniform samples of the genes, repeats skipped;
 - ``pymoo``, ``deap``: ``hybridnas search`` with NSGA-II (``engine.surrogate.enabled=false``);
 - ``surrogate``: ``hybridnas search`` with the surrogate-assisted loop (the default);
-- ``optuna-tpe``, ``optuna-nsga2``: Optuna's multi-objective ``TPESampler`` and ``NSGAIISampler``
-  with their default settings (``pip install 'hybridnas[bench]'``); ordinal genes are integer
-  parameters, the others categorical; a repeated network is answered from a cache, free, as
-  hybridnas does; costs are given as log10, the scale of the measure.
+- ``optuna-tpe``, ``optuna-nsga2``: Optuna's multi-objective ``TPESampler`` (default settings) and
+  ``NSGAIISampler`` (default settings but the population, ``--pop`` as hybridnas' engines: its
+  default of 50 is a random search at these budgets) (``pip install 'hybridnas[bench]'``);
+  ordinal genes are integer parameters, the others categorical; a repeated network is answered
+  from a cache, free, as hybridnas does, up to 5 trials per distinct network wanted; costs are
+  given as log10, the scale of the measure.
 
     python benchmarks/tabular_search.py --space digits_table \\
         --space /work/data/nas-bench-macro/nas_bench_macro.yaml --seeds 10 --evaluations 50,100,300
@@ -40,6 +42,7 @@ from hybridnas.progress import Progress
 from hybridnas.space.table import load_table
 
 METHODS = ("random", "pymoo", "deap", "surrogate", "optuna-tpe", "optuna-nsga2")
+OPTUNA_TRIALS = 5  # an Optuna study stops after this many trials per distinct network wanted (repeats are free)
 
 
 def search_order(space, seed, n, out, engine="pymoo", surrogate=False, pop=10, extra=()):
@@ -67,17 +70,17 @@ def random_order(table, seed, n):
     return order
 
 
-def optuna_order(table, rows, objectives, maximize, seed, n, sampler):
+def optuna_order(table, rows, objectives, maximize, seed, n, sampler, pop):
     """Distinct arch ids in the order an Optuna study evaluates them (repeats answered free)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     samplers = {"optuna-tpe": lambda: optuna.samplers.TPESampler(seed=seed),
-                "optuna-nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed)}
+                "optuna-nsga2": lambda: optuna.samplers.NSGAIISampler(population_size=pop, seed=seed)}
     study = optuna.create_study(directions=["minimize"] * len(objectives), sampler=samplers[sampler]())
     order: List[str] = []
     seen = set()
-    for _ in range(20 * n):
+    for _ in range(OPTUNA_TRIALS * n):
         if len(order) >= min(n, len(rows)):
             break
         trial = study.ask()
@@ -109,7 +112,7 @@ def main():
     ap.add_argument("--evaluations", default="50,100,300")
     ap.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, from {', '.join(METHODS)}")
     ap.add_argument("--pop", type=int, default=10, help="population (and surrogate batch) of hybridnas' engines")
-    ap.add_argument("--set", dest="extra", action="append", default=[], help="extra --set for the surrogate runs")
+    ap.add_argument("--set", dest="extra", action="append", default=[], help="extra --set for hybridnas' searches")
     args = ap.parse_args()
     budgets = [int(v) for v in args.evaluations.split(",")]
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -133,6 +136,11 @@ def run_table(space, methods, budgets, args):
         rows[aid] = {**r, "status": "ok", "arch_id": aid}
     exact = pareto_front(list(rows.values()), objectives, maximize)
     hv_exact = front_hypervolume(exact, ref)
+    skipped = [n for n in budgets if n >= len(rows)]  # a budget of the whole table measures nothing
+    budgets = [n for n in budgets if n < len(rows)]
+    if not budgets:
+        print(f"\ntable {table.path.name} has {len(rows)} networks: every budget covers it; nothing to measure")
+        return
     top = max(budgets)
     gap = {m: {n: [] for n in budgets} for m in methods}
     short = {m: {n: 0 for n in budgets} for m in methods}
@@ -144,11 +152,11 @@ def run_table(space, methods, budgets, args):
                 if m == "random":
                     order = random_order(table, seed, top)
                 elif m in ("pymoo", "deap"):
-                    order = search_order(space, seed, top, Path(tmp), engine=m, pop=args.pop)
+                    order = search_order(space, seed, top, Path(tmp), engine=m, pop=args.pop, extra=args.extra)
                 elif m == "surrogate":
                     order = search_order(space, seed, top, Path(tmp), surrogate=True, pop=args.pop, extra=args.extra)
                 else:
-                    order = optuna_order(table, rows, objectives, maximize, seed, top, m)
+                    order = optuna_order(table, rows, objectives, maximize, seed, top, m, args.pop)
                 wall[m] += time.perf_counter() - t0
                 for n in budgets:
                     seen = order[:n]
@@ -160,6 +168,8 @@ def run_table(space, methods, budgets, args):
     print(f"table: {table.path.name}, {len(rows)} networks; objectives: {', '.join(objectives)}"
           + (f" (maximised: {', '.join(maximize)})" if maximize else ""))
     print(f"exact front: {len(exact)} networks, hypervolume {hv_exact:.4f} (normalised by the table's exact ranges)")
+    if skipped:
+        print(f"budgets {', '.join(map(str, skipped))} left out: the table has only {len(rows)} networks")
     print()
     print("hypervolume gap to the exact front, % (mean +- std over seeds); lower is better")
     print()

@@ -209,6 +209,14 @@ class SurrogateSearch(Engine):
         pool = [v for k, v in inner.visited.items() if k not in self.history and k not in known
                 and (not len(v[3]) or np.all(v[3] <= 0))]
         X, picked_by = self._choose(problem, pool, Fa[nd], batch)
+        if len(X) < batch:  # the inner search saw too few unseen networks: top up at random
+            taken = {History.key(x) for x in X}
+            extra = [x for x in self._design(problem, np.random.default_rng(seed), batch, None)
+                     if History.key(x) not in taken and History.key(x) not in known][: batch - len(X)]
+            if extra:
+                inner.evaluate(np.array(extra))  # their predictions, for the records
+                X = np.vstack([X, np.array(extra)]).astype(int)
+                picked_by = picked_by + ["random"] * len(extra)
         notes = []
         for x, how in zip(X, picked_by):
             _, f, s, _ = inner.visited[History.key(x)]
