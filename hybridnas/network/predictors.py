@@ -75,8 +75,16 @@ class ExtraTrees(_Forest):
         return ExtraTreesRegressor(n_estimators=100, max_features=0.5, random_state=self.seed, n_jobs=1)
 
 
+class _Posterior(Predictor):
+    """A model with its own predictive standard deviation (``predict(X, return_std=True)``)."""
+
+    def predict(self, X):
+        mean, std = self.model.predict(X, return_std=True)
+        return mean, std
+
+
 @PREDICTORS.register("gp")
-class GaussianProcess(Predictor):
+class GaussianProcess(_Posterior):
     """A Gaussian process: Matern kernel (nu 2.5) with one length scale, plus a noise term;
     targets standardised. Its posterior standard deviation is the spread."""
 
@@ -98,13 +106,9 @@ class GaussianProcess(Predictor):
             self.model.fit(X, y)
         return self
 
-    def predict(self, X):
-        mean, std = self.model.predict(X, return_std=True)
-        return mean, std
-
 
 @PREDICTORS.register("ridge")
-class BayesianLinear(Predictor):
+class BayesianLinear(_Posterior):
     """Bayesian ridge regression: an additive model of the genes (each choice adds to the error)."""
 
     name = "ridge"
@@ -114,10 +118,6 @@ class BayesianLinear(Predictor):
 
         self.model = BayesianRidge().fit(X, y)
         return self
-
-    def predict(self, X):
-        mean, std = self.model.predict(X, return_std=True)
-        return mean, std
 
 
 @PREDICTORS.register("mlp")
