@@ -24,7 +24,8 @@ from ..errors import UserError
 from .genes import VTYPES, Gene, GeneSpec
 
 # Fields of a search record; a table column of the same name would be overwritten by them.
-RESERVED = ("arch_id", "genome", "status", "epochs", "generation", "weights", "reason")
+RESERVED = ("arch_id", "genome", "status", "epochs", "generation", "weights", "reason", "x", "predicted",
+            "predicted_std", "predictor", "selected_by")
 # Constraints and the column each one reads.
 CONSTRAINT_COLUMNS = (("max_params", "params"), ("max_flops", "flops"), ("max_latency_ms", "latency"))
 # Result columns that are also "cheap" (known before evaluation) in a network space.
