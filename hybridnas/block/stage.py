@@ -236,8 +236,8 @@ class BlockStage:
         )
 
     def _warn(self, msg: str) -> None:
-        """A warning about the result: printed even with ``--quiet``."""
-        print(f"warning: {msg}", file=self.progress.stream, flush=True)
+        """A warning about the result (``--quiet`` leaves it to the member file and the report)."""
+        self.progress.info(f"warning: {msg}")
 
     def _log_alpha(self, member, epoch, strategy, derived, metrics, seconds) -> None:
         record = {

@@ -44,7 +44,7 @@ def run_stage(tmp_path, data, overrides, quiet=True):
 
 @pytest.fixture(scope="module")
 def starved(tmp_path_factory, digits_data):
-    return run_stage(tmp_path_factory.mktemp("starved"), digits_data, STARVED)  # quiet: warnings still shown
+    return run_stage(tmp_path_factory.mktemp("starved"), digits_data, STARVED, quiet=False)
 
 
 def test_a_starved_supernet_is_reported_and_a_normal_one_is_not(tmp_path, digits_data, starved):
@@ -54,8 +54,8 @@ def test_a_starved_supernet_is_reported_and_a_normal_one_is_not(tmp_path, digits
     member = store.read_json("block/member_0.json")
     assert len(member["health"]) == 2
 
-    _, store, out = run_stage(tmp_path / "normal", digits_data, NORMAL)
-    assert "warning" not in out
+    _, store, out = run_stage(tmp_path / "normal", digits_data, NORMAL, quiet=False)
+    assert "block search 1/1" in out and "warning" not in out
     assert store.read_json("block/member_0.json")["health"] == []
 
 
