@@ -224,20 +224,20 @@ def _block_health(results: RunResults) -> List[Block]:
     if not history:
         return []
     classes = int(results.dataset.get("num_classes", 0)) if results.store.exists("dataset.json") else 0
-    items, warned = [], False
+    items, warned, guarded = [], False, False
     for member in sorted({r["member"] for r in history}):
         recs = [r for r in history if r["member"] == member]
         warnings = check_member(recs, results.config.block, classes) if classes else []
-        info = results.store.read_json(f"block/member_{member}.json", default={})
-        notes = list(info.get("guard_notes", []))
-        warned = warned or bool(warnings or notes)
-        if warnings or notes:
-            items += [f"member {member}: warning: {w}" for w in warnings] + [f"member {member}: {n}" for n in notes]
-        else:
-            items.append(f"member {member}: no problem found: {summary_line(recs, classes)}")
+        notes = list(results.store.read_json(f"block/member_{member}.json", default={}).get("guard_notes", []))
+        warned, guarded = warned or bool(warnings), guarded or bool(notes)
+        items += [f"member {member}: warning: {w}" for w in warnings] + [f"member {member}: {n}" for n in notes]
+        if not warnings:
+            items.append(f"member {member}: the search learned: {summary_line(recs, classes)}")
     intro = ("Checks of the block search (supernet accuracy against chance, how far the op probabilities moved from "
-             "uniform) and of the collapse guard. "
-             + ("Some members need attention: their cells may mean little." if warned else "Nothing to report."))
+             "uniform) and of the collapse guard."
+             + (" Some searches did not learn enough: their cells may mean little." if warned else "")
+             + (" The collapse guard had to do more than swap ops on the same edge, or could not cap a cell."
+                if guarded else ""))
     return [("h", 2, "Block-stage health"), ("p", intro), ("list", items)]
 
 
