@@ -42,8 +42,14 @@ def _summary(results: RunResults) -> List[Block]:
     cfg = results.config
     recs = results.records()
     front = results.front()
-    engine = (f"engine `{cfg.engine.name}` ({cfg.engine.algorithm}, population {cfg.engine.pop_size}, "
-              f"{cfg.engine.generations} generations); objectives {', '.join(cfg.objectives)}")
+    e = cfg.engine
+    stop = " or ".join(x for x in ((f"{e.generations} generations" if e.generations is not None else ""),
+                                   (f"{e.evaluations} distinct networks" if e.evaluations is not None else "")) if x)
+    engine = (f"engine `{e.name}` ({e.algorithm}, population {e.pop_size}, {stop}"
+              + (", surrogate-assisted" if e.surrogate.enabled else "") + f"); objectives {', '.join(cfg.objectives)}")
+    if s.get("proposed") is not None:
+        engine += (f"; {s['distinct_evaluations']} distinct networks evaluated, {s['proposed']} proposed "
+                   f"({s['infeasible']} infeasible), {s['duplicates_rejected']} repeats rejected")
     setup = (f"hybridnas {m.get('hybridnas')}, torch {m.get('packages', {}).get('torch')}, device {m.get('device')}, "
              f"seed {m.get('seed')}, git commit `{(m.get('git_commit') or 'unknown')[:12]}`, started {m.get('created')}")
     if cfg.tabular:  # genes looked up in a table: no dataset, no block stage, nothing trained
@@ -93,6 +99,9 @@ def _figures(results: RunResults, images: Dict[str, str]) -> List[Block]:
         "parallel": "Parallel coordinates of the front members; picked models in blue.",
         "hypervolume": "Hypervolume of the front after each generation (normalised objectives, see "
                        "`hv_reference.json`), with the number of models evaluated so far.",
+        "surrogate": "Surrogate-assisted search: Kendall's tau between the predicted and the measured error of "
+                     "the networks each generation chose (solid), and the chosen predictor's k-fold tau on the "
+                     "networks evaluated before (dashed); `surrogate/iter_NNN.json` has the numbers.",
     }
     for name, caption in captions.items():
         if name in images:
