@@ -163,13 +163,38 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class SurrogateConfig:
+    """``engine.surrogate``: surrogate-assisted search (NSGANetV2 / MSuNAS style).
+
+    After ``initial`` random networks, each iteration fits a predictor of the expensive objectives
+    (error; a table's non-cost columns) on everything evaluated so far, runs the engine for
+    ``inner_generations`` on predicted + exact cheap objectives, and evaluates ``batch`` networks
+    from the predicted front (a share ``explore`` of them chosen optimistically, by the prediction
+    minus its spread). One iteration is one generation of the run (``generations`` counts them).
+    """
+
+    enabled: bool = True
+    predictor: str = "auto"  # a predictor name (rf, extra_trees, gp, ridge, mlp), or auto: best k-fold Kendall tau
+    initial: Optional[int] = None  # random networks before the first fit; default: engine.pop_size
+    batch: Optional[int] = None  # networks evaluated per iteration; default: engine.pop_size
+    explore: float = 0.25  # share of a batch chosen by prediction minus spread (exploration)
+    inner_pop: int = 64  # population of the search on predicted objectives
+    inner_generations: int = 40  # its generations per iteration
+    folds: int = 5  # k of the k-fold Kendall tau that picks the predictor
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     name: str = "pymoo"
     algorithm: str = "nsga2"
     pop_size: int = _req()
-    generations: int = _req()
+    # generations (surrogate: iterations, the initial design being the first); at least one of
+    # generations and evaluations must be set; the search stops at whichever comes first
+    generations: Optional[int] = _req(unless="evaluations")
+    evaluations: Optional[int] = None  # budget: distinct networks evaluated at the full budget, across resumes
     crossover_prob: float = 0.9
     mutation_prob: Optional[float] = None  # per gene; default 1 / number of genes
+    surrogate: SurrogateConfig = field(default_factory=SurrogateConfig)
 
 
 @dataclass(frozen=True)
@@ -605,12 +630,32 @@ def check(cfg: RunConfig, source: str = "config") -> None:
     if g.pop_size < 4:
         bad("engine.pop_size", f"must be >= 4, got {g.pop_size}")
     positive("engine.generations", g.generations)
+    positive("engine.evaluations", g.evaluations)
+    if g.generations is None and g.evaluations is None:
+        bad("engine.generations", "is unset and so is engine.evaluations; set one of them (the search stops at the first reached)")
+    _check_surrogate(g, bad, positive)
     if not 0 <= g.crossover_prob <= 1:
         bad("engine.crossover_prob", f"must be in [0, 1], got {g.crossover_prob}")
     if g.mutation_prob is not None and not 0 <= g.mutation_prob <= 1:
         bad("engine.mutation_prob", f"must be in [0, 1], got {g.mutation_prob}")
     if cfg.device not in ("auto", "cpu", "cuda") and not cfg.device.startswith("cuda:"):
         bad("device", f"must be auto, cpu, cuda or cuda:N, got '{cfg.device}'")
+
+
+def _check_surrogate(g: EngineConfig, bad, positive) -> None:
+    sg = g.surrogate
+    for k in ("initial", "batch", "inner_pop", "inner_generations"):
+        positive(f"engine.surrogate.{k}", getattr(sg, k))
+    if sg.folds < 2:
+        bad("engine.surrogate.folds", f"must be >= 2, got {sg.folds}")
+    if not 0 <= sg.explore <= 1:
+        bad("engine.surrogate.explore", f"must be in [0, 1], got {sg.explore}")
+    if sg.inner_pop is not None and sg.inner_pop < 4:
+        bad("engine.surrogate.inner_pop", f"must be >= 4, got {sg.inner_pop}")
+    if sg.predictor != "auto":
+        from .network.predictors import PREDICTORS
+
+        PREDICTORS.get(sg.predictor, key="engine.surrogate.predictor")
 
 
 def _check_objective_list(cfg: RunConfig, bad, known: Optional[Sequence[str]]) -> None:

@@ -49,8 +49,14 @@ def _summary(results: RunResults) -> List[Block]:
     cfg = results.config
     recs = results.records()
     front = results.front()
-    engine = (f"engine `{cfg.engine.name}` ({cfg.engine.algorithm}, population {cfg.engine.pop_size}, "
-              f"{cfg.engine.generations} generations); objectives {', '.join(cfg.objectives)}")
+    e = cfg.engine
+    stop = " or ".join(x for x in ((f"{e.generations} generations" if e.generations is not None else ""),
+                                   (f"{e.evaluations} distinct networks" if e.evaluations is not None else "")) if x)
+    engine = (f"engine `{e.name}` ({e.algorithm}, population {e.pop_size}, {stop}"
+              + (", surrogate-assisted" if e.surrogate.enabled else "") + f"); objectives {', '.join(cfg.objectives)}")
+    if s.get("proposed") is not None:
+        engine += (f"; {s['distinct_evaluations']} distinct networks evaluated, {s['proposed']} proposed "
+                   f"({s['infeasible']} infeasible), {s['duplicates_rejected']} repeats rejected")
     setup = (f"hybridnas {m.get('hybridnas')}, torch {m.get('packages', {}).get('torch')}, device {m.get('device')}, "
              f"seed {m.get('seed')}, git commit `{(m.get('git_commit') or 'unknown')[:12]}`, started {m.get('created')}")
     if cfg.tabular:  # genes looked up in a table: no dataset, no block stage, nothing trained
@@ -102,6 +108,9 @@ def _figures(results: RunResults, images: Dict[str, str]) -> List[Block]:
         "parallel": "Parallel coordinates of the front members; picked models in blue.",
         "hypervolume": "Hypervolume of the front after each generation (normalised objectives, see "
                        "`hv_reference.json`), with the number of models evaluated so far.",
+        "surrogate": "Surrogate-assisted search: Kendall's tau between the predicted and the measured error of "
+                     "the networks each generation chose (solid), and the chosen predictor's k-fold tau on the "
+                     "networks evaluated before (dashed); `surrogate/iter_NNN.json` has the numbers.",
     }
     for name, caption in captions.items():
         if name in images:
@@ -235,6 +244,35 @@ def _library(results: RunResults, images: Dict[str, str]) -> List[Block]:
     return out
 
 
+def _block_health(results: RunResults) -> List[Block]:
+    """Whether each library member's search learned (:mod:`hybridnas.block.health`), and what
+    the collapse guard could not do; nothing for a tabular run."""
+    if results.config.tabular:
+        return []
+    from .block.health import check_member, summary_line
+    from .block.stage import alpha_history
+
+    history = alpha_history(results.store)
+    if not history:
+        return []
+    classes = int(results.dataset.get("num_classes", 0)) if results.store.exists("dataset.json") else 0
+    items, warned, guarded = [], False, False
+    for member in sorted({r["member"] for r in history}):
+        recs = [r for r in history if r["member"] == member]
+        warnings = check_member(recs, results.config.block, classes) if classes else []
+        notes = list(results.store.read_json(f"block/member_{member}.json", default={}).get("guard_notes", []))
+        warned, guarded = warned or bool(warnings), guarded or bool(notes)
+        items += [f"member {member}: warning: {w}" for w in warnings] + [f"member {member}: {n}" for n in notes]
+        if not warnings:
+            items.append(f"member {member}: the search learned: {summary_line(recs, classes)}")
+    intro = ("Checks of the block search (supernet accuracy against chance, how far the op probabilities moved from "
+             "uniform) and of the collapse guard."
+             + (" Some searches did not learn enough: their cells may mean little." if warned else "")
+             + (" The collapse guard had to do more than swap ops on the same edge, or could not cap a cell."
+                if guarded else ""))
+    return [("h", 2, "Block-stage health"), ("p", intro), ("list", items)]
+
+
 def _exports(results: RunResults) -> List[Block]:
     import json
 
@@ -274,7 +312,8 @@ def build(results: RunResults, images: Dict[str, str]) -> List[Block]:
         [("h", 1, f"hybridnas report: {results.root.name}"),
          ("p", f"Run `{results.root}`, report written {time.strftime('%Y-%m-%d %H:%M:%S')}.")]
         + _summary(results) + _figures(results, images) + _front_table(results) + _picks(results)
-        + _proxy(results, images) + _library(results, images) + _exports(results) + _configuration(results)
+        + _proxy(results, images) + _library(results, images) + _block_health(results) + _exports(results)
+        + _configuration(results)
     )
 
 

@@ -112,6 +112,11 @@ class RunResults:
             out.append(self.store.read_json(str(p.relative_to(self.root))))
         return out
 
+    def surrogate_iterations(self) -> List[Dict[str, Any]]:
+        """``surrogate/iter_NNN.json`` of a surrogate-assisted search, in order (none otherwise)."""
+        return [self.store.read_json(str(p.relative_to(self.root)))
+                for p in sorted(self.store.path("surrogate").glob("iter_*.json"))]
+
     def record(self, ident: str) -> Dict[str, Any]:
         """The record of an arch id, or of a unique prefix of one."""
         recs = self.records(status=None, budget="all")

@@ -9,6 +9,8 @@ Figures (``plots/<name>.<fmt>``, PNG and/or SVG):
 - ``parallel``: parallel coordinates of the front members (accuracies, params, FLOPs, latency
   when measured), picks highlighted;
 - ``hypervolume``: the hypervolume of the front after each generation, with models evaluated;
+- ``surrogate``: per surrogate iteration, the Kendall tau of the predictions on the batch chosen
+  (once evaluated) and the chosen predictor's cross-validated tau;
 - ``proxy``: proxy accuracy against full-training accuracy (±1 standard error), when models
   were trained fully;
 - ``cells/block_<i>``: the normal and reduction cell of each library block drawn as a DAG.
@@ -334,13 +336,51 @@ def fig_hypervolume(results: RunResults, t: Theme):
     ax.plot(g, hv, c=t.front, lw=2, marker="o", label="hypervolume of the front")
     ax.set_xlabel("generation")
     ax.set_ylabel("hypervolume (normalised objectives, unitless)")
-    ax.set_xticks(g if len(g) <= 20 else None)
+    if len(g) <= 20:  # else matplotlib's own ticks (set_xticks(None) raises)
+        ax.set_xticks(g)
     ax.grid(True)
     ax.legend(loc="upper left")
     objs = ", ".join(ref.get("objectives", results.config.objectives))
     ax.set_title(f"{results.root.name}: hypervolume per generation\n"
                  f"objectives {objs} scaled to [0, 1] (costs log10), reference point {ref.get('ref_point', '?')}",
                  fontsize=9)
+    return fig
+
+
+def fig_surrogate(results: RunResults, t: Theme):
+    """How well the surrogate ranked each batch it chose, once evaluated (``surrogate/iter_NNN.json``)."""
+    import numpy as np
+
+    plt = _plt()
+    its = [it for it in results.surrogate_iterations() if it.get("phase") == "surrogate"]
+    if not its:
+        raise UserError(f"run '{results.root}' made no surrogate-assisted generation; nothing to plot")
+    names = sorted({o for it in its for o in it.get("predictor", {})})
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    colours = (t.front, t.pick, t.accent, t.muted)
+    for k, o in enumerate(names):
+        c = colours[k % len(colours)]
+        g = [int(it["generation"]) + 1 for it in its if o in it.get("batch_quality", {})]
+        tau = [it["batch_quality"][o].get("kendall_tau") for it in its if o in it.get("batch_quality", {})]
+        cv = [it["cv_kendall_tau"][o].get(it["predictor"][o]) for it in its if o in it.get("batch_quality", {})]
+        ax.plot(g, [np.nan if v is None else v for v in tau], c=c, lw=2, marker="o",
+                label=f"{o}: on the batch chosen, once evaluated")
+        ax.plot(g, [np.nan if v is None else v for v in cv], c=c, lw=1, ls="--", marker=".",
+                label=f"{o}: cross-validated on the archive (the predictor picked)")
+        last = None
+        for it, x, y in zip(its, g, cv):  # name the predictor where the choice changes
+            if it["predictor"][o] != last and y is not None:
+                ax.annotate(it["predictor"][o], (x, y), textcoords="offset points", xytext=(0, -12), ha="center",
+                            fontsize=7, color=t.fg)
+            last = it["predictor"][o]
+    ax.axhline(0, c=t.muted, lw=0.8, ls=":")
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_xlabel("generation (surrogate iteration)")
+    ax.set_ylabel("Kendall τ, predicted vs measured (unitless)")
+    ax.grid(True)
+    ax.legend(loc="lower right")
+    ax.set_title(f"{results.root.name}: how the surrogate ranked what it proposed\n"
+                 "labels: the predictor chosen by k-fold Kendall τ, where the choice changes", fontsize=9)
     return fig
 
 
@@ -453,7 +493,7 @@ def fig_block(results: RunResults, index: int, t: Theme):
 # ------------------------------------------------------------------------------ drivers
 
 # Every figure ``plot_all`` draws, in drawing order; ``hybridnas plot --help`` lists these.
-FIGURES = ("front", "front3d", "parallel", "hypervolume", "proxy", "cells", "alpha")
+FIGURES = ("front", "front3d", "parallel", "hypervolume", "surrogate", "proxy", "cells", "alpha")
 # Figures of the block stage: a tabular run (genes looked up in a table) has no block library.
 BLOCK_FIGURES = ("cells", "alpha")
 # Record columns a figure reads (a table need not have them all).
@@ -492,6 +532,9 @@ def _why_not(results: "RunResults", name: str) -> Optional[str]:
         return f"no model of {run} was trained fully; run 'hybridnas train' first"
     if name == "hypervolume" and not results.generations():
         return f"{run} has no finished generation yet; resume the search to finish one"
+    if name == "surrogate" and not any(it.get("phase") == "surrogate" for it in results.surrogate_iterations()):
+        return (f"{run} made no surrogate-assisted generation (engine.surrogate off, or the search stopped after its "
+                "initial design), so there is no 'surrogate' figure; drop 'surrogate' from --figure")
     missing = [c for c in COLUMNS.get(name, ()) if any(c not in r for r in results.records())]
     if missing:
         return (f"the results of {run} have no column {', '.join(repr(c) for c in missing)}, which the "
@@ -549,6 +592,6 @@ def plot_all(run, formats: Sequence[str] = ("png",), theme: str = "light",
                     out += _save(fig_block(results, i, t), results, f"cells/block_{i}", formats)
                 continue
             fig = {"front": fig_front, "front3d": fig_front3d, "parallel": fig_parallel,
-                   "hypervolume": fig_hypervolume, "proxy": fig_proxy}[name](results, t)
+                   "hypervolume": fig_hypervolume, "surrogate": fig_surrogate, "proxy": fig_proxy}[name](results, t)
             out += _save(fig, results, name, formats)
     return out

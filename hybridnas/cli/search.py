@@ -14,7 +14,8 @@ def add_parser(sub):
     p.add_argument("--out", help="parent folder of the run (default: runs/)")
     p.add_argument("--resume", metavar="RUN", help="continue a killed or finished run from its directory")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set engine.generations=4 (repeatable)")
+                   help="override a config value, e.g. --set engine.generations=4 (repeatable); with --resume "
+                        "only engine.generations and engine.evaluations, raised, to extend a search")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the space)")
     p.add_argument("--block-strategy", help="block strategy (overrides block.strategy)")
     p.add_argument("--threads", type=positive_int, metavar="N",
@@ -83,6 +84,13 @@ def print_summary(s) -> None:
           f"network stage {s['network_stage_s']:.0f} s)")
     stopped = f" (+{s['stopped_early']} stopped at a lower budget)" if s.get("stopped_early") else ""
     print(f"blocks in library: {s['blocks']}; models evaluated: {s['evaluated']}{stopped}; on the front: {s['front_size']}")
+    if "proposed" in s:
+        budget = f" of a budget of {s['budget']}" if s.get("budget") is not None else ""
+        print(f"search: {s['distinct_evaluations']} distinct networks evaluated{budget}; {s['proposed']} proposed "
+              f"({s['infeasible']} infeasible, not trained); {s['duplicates_rejected']} repeats of earlier proposals "
+              f"rejected" + ("; surrogate-assisted" if s.get("surrogate") else ""))
+    if s.get("extended"):
+        print("extended: " + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in s["extended"].items()))
     if s.get("failed"):
         kinds = ", ".join(f"{k.replace('_', ' ')} {v['count']}" for k, v in s["failures"].items())
         print(f"failed: {s['failed']} ({kinds}); every reason is in {s['run']}/evaluations.jsonl")
