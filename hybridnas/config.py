@@ -77,6 +77,7 @@ class BlockConfig:
     skip_stop: Optional[int] = None  # stop a member early when its derived normal cell has > N skips
     reference_width: int = 16  # width at which block costs are reported
     memory_limit_gb: Optional[float] = None  # refuse/shrink the batch above this estimate
+    channels_last: Optional[bool] = True  # the supernet in NHWC (1.5x faster on CPU); null: off (old runs)
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,9 @@ class EvaluationConfig:
     keep_weights: Literal["front", "all", "none"] = "front"
     fidelity: FidelityConfig = field(default_factory=FidelityConfig)
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 (else fp16) on GPU, fp32 on CPU
-    channels_last: Optional[bool] = None  # memory format of images and weights; default: on for GPU
+    channels_last: Optional[bool] = True  # NHWC images and weights (faster on CPU and GPU); null: GPU only (old runs)
     timeout_s: Optional[float] = None  # a candidate still training after this is recorded as failed
+    folds: int = 1  # > 1: k-fold cross-validation over train + val, k trainings per candidate
     max_loss: Optional[float] = 1e3  # a training loss above this (or NaN) counts as diverged
     ray: RayConfig = field(default_factory=RayConfig)
 
@@ -218,7 +220,7 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     deterministic: bool = False
-    threads: Optional[int] = None  # torch CPU threads; default: torch's choice
+    threads: Optional[int] = None  # torch CPU threads per training process; default 1, at most cores / workers
     data: Optional[DataConfig] = _req(unless="genes")
     cell: Optional[CellConfig] = _req(unless="genes")
     block: Optional[BlockConfig] = _req(unless="genes")
@@ -611,6 +613,10 @@ def check(cfg: RunConfig, source: str = "config") -> None:
             bad("evaluation.fidelity.budgets", f"must increase and stay below evaluation.epochs ({e.epochs}), got {list(fid.budgets)}")
     if not 0 < fid.promote <= 1:
         bad("evaluation.fidelity.promote", f"must be in (0, 1], got {fid.promote}")
+    positive("evaluation.folds", e.folds)
+    if e.folds > 1 and (fid.budgets or cfg.tabular):
+        bad("evaluation.folds", "above 1 cannot be combined with " + ("a tabular space (nothing is trained)" if cfg.tabular
+            else "evaluation.fidelity.budgets (a rung continues one network); set folds to 1 or drop the budgets"))
 
     lat = cfg.latency
     for k in ("batch_size", "repeats"):

@@ -275,6 +275,10 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
 
         t_net = time.perf_counter()
         with build_evaluator(cfg, data, device, workdir=store.root) as evaluator:
+            threads, note = evaluator.threads()
+            if not cfg.tabular:
+                progress.info(f"network stage: {cfg.evaluation.workers} worker(s) per device, {threads} torch thread(s) each"
+                              + (f" ({note})" if note else ""))
             result = NetworkStage(cfg, points, evaluator, store, progress).run()
         net_s = time.perf_counter() - t_net
 

@@ -3,14 +3,16 @@
 Figures (``plots/<name>.<fmt>``, PNG and/or SVG):
 
 - ``front``: validation accuracy against parameters and against FLOPs - every evaluated model,
-  the fronts of earlier generations faded (later is stronger), the final front, picks ringed;
+  the fronts of earlier generations faded (later is stronger), the final front with ±1 standard
+  error bars (members within noise of a cheaper one hollow), picks ringed;
 - ``front3d``: the three objectives in one 3-D view;
 - ``parallel``: parallel coordinates of the front members (accuracies, params, FLOPs, latency
   when measured), picks highlighted;
 - ``hypervolume``: the hypervolume of the front after each generation, with models evaluated;
 - ``surrogate``: per surrogate iteration, the Kendall tau of the predictions on the batch chosen
   (once evaluated) and the chosen predictor's cross-validated tau;
-- ``proxy``: proxy accuracy against full-training accuracy, when models were trained fully;
+- ``proxy``: proxy accuracy against full-training accuracy (±1 standard error), when models
+  were trained fully;
 - ``cells/block_<i>``: the normal and reduction cell of each library block drawn as a DAG.
 
 Themes: every figure is drawn on its own solid background, so a figure reads the same whether
@@ -175,8 +177,7 @@ def fig_front(results: RunResults, t: Theme):
                     label=f"fronts after generations 1-{len(earlier)} (later = stronger)" if g == len(earlier) - 1 else None)
         xs, ys = _staircase(recs, key)
         ax.step(xs, ys, where="post", c=t.front, lw=1.8, label=f"final front of this projection (2 objectives) vs {key}")
-        ax.scatter([r[key] for r in front], [100 * r["val_acc"] for r in front], s=32, c=t.front, zorder=3,
-                   edgecolors=t.bg, linewidths=0.6, label=f"Pareto front, all objectives ({len(front)})")
+        _front_points(ax, front, key, t)
         _annotate_picks(ax, {r["arch_id"]: (r[key], 100 * r["val_acc"]) for r in front}, picked, t)
         ax.set_xscale("log")
         _log_count_axis(ax.xaxis)
@@ -187,6 +188,26 @@ def fig_front(results: RunResults, t: Theme):
     fig.legend(handles, [l.replace(" vs params", "") for l in labels], loc="outside lower center", ncol=3)
     fig.suptitle(f"{results.root.name}: accuracy against cost ({len(recs)} evaluated, {len(front)} on the front)")
     return fig
+
+
+def _front_points(ax, front: List[dict], key: str, t: Theme) -> None:
+    """The front against ``key``: dots with ±1 standard error bars (when known); members whose
+    accuracy is within noise of a member costing no more are drawn hollow."""
+    from .uncertainty import NOISE_MARK
+
+    bars = [r for r in front if r.get("val_acc_se") is not None]
+    if bars:
+        ax.errorbar([r[key] for r in bars], [100 * r["val_acc"] for r in bars],
+                    yerr=[100 * r["val_acc_se"] for r in bars], fmt="none", ecolor=t.front, elinewidth=0.9,
+                    capsize=2.5, alpha=0.8, zorder=2, label="±1 standard error (validation split size)")
+    solid = [r for r in front if not r.get(NOISE_MARK)]
+    hollow = [r for r in front if r.get(NOISE_MARK)]
+    ax.scatter([r[key] for r in solid], [100 * r["val_acc"] for r in solid], s=32, c=t.front, zorder=3,
+               edgecolors=t.bg, linewidths=0.6, label=f"Pareto front, all objectives ({len(front)})")
+    if hollow:
+        ax.scatter([r[key] for r in hollow], [100 * r["val_acc"] for r in hollow], s=32, facecolors=t.bg,
+                   edgecolors=t.front, linewidths=1.2, zorder=3,
+                   label=f"front, not significantly more accurate than a member costing no more ({len(hollow)})")
 
 
 def fig_front3d(results: RunResults, t: Theme):
@@ -366,6 +387,7 @@ def fig_surrogate(results: RunResults, t: Theme):
 def fig_proxy(results: RunResults, t: Theme):
     """Proxy (search) accuracy against full-training accuracy of the models trained fully."""
     from .proxy import proxy_agreement
+    from .uncertainty import standard_error
 
     plt = _plt()
     trained = list(results.trained().values())
@@ -374,6 +396,12 @@ def fig_proxy(results: RunResults, t: Theme):
     agree = proxy_agreement(trained)
     fig, ax = plt.subplots(figsize=(6, 4.6), constrained_layout=True)
     px = [100 * r["proxy_val_acc"] for r in trained]
+    sizes = results.split_sizes()
+    if sizes.get("val") and sizes.get("test"):  # ±1 standard error of each accuracy from its split size
+        pxe = [100 * standard_error(r["proxy_val_acc"], sizes["val"]) for r in trained]
+        ax.errorbar(px, [100 * r["test_acc"] for r in trained], xerr=pxe,
+                    yerr=[100 * standard_error(r["test_acc"], sizes["test"]) for r in trained],
+                    fmt="none", ecolor=t.muted, elinewidth=0.8, capsize=2, zorder=2, label="±1 standard error")
     ax.scatter(px, [100 * r["test_acc"] for r in trained], s=40, c=t.front, label="full training, test split", zorder=3)
     ax.scatter(px, [100 * r["val_acc"] for r in trained], s=40, marker="s", facecolors="none", edgecolors=t.accent,
                label="full training, validation split", zorder=3)

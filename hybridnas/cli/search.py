@@ -18,9 +18,24 @@ def add_parser(sub):
                         "only engine.generations and engine.evaluations, raised, to extend a search")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the space)")
     p.add_argument("--block-strategy", help="block strategy (overrides block.strategy)")
+    p.add_argument("--threads", type=positive_int, metavar="N",
+                   help="torch threads per training process (default 1; workers x threads stay within the cores)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--no-export", action="store_true", help="do not export the knee model at the end")
     return p
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number > 0 (``--threads``)."""
+    import argparse
+
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number; give e.g. 1") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be at least 1") from None
+    return v
 
 
 def run(args) -> int:
@@ -29,7 +44,8 @@ def run(args) -> int:
 
     if args.resume:  # a run's config is fixed: name what cannot apply, not just --set
         given = [flag for flag, v in (("--name", args.name), ("--device", args.device),
-                                      ("--block-strategy", args.block_strategy), ("--out", args.out)) if v]
+                                      ("--block-strategy", args.block_strategy), ("--out", args.out),
+                                      ("--threads", args.threads)) if v]
         if given:
             from ..errors import UserError
 
@@ -40,6 +56,8 @@ def run(args) -> int:
         overrides.append(f"device={args.device}")
     if args.block_strategy:
         overrides.append(f"block.strategy.name={args.block_strategy}")
+    if args.threads:
+        overrides.append(f"threads={args.threads}")
     notes: list = []
     cfg, store = open_run(args.space, overrides, name=args.name, resume=args.resume, out=args.out, notes=notes)
     progress = Progress(quiet=args.quiet)
@@ -47,10 +65,16 @@ def run(args) -> int:
         print(f"hybridnas search: note: {note}", file=sys.stderr)
     summary = run_search(cfg, store, progress, export=not args.no_export)
     print_summary(summary)
-    if not summary["front_size"]:
-        from ..results import RunResults
+    from ..results import RunResults
 
+    if not summary["front_size"]:
         print(f"hybridnas search: warning: {RunResults(store.root).empty_front()}", file=sys.stderr)
+    else:
+        from ..analysis.uncertainty import noise_note
+
+        note = noise_note(RunResults(store.root).front())
+        if note:
+            print(f"accuracy noise: {note}")
     return 0
 
 

@@ -600,7 +600,8 @@ class NetworkStage:
                     pass
 
 
-FRONT_COLUMNS = ("arch_id", "genome", "val_acc", "test_acc", "error", "params", "macs", "flops", "latency", "epochs", "seconds")
+FRONT_COLUMNS = ("arch_id", "genome", "val_acc", "val_acc_se", "test_acc", "test_acc_se", "within_noise_of", "error",
+                 "params", "macs", "flops", "latency", "epochs", "seconds")
 
 
 def pareto_front(records: List[Dict[str, Any]], objectives: Sequence[str], maximize: Sequence[str] = ()) -> List[Dict[str, Any]]:
@@ -647,7 +648,11 @@ def front_hypervolume(front: List[Dict[str, Any]], reference: Dict[str, Any]) ->
 
 def write_front(store, front: List[Dict[str, Any]], objectives: Sequence[str], maximize: Sequence[str] = (),
                 extra_columns: Sequence[str] = (), source: Optional[str] = None) -> None:
+    from ..analysis.uncertainty import NOISE_COLUMNS, mark_within_noise
+
     rows = [{**r, "error": objective_value(r, "error")} if ("val_acc" in r or "error" in r) else dict(r) for r in front]
+    rows = mark_within_noise(rows, [o for o in objectives if o != "error" and o not in maximize])
+
     def present(c):
         return any(r.get(c) is not None for r in rows)
 
@@ -658,6 +663,8 @@ def write_front(store, front: List[Dict[str, Any]], objectives: Sequence[str], m
     buf.write(f"# hybridnas front; objectives: {', '.join(objectives)}"
               + (f" (maximised: {', '.join(maximize)})" if maximize else "") + f"; {where}\n")
     buf.write("# columns as in the table; nothing was trained\n" if source else f"# {CONVENTION}\n")
+    if present("val_acc_se"):
+        buf.write(f"# {NOISE_COLUMNS}\n")
     w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in rows:

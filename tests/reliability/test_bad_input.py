@@ -237,6 +237,10 @@ CASES = [
     Case("export-unknown-format", lambda c: ["export", c.run, "--id", _front_id(c), "--format", "gif"], "gif", "run"),
     Case("export-unknown-id", lambda c: ["export", c.run, "--id", "zzzz"], "zzzz", "run"),
     Case("train-negative-epochs", lambda c: ["train", c.run, "--id", _front_id(c), "--epochs", "-3"], "epochs", "run"),
+    Case("zero-threads", lambda c: c.search(TINY, "--threads", "0"), "--threads"),
+    Case("resume-with-threads", lambda c: ["search", "--resume", c.run, "--threads", "2", "--quiet"], "--threads", "run"),
+    Case("train-threads-not-a-number", lambda c: ["train", c.run, "--id", _front_id(c), "--threads", "two"], "--threads",
+         "run"),
 ]
 
 
