@@ -151,3 +151,19 @@ def test_train_data_is_all_of_the_dataset_with_train_data_on_top():
         load_config("fashion_mnist", ["train.data.subset=0"])
     with pytest.raises(UserError, match=r"unknown key 'train.data.sub'; did you mean 'subset'"):
         load_config("fashion_mnist", ["train.data.sub=5"])
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in __import__("hybridnas.config").config.SPACES_DIR.glob("*.yaml")))
+def test_every_shipped_space_loads_by_name(name):
+    cfg = load_config(name)
+    assert config_from_dict(to_dict(cfg)) == cfg
+
+
+def test_the_fashion_mnist_spaces_search_small_and_train_at_full_resolution():
+    from hybridnas.config import train_data_config
+
+    cpu, gpu = load_config("fashion_mnist"), load_config("fashion_mnist_gpu")
+    assert cpu.data.dataset == gpu.data.dataset == "fashion_mnist" and cpu.data.download
+    assert cpu.data.image_size == 14 and gpu.data.image_size is None and gpu.data.subset is None
+    assert train_data_config(cpu.data, cpu.train).image_size == train_data_config(gpu.data, gpu.train).image_size == 28
+    assert gpu.engine.pop_size * gpu.engine.generations > cpu.engine.pop_size * cpu.engine.generations
