@@ -4,6 +4,7 @@ caps, resizes and normalises them the same way for every source."""
 
 from __future__ import annotations
 
+import importlib
 import zipfile
 from pathlib import Path
 
@@ -25,58 +26,28 @@ def load_digits(cfg) -> RawData:
     return RawData("digits", d.images.astype(np.float32), d.target, scale=16.0)
 
 
-def _idx(cfg, spec) -> RawData:
-    from . import idx
+def _named(module: str, spec: str, doc: str):
+    """The reader of a named dataset: ``module`` (:mod:`hybridnas.data.idx` or
+    :mod:`hybridnas.data.cifar`) finds, downloads and reads the files its ``spec`` describes."""
 
-    x, y, x_test, y_test = idx.load(cfg, spec)
-    return RawData(spec.name, x, y, x_test, y_test, scale=255.0)
+    def load(cfg) -> RawData:
+        files = importlib.import_module(f"{__package__}.{module}")
+        s = getattr(files, spec)
+        x, y, x_test, y_test = files.load(cfg, s)
+        return RawData(s.name, x, y, x_test, y_test, scale=255.0)
 
-
-@SOURCES.register("mnist")
-def load_mnist(cfg) -> RawData:
-    """MNIST, 28x28 handwritten digits (official idx files; see :mod:`hybridnas.data.idx`)."""
-    from .idx import MNIST
-
-    return _idx(cfg, MNIST)
-
-
-@SOURCES.register("fashion_mnist")
-def load_fashion_mnist(cfg) -> RawData:
-    """Fashion-MNIST, 28x28 Zalando article images, 10 classes (official idx files)."""
-    from .idx import FASHION_MNIST
-
-    return _idx(cfg, FASHION_MNIST)
+    load.__doc__ = doc
+    return load
 
 
-@SOURCES.register("kmnist")
-def load_kmnist(cfg) -> RawData:
-    """Kuzushiji-MNIST, 28x28 cursive Japanese characters, 10 classes (official idx files)."""
-    from .idx import KMNIST
-
-    return _idx(cfg, KMNIST)
-
-
-def _cifar(cfg, spec) -> RawData:
-    from . import cifar
-
-    x, y, x_test, y_test = cifar.load(cfg, spec)
-    return RawData(spec.name, x, y, x_test, y_test, scale=255.0)
-
-
-@SOURCES.register("cifar10")
-def load_cifar10(cfg) -> RawData:
-    """CIFAR-10 (binary version, read natively; see :mod:`hybridnas.data.cifar`)."""
-    from .cifar import CIFAR10
-
-    return _cifar(cfg, CIFAR10)
-
-
-@SOURCES.register("cifar100")
-def load_cifar100(cfg) -> RawData:
-    """CIFAR-100, 100 fine classes (binary version, read natively)."""
-    from .cifar import CIFAR100
-
-    return _cifar(cfg, CIFAR100)
+for _name, _module, _spec, _doc in (
+    ("mnist", "idx", "MNIST", "MNIST, 28x28 handwritten digits (official idx files; see hybridnas.data.idx)."),
+    ("fashion_mnist", "idx", "FASHION_MNIST", "Fashion-MNIST, 28x28 Zalando article images, 10 classes (idx files)."),
+    ("kmnist", "idx", "KMNIST", "Kuzushiji-MNIST, 28x28 cursive Japanese characters, 10 classes (idx files)."),
+    ("cifar10", "cifar", "CIFAR10", "CIFAR-10 (binary version, read natively; see hybridnas.data.cifar)."),
+    ("cifar100", "cifar", "CIFAR100", "CIFAR-100, 100 fine classes (binary version, read natively)."),
+):
+    SOURCES.register(_name)(_named(_module, _spec, _doc))
 
 
 def _need_path(cfg, what: str) -> Path:

@@ -128,20 +128,25 @@ def _serve(tmp_path, x, y, xt, yt):
     return served.as_uri() + "/", md5
 
 
+def _sums(md5):
+    return tuple(md5[f"{stem}.gz"] for stem in idx.FILES)
+
+
 def test_download_checks_each_md5_tries_the_next_mirror_and_stages_the_files(tmp_path, monkeypatch):
     x, y, xt, yt = write_set(tmp_path / "ref")
     url, md5 = _serve(tmp_path, x, y, xt, yt)
     data = tmp_path / "data"
     cfg = DataConfig(dataset="kmnist", path=str(data), download=True)
     bad = dict(md5, **{"t10k-labels-idx1-ubyte.gz": "0" * 32})
-    monkeypatch.setattr(idx, "KMNIST", dataclasses.replace(idx.KMNIST, mirrors=(url,), md5=bad))
+    monkeypatch.setattr(idx, "KMNIST", dataclasses.replace(idx.KMNIST, mirrors=(url,), sums=_sums(bad)))
     from hybridnas.data import sources
 
     with pytest.raises(UserError, match=r"t10k-labels-idx1-ubyte.gz from .* has MD5 [0-9a-f]{32}, not the published 0{32}"):
-        sources.load_kmnist(cfg)
+        sources.SOURCES.get("kmnist")(cfg)
     assert not (data / "kmnist").exists() and [p.name for p in data.iterdir()] == [], "a damaged download left files"
     # the first mirror is unreachable: the next one serves the files
-    monkeypatch.setattr(idx, "KMNIST", dataclasses.replace(idx.KMNIST, mirrors=((tmp_path / "gone").as_uri(), url), md5=md5))
+    monkeypatch.setattr(idx, "KMNIST", dataclasses.replace(idx.KMNIST, mirrors=((tmp_path / "gone").as_uri(), url),
+                                                           sums=_sums(md5)))
     d = load_dataset(cfg, seed=0)
     assert d.name == "kmnist" and len(d.test) == 20
     assert sorted(p.name for p in (data / "kmnist").iterdir()) == sorted(md5)
