@@ -208,6 +208,10 @@ def estimate(cfg, data, store, device, library: Optional[Sequence] = None) -> Op
             block = block_stage(cfg, shape, sizes["train"], device)
         net = None
         if done < cfg.engine.generations:
+            if library is None and store.exists("blocks.json"):  # a resumed run: its library
+                from .block.library import load_library
+
+                library = load_library(store)
             blocks = library if library is not None else stand_in_blocks(cfg, data.in_chans, data.image_size)
             net = network_stage(cfg, blocks, shape, sizes, device, generations_done=done)
     detail = {**(block or {}), **(net or {}), "library": "derived" if library is not None else "stand-in"}
@@ -216,8 +220,8 @@ def estimate(cfg, data, store, device, library: Optional[Sequence] = None) -> Op
     return Estimate(block["block_stage_s"] if block else None, net["network_stage_s"] if net else None, detail)
 
 
-def describe(est: Estimate) -> str:
-    """One line for the progress output."""
+def describe(est: Estimate, again: bool = False) -> str:
+    """One line for the progress output (``again``: the network stage's, once the library is known)."""
     d = est.detail
     parts = []
     if est.block_s is not None:
@@ -228,7 +232,7 @@ def describe(est: Estimate) -> str:
                      f"~{_seconds(d['candidate_s'])} each, {d['workers']} at a time)")
     which = "" if d["library"] == "derived" or est.network_s is None else \
         "; network costs from stand-in blocks until the library is known"
-    head = "estimate with the derived blocks" if d["library"] == "derived" else f"estimate: about {_minutes(est.total_s)}"
+    head = "estimate with the derived blocks" if again else f"estimate: about {_minutes(est.total_s)}"
     return f"{head}: " + "; ".join(parts) + which
 
 

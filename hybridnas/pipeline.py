@@ -185,7 +185,7 @@ def _estimate(cfg: RunConfig, data, store: RunStore, device, progress: Progress,
     est = estimate(cfg, data, store, device, library)
     if est is None or est.total_s == 0:
         return None
-    progress.info(describe(est))
+    progress.info(describe(est, again=library is not None))
     return est.to_json()
 
 

@@ -66,7 +66,7 @@ def fetch_files(mirrors: Sequence[str], files: Dict[str, str], target: Path, tit
         raise UserError(f"cannot write to '{target.parent}' ({exc.strerror}); set data.path to a writable folder") from None
     try:
         for name, md5 in files.items():
-            fix = f"fetch {title}'s {name} by hand into '{target}'"
+            fix = f"fetch {title}'s {name} by hand into '{target.absolute()}'"
             download_file([m.rstrip("/") + "/" + name for m in mirrors], stage / name, md5, fix)
         try:
             target.mkdir(parents=True, exist_ok=True)

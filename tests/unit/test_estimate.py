@@ -58,15 +58,17 @@ def test_what_is_left_is_estimated_and_nothing_random_is_drawn(tiny, tmp_path):
     line = describe(est)
     assert line.startswith("estimate: about") and "block stage" in line and "stand-in blocks" in line
     # a resumed run: the block stage is done and two generations are on disk
-    store.ensure_writable()
-    store.write_json("blocks.json", {})
-    for g in range(2):
-        store.write_json(f"generations/gen_{g:03d}.json", {})
+    from hybridnas.block.library import save_library
     from tests.conftest import tiny_library
 
-    est = estimate(cfg, data, store, torch.device("cpu"), library=tiny_library())
+    store.ensure_writable()
+    save_library(store, tiny_library(), cfg)
+    for g in range(2):
+        store.write_json(f"generations/gen_{g:03d}.json", {})
+    est = estimate(cfg, data, store, torch.device("cpu"))  # the run's library, read from it
     assert est.block_s is None and est.detail["networks_at_most"] == cfg.engine.pop_size * (cfg.engine.generations - 2)
-    assert describe(est).startswith("estimate with the derived blocks: network stage")
+    assert describe(est).startswith("estimate: about") and "stand-in" not in describe(est)
+    assert describe(est, again=True).startswith("estimate with the derived blocks: network stage")
     store.write_json(f"generations/gen_{2:03d}.json", {})
     assert estimate(cfg, data, store, torch.device("cpu")).total_s == 0  # nothing left to do
 
