@@ -212,6 +212,35 @@ def _library(results: RunResults, images: Dict[str, str]) -> List[Block]:
     return out
 
 
+def _block_health(results: RunResults) -> List[Block]:
+    """Whether each library member's search learned (:mod:`hybridnas.block.health`), and what
+    the collapse guard could not do; nothing for a tabular run."""
+    if results.config.tabular:
+        return []
+    from .block.health import check_member, summary_line
+    from .block.stage import alpha_history
+
+    history = alpha_history(results.store)
+    if not history:
+        return []
+    classes = int(results.dataset.get("num_classes", 0)) if results.store.exists("dataset.json") else 0
+    items, warned, guarded = [], False, False
+    for member in sorted({r["member"] for r in history}):
+        recs = [r for r in history if r["member"] == member]
+        warnings = check_member(recs, results.config.block, classes) if classes else []
+        notes = list(results.store.read_json(f"block/member_{member}.json", default={}).get("guard_notes", []))
+        warned, guarded = warned or bool(warnings), guarded or bool(notes)
+        items += [f"member {member}: warning: {w}" for w in warnings] + [f"member {member}: {n}" for n in notes]
+        if not warnings:
+            items.append(f"member {member}: the search learned: {summary_line(recs, classes)}")
+    intro = ("Checks of the block search (supernet accuracy against chance, how far the op probabilities moved from "
+             "uniform) and of the collapse guard."
+             + (" Some searches did not learn enough: their cells may mean little." if warned else "")
+             + (" The collapse guard had to do more than swap ops on the same edge, or could not cap a cell."
+                if guarded else ""))
+    return [("h", 2, "Block-stage health"), ("p", intro), ("list", items)]
+
+
 def _exports(results: RunResults) -> List[Block]:
     import json
 
@@ -251,7 +280,8 @@ def build(results: RunResults, images: Dict[str, str]) -> List[Block]:
         [("h", 1, f"hybridnas report: {results.root.name}"),
          ("p", f"Run `{results.root}`, report written {time.strftime('%Y-%m-%d %H:%M:%S')}.")]
         + _summary(results) + _figures(results, images) + _front_table(results) + _picks(results)
-        + _proxy(results, images) + _library(results, images) + _exports(results) + _configuration(results)
+        + _proxy(results, images) + _library(results, images) + _block_health(results) + _exports(results)
+        + _configuration(results)
     )
 
 

@@ -35,7 +35,8 @@ def add_parser(sub):
     p.add_argument("--max-flops", type=_number, help="hard limit on FLOPs (2 x MACs)")
     p.add_argument("--max-latency", type=_number, metavar="MS", help="hard limit on measured latency (ms)")
     p.add_argument("--min-acc", type=_number, help="hard lower limit on validation accuracy (0..1)")
-    p.add_argument("-n", type=int, default=1, help="how many models to pick (default 1)")
+    p.add_argument("-n", type=int, default=1,
+                   help="how many models to list, best first (default 1); only the first is recorded as the pick")
     return p
 
 
@@ -54,6 +55,9 @@ def run(args) -> int:
               + (f" {cell(r, LATENCY, 8, '.3g')}" if lat else "") + f"  {r['genome']}")
     rule = chosen[0]["pick"]["rule"]
     for r in chosen:
+        if not r.get("on_front", True):
+            print(f"  {r['arch_id']}: not on the run's front (dominated once latency is ignored); a limit on a "
+                  "quantity that is not an objective picks among every evaluated model that meets it")
         info = r["pick"]
         if "asf" in info:
             print(f"  {r['arch_id']}: ASF {info['asf']:+.3f} (<= 0: meets every aspiration)")
@@ -62,7 +66,8 @@ def run(args) -> int:
             print(f"  {r['arch_id']}: pseudo-weights {pw} (distance {info['distance']:.3f})")
         elif "high_tradeoff" in info and not info["high_tradeoff"]:
             print(f"  {r['arch_id']}: not flagged as a high trade-off point (next in knee order)")
-    print(f"picked by {rule}; recorded in {args.run}/picks.json")
+    also = f"; the {len(chosen) - 1} listed after it are runners-up, not recorded as picks" if len(chosen) > 1 else ""
+    print(f"picked {chosen[0]['arch_id']} by {rule}; recorded in {args.run}/picks.json{also}")
     from ..results import RunResults
 
     if not RunResults(args.run).config.tabular:  # a table's rows are not networks to export

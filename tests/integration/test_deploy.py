@@ -86,13 +86,16 @@ def test_pick_rules_through_the_cli(run_copy, capsys):
     picks = json.loads((run_copy / "picks.json").read_text())["picks"]
     assert [p["rule"] for p in picks] == ["asf", "pseudo-weights", "high-tradeoff"]
     assert picks[0]["prefer"] == {"acc": pytest.approx(best["val_acc"], abs=1e-6)}
-    assert len(picks[1]["arch_ids"]) == 2 and len(picks[2]["arch_ids"]) == 3
-    # the same pick again is one entry, moved last; a different -n is another pick
+    # -n K lists K models but records one pick: the first; the others are kept as listed
+    assert [len(p["arch_ids"]) for p in picks] == [1, 1, 1]
+    assert len(picks[1]["listed"]) == 2 and len(picks[2]["listed"]) == 3
+    assert picks[2]["listed"][0] == picks[2]["arch_ids"][0]
+    # the same pick again is one entry, moved last - also with another -n (it picks the same model)
     assert cli("pick", run_copy, "--weights", "params=1", "-n", "2") == 0
     assert cli("pick", run_copy, "--weights", "params=1", "-n", "1") == 0
     again = json.loads((run_copy / "picks.json").read_text())["picks"]
-    assert [(p["rule"], len(p["arch_ids"])) for p in again] == \
-        [("asf", 1), ("high-tradeoff", 3), ("pseudo-weights", 2), ("pseudo-weights", 1)]
+    assert [p["rule"] for p in again] == ["asf", "high-tradeoff", "pseudo-weights"]
+    assert "listed" not in again[-1] and again[-1]["arch_ids"] == picks[1]["arch_ids"]
 
 
 def test_limits_no_model_meets_exit_2_naming_the_nearest(run_copy, capsys):
