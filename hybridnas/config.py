@@ -90,6 +90,7 @@ class BlockConfig:
     skip_stop: Optional[int] = None  # stop a member early when its derived normal cell has > N skips
     reference_width: int = 16  # width at which block costs are reported
     memory_limit_gb: Optional[float] = None  # refuse/shrink the batch above this estimate
+    channels_last: Optional[bool] = True  # the supernet in NHWC (1.5x faster on CPU); null: off (old runs)
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,9 @@ class EvaluationConfig:
     keep_weights: Literal["front", "all", "none"] = "front"
     fidelity: FidelityConfig = field(default_factory=FidelityConfig)
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 (else fp16) on GPU, fp32 on CPU
-    channels_last: Optional[bool] = None  # memory format of images and weights; default: on for GPU
+    channels_last: Optional[bool] = True  # NHWC images and weights (faster on CPU and GPU); null: GPU only (old runs)
     timeout_s: Optional[float] = None  # a candidate still training after this is recorded as failed
+    folds: int = 1  # > 1: k-fold cross-validation over train + val, k trainings per candidate
     max_loss: Optional[float] = 1e3  # a training loss above this (or NaN) counts as diverged
     ray: RayConfig = field(default_factory=RayConfig)
 
@@ -178,13 +180,38 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class SurrogateConfig:
+    """``engine.surrogate``: surrogate-assisted search (NSGANetV2 / MSuNAS style).
+
+    After ``initial`` random networks, each iteration fits a predictor of the expensive objectives
+    (error; a table's non-cost columns) on everything evaluated so far, runs the engine for
+    ``inner_generations`` on predicted + exact cheap objectives, and evaluates ``batch`` networks
+    from the predicted front (a share ``explore`` of them chosen optimistically, by the prediction
+    minus its spread). One iteration is one generation of the run (``generations`` counts them).
+    """
+
+    enabled: bool = True
+    predictor: str = "auto"  # a predictor name (rf, extra_trees, gp, ridge, mlp), or auto: best k-fold Kendall tau
+    initial: Optional[int] = None  # random networks before the first fit; default: engine.pop_size
+    batch: Optional[int] = None  # networks evaluated per iteration; default: engine.pop_size
+    explore: float = 0.25  # share of a batch chosen by prediction minus spread (exploration)
+    inner_pop: int = 64  # population of the search on predicted objectives
+    inner_generations: int = 40  # its generations per iteration
+    folds: int = 5  # k of the k-fold Kendall tau that picks the predictor
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     name: str = "pymoo"
     algorithm: str = "nsga2"
     pop_size: int = _req()
-    generations: int = _req()
+    # generations (surrogate: iterations, the initial design being the first); at least one of
+    # generations and evaluations must be set; the search stops at whichever comes first
+    generations: Optional[int] = _req(unless="evaluations")
+    evaluations: Optional[int] = None  # budget: distinct networks evaluated at the full budget, across resumes
     crossover_prob: float = 0.9
     mutation_prob: Optional[float] = None  # per gene; default 1 / number of genes
+    surrogate: SurrogateConfig = field(default_factory=SurrogateConfig)
 
 
 @dataclass(frozen=True)
@@ -210,7 +237,7 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     deterministic: bool = False
-    threads: Optional[int] = None  # torch CPU threads; default: torch's choice
+    threads: Optional[int] = None  # torch CPU threads per training process; default 1, at most cores / workers
     data: Optional[DataConfig] = _req(unless="genes")
     cell: Optional[CellConfig] = _req(unless="genes")
     block: Optional[BlockConfig] = _req(unless="genes")
@@ -669,6 +696,10 @@ def check(cfg: RunConfig, source: str = "config") -> None:
             bad("evaluation.fidelity.budgets", f"must increase and stay below evaluation.epochs ({e.epochs}), got {list(fid.budgets)}")
     if not 0 < fid.promote <= 1:
         bad("evaluation.fidelity.promote", f"must be in (0, 1], got {fid.promote}")
+    positive("evaluation.folds", e.folds)
+    if e.folds > 1 and (fid.budgets or cfg.tabular):
+        bad("evaluation.folds", "above 1 cannot be combined with " + ("a tabular space (nothing is trained)" if cfg.tabular
+            else "evaluation.fidelity.budgets (a rung continues one network); set folds to 1 or drop the budgets"))
 
     lat = cfg.latency
     for k in ("batch_size", "repeats"):
@@ -682,12 +713,32 @@ def check(cfg: RunConfig, source: str = "config") -> None:
     if g.pop_size < 4:
         bad("engine.pop_size", f"must be >= 4, got {g.pop_size}")
     positive("engine.generations", g.generations)
+    positive("engine.evaluations", g.evaluations)
+    if g.generations is None and g.evaluations is None:
+        bad("engine.generations", "is unset and so is engine.evaluations; set one of them (the search stops at the first reached)")
+    _check_surrogate(g, bad, positive)
     if not 0 <= g.crossover_prob <= 1:
         bad("engine.crossover_prob", f"must be in [0, 1], got {g.crossover_prob}")
     if g.mutation_prob is not None and not 0 <= g.mutation_prob <= 1:
         bad("engine.mutation_prob", f"must be in [0, 1], got {g.mutation_prob}")
     if cfg.device not in ("auto", "cpu", "cuda") and not cfg.device.startswith("cuda:"):
         bad("device", f"must be auto, cpu, cuda or cuda:N, got '{cfg.device}'")
+
+
+def _check_surrogate(g: EngineConfig, bad, positive) -> None:
+    sg = g.surrogate
+    for k in ("initial", "batch", "inner_pop", "inner_generations"):
+        positive(f"engine.surrogate.{k}", getattr(sg, k))
+    if sg.folds < 2:
+        bad("engine.surrogate.folds", f"must be >= 2, got {sg.folds}")
+    if not 0 <= sg.explore <= 1:
+        bad("engine.surrogate.explore", f"must be in [0, 1], got {sg.explore}")
+    if sg.inner_pop is not None and sg.inner_pop < 4:
+        bad("engine.surrogate.inner_pop", f"must be >= 4, got {sg.inner_pop}")
+    if sg.predictor != "auto":
+        from .network.predictors import PREDICTORS
+
+        PREDICTORS.get(sg.predictor, key="engine.surrogate.predictor")
 
 
 def _check_objective_list(cfg: RunConfig, bad, known: Optional[Sequence[str]]) -> None:

@@ -57,13 +57,15 @@ class RunResults:
         front compares; with multi-fidelity, lower rungs are ``budget=<epochs>`` or ``"all"``.
         A tabular run's records have budget ``None`` (a lookup), which ``"top"`` means there.
         """
+        from .analysis.uncertainty import fill_standard_errors
         from .network.search import EVALS, top_budget
 
         recs = self.store.records(EVALS)
         last: Dict[Any, Dict[str, Any]] = {}
         for r in recs:
             last[(r["arch_id"], r.get("epochs"))] = r
-        out = list(last.values())
+        sizes = self.split_sizes()
+        out = [fill_standard_errors(r, sizes) for r in last.values()]
         if status is not None:
             out = [r for r in out if r.get("status") == status]
         if budget == "all":
@@ -71,10 +73,21 @@ class RunResults:
         want = top_budget(self.config) if budget == "top" else budget
         return [r for r in out if r.get("epochs") == want]
 
+    def split_sizes(self) -> Dict[str, int]:
+        """Images per split (``{}`` for a tabular run): what each accuracy was measured on."""
+        if not self.store.exists("dataset.json"):
+            return {}
+        return {k: int(v) for k, v in self.dataset.get("sizes", {}).items()}
+
     def front(self) -> List[Dict[str, Any]]:
+        """The front (all objectives), each member marked when its accuracy is within noise of a
+        member that costs no more (:func:`~hybridnas.analysis.uncertainty.mark_within_noise`)."""
+        from .analysis.uncertainty import mark_within_noise
         from .network.search import maximized, pareto_front
 
-        return pareto_front(self.records(), self.config.objectives, maximized(self.config))
+        objectives, maximize = self.config.objectives, maximized(self.config)
+        front = pareto_front(self.records(), objectives, maximize)
+        return mark_within_noise(front, [o for o in objectives if o != "error" and o not in maximize])
 
     def empty_front(self) -> UserError:
         """The error for a run with nothing on its front, saying why: not searched yet, every
@@ -98,6 +111,11 @@ class RunResults:
         for p in sorted(self.store.path("generations").glob("gen_*.json")):
             out.append(self.store.read_json(str(p.relative_to(self.root))))
         return out
+
+    def surrogate_iterations(self) -> List[Dict[str, Any]]:
+        """``surrogate/iter_NNN.json`` of a surrogate-assisted search, in order (none otherwise)."""
+        return [self.store.read_json(str(p.relative_to(self.root)))
+                for p in sorted(self.store.path("surrogate").glob("iter_*.json"))]
 
     def record(self, ident: str) -> Dict[str, Any]:
         """The record of an arch id, or of a unique prefix of one."""

@@ -70,10 +70,13 @@ def train_model(
     restart: bool = False,
     progress: Optional[Progress] = None,
     on_epoch: Optional[Callable[[int, Dict[str, float]], None]] = None,
+    threads: Optional[int] = None,
 ) -> Dict[str, Any]:
     """Train the model ``ident`` (arch id or unique prefix) of ``run`` fully; return its record.
 
-    ``on_epoch(epoch, metrics)`` runs after each epoch's checkpoint is on disk.
+    ``on_epoch(epoch, metrics)`` runs after each epoch's checkpoint is on disk. ``threads``: torch
+    threads for this training (default: the run's ``threads``, else one; at most the cores) - a
+    speed setting of this session, not part of the settings a resume must match.
     """
     import torch
 
@@ -111,7 +114,7 @@ def train_model(
                 "pass --restart to train it again with the new ones"
             )
         dev = resolve_device(device or cfg.device)
-        configure(dev, cfg.deterministic, cfg.threads)
+        configure(dev, cfg.deterministic, threads or cfg.threads)
         # the same seed as the search's: the same test split, which training never sees
         data = load_dataset(data_cfg, cfg.seed, merge_val=tc.include_val)
         spec = _spec_for(spec, data, data_cfg)

@@ -3,12 +3,16 @@
 Figures (``plots/<name>.<fmt>``, PNG and/or SVG):
 
 - ``front``: validation accuracy against parameters and against FLOPs - every evaluated model,
-  the fronts of earlier generations faded (later is stronger), the final front, picks ringed;
+  the fronts of earlier generations faded (later is stronger), the final front with ±1 standard
+  error bars (members within noise of a cheaper one hollow), picks ringed;
 - ``front3d``: the three objectives in one 3-D view;
 - ``parallel``: parallel coordinates of the front members (accuracies, params, FLOPs, latency
   when measured), picks highlighted;
 - ``hypervolume``: the hypervolume of the front after each generation, with models evaluated;
-- ``proxy``: proxy accuracy against full-training accuracy, when models were trained fully;
+- ``surrogate``: per surrogate iteration, the Kendall tau of the predictions on the batch chosen
+  (once evaluated) and the chosen predictor's cross-validated tau;
+- ``proxy``: proxy accuracy against full-training accuracy (±1 standard error), when models
+  were trained fully;
 - ``cells/block_<i>``: the normal and reduction cell of each library block drawn as a DAG.
 
 Themes: every figure is drawn on its own solid background, so a figure reads the same whether
@@ -179,8 +183,7 @@ def fig_front(results: RunResults, t: Theme):
                            else "front after generation 1") if g == len(earlier) - 1 else None)
         xs, ys = _staircase(recs, key)
         ax.step(xs, ys, where="post", c=t.front, lw=1.8, label=f"final front of this projection (2 objectives) vs {key}")
-        ax.scatter([r[key] for r in front], [100 * r["val_acc"] for r in front], s=32, c=t.front, zorder=3,
-                   edgecolors=t.bg, linewidths=0.6, label=f"Pareto front, all objectives ({len(front)})")
+        _front_points(ax, front, key, t)
         _annotate_picks(ax, {r["arch_id"]: (r[key], 100 * r["val_acc"]) for r in front}, picked, t)
         ax.set_xscale("log")
         _log_count_axis(ax.xaxis)
@@ -191,6 +194,26 @@ def fig_front(results: RunResults, t: Theme):
     fig.legend(handles, [l.replace(" vs params", "") for l in labels], loc="outside lower center", ncol=3)
     fig.suptitle(f"{results.root.name}: accuracy against cost ({len(recs)} evaluated, {len(front)} on the front)")
     return fig
+
+
+def _front_points(ax, front: List[dict], key: str, t: Theme) -> None:
+    """The front against ``key``: dots with ±1 standard error bars (when known); members whose
+    accuracy is within noise of a member costing no more are drawn hollow."""
+    from .uncertainty import NOISE_MARK
+
+    bars = [r for r in front if r.get("val_acc_se") is not None]
+    if bars:
+        ax.errorbar([r[key] for r in bars], [100 * r["val_acc"] for r in bars],
+                    yerr=[100 * r["val_acc_se"] for r in bars], fmt="none", ecolor=t.front, elinewidth=0.9,
+                    capsize=2.5, alpha=0.8, zorder=2, label="±1 standard error (validation split size)")
+    solid = [r for r in front if not r.get(NOISE_MARK)]
+    hollow = [r for r in front if r.get(NOISE_MARK)]
+    ax.scatter([r[key] for r in solid], [100 * r["val_acc"] for r in solid], s=32, c=t.front, zorder=3,
+               edgecolors=t.bg, linewidths=0.6, label=f"Pareto front, all objectives ({len(front)})")
+    if hollow:
+        ax.scatter([r[key] for r in hollow], [100 * r["val_acc"] for r in hollow], s=32, facecolors=t.bg,
+                   edgecolors=t.front, linewidths=1.2, zorder=3,
+                   label=f"front, not significantly more accurate than a member costing no more ({len(hollow)})")
 
 
 def fig_front3d(results: RunResults, t: Theme):
@@ -319,7 +342,8 @@ def fig_hypervolume(results: RunResults, t: Theme):
     ax.plot(g, hv, c=t.front, lw=2, marker="o", label="hypervolume of the front")
     ax.set_xlabel("generation")
     ax.set_ylabel("hypervolume (normalised objectives, unitless)")
-    ax.set_xticks(g if len(g) <= 20 else None)
+    if len(g) <= 20:  # else matplotlib's own ticks (set_xticks(None) raises)
+        ax.set_xticks(g)
     ax.grid(True)
     ax.legend(loc="upper left")
     objs = ", ".join(ref.get("objectives", results.config.objectives))
@@ -329,9 +353,47 @@ def fig_hypervolume(results: RunResults, t: Theme):
     return fig
 
 
+def fig_surrogate(results: RunResults, t: Theme):
+    """How well the surrogate ranked each batch it chose, once evaluated (``surrogate/iter_NNN.json``)."""
+    import numpy as np
+
+    plt = _plt()
+    its = [it for it in results.surrogate_iterations() if it.get("phase") == "surrogate"]
+    if not its:
+        raise UserError(f"run '{results.root}' made no surrogate-assisted generation; nothing to plot")
+    names = sorted({o for it in its for o in it.get("predictor", {})})
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    colours = (t.front, t.pick, t.accent, t.muted)
+    for k, o in enumerate(names):
+        c = colours[k % len(colours)]
+        g = [int(it["generation"]) + 1 for it in its if o in it.get("batch_quality", {})]
+        tau = [it["batch_quality"][o].get("kendall_tau") for it in its if o in it.get("batch_quality", {})]
+        cv = [it["cv_kendall_tau"][o].get(it["predictor"][o]) for it in its if o in it.get("batch_quality", {})]
+        ax.plot(g, [np.nan if v is None else v for v in tau], c=c, lw=2, marker="o",
+                label=f"{o}: on the batch chosen, once evaluated")
+        ax.plot(g, [np.nan if v is None else v for v in cv], c=c, lw=1, ls="--", marker=".",
+                label=f"{o}: cross-validated on the archive (the predictor picked)")
+        last = None
+        for it, x, y in zip(its, g, cv):  # name the predictor where the choice changes
+            if it["predictor"][o] != last and y is not None:
+                ax.annotate(it["predictor"][o], (x, y), textcoords="offset points", xytext=(0, -12), ha="center",
+                            fontsize=7, color=t.fg)
+            last = it["predictor"][o]
+    ax.axhline(0, c=t.muted, lw=0.8, ls=":")
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_xlabel("generation (surrogate iteration)")
+    ax.set_ylabel("Kendall τ, predicted vs measured (unitless)")
+    ax.grid(True)
+    ax.legend(loc="lower right")
+    ax.set_title(f"{results.root.name}: how the surrogate ranked what it proposed\n"
+                 "labels: the predictor chosen by k-fold Kendall τ, where the choice changes", fontsize=9)
+    return fig
+
+
 def fig_proxy(results: RunResults, t: Theme):
     """Proxy (search) accuracy against full-training accuracy of the models trained fully."""
     from .proxy import proxy_agreement
+    from .uncertainty import standard_error
 
     plt = _plt()
     trained = list(results.trained().values())
@@ -340,6 +402,12 @@ def fig_proxy(results: RunResults, t: Theme):
     agree = proxy_agreement(trained)
     fig, ax = plt.subplots(figsize=(6, 4.6), constrained_layout=True)
     px = [100 * r["proxy_val_acc"] for r in trained]
+    sizes = results.split_sizes()
+    if sizes.get("val") and sizes.get("test"):  # ±1 standard error of each accuracy from its split size
+        pxe = [100 * standard_error(r["proxy_val_acc"], sizes["val"]) for r in trained]
+        ax.errorbar(px, [100 * r["test_acc"] for r in trained], xerr=pxe,
+                    yerr=[100 * standard_error(r["test_acc"], sizes["test"]) for r in trained],
+                    fmt="none", ecolor=t.muted, elinewidth=0.8, capsize=2, zorder=2, label="±1 standard error")
     ax.scatter(px, [100 * r["test_acc"] for r in trained], s=40, c=t.front, label="full training, test split", zorder=3)
     with_val = [(x, r) for x, r in zip(px, trained) if r.get("val_acc") is not None]  # none: val was trained on
     if with_val:
@@ -453,7 +521,7 @@ def fig_block(results: RunResults, index: int, t: Theme):
 # ------------------------------------------------------------------------------ drivers
 
 # Every figure ``plot_all`` draws, in drawing order; ``hybridnas plot --help`` lists these.
-FIGURES = ("front", "front3d", "parallel", "hypervolume", "proxy", "cells", "alpha")
+FIGURES = ("front", "front3d", "parallel", "hypervolume", "surrogate", "proxy", "cells", "alpha")
 # Figures of the block stage: a tabular run (genes looked up in a table) has no block library.
 BLOCK_FIGURES = ("cells", "alpha")
 # Record columns a figure reads (a table need not have them all).
@@ -492,6 +560,9 @@ def _why_not(results: "RunResults", name: str) -> Optional[str]:
         return f"no model of {run} was trained fully; run 'hybridnas train' first"
     if name == "hypervolume" and not results.generations():
         return f"{run} has no finished generation yet; resume the search to finish one"
+    if name == "surrogate" and not any(it.get("phase") == "surrogate" for it in results.surrogate_iterations()):
+        return (f"{run} made no surrogate-assisted generation (engine.surrogate off, or the search stopped after its "
+                "initial design), so there is no 'surrogate' figure; drop 'surrogate' from --figure")
     missing = [c for c in COLUMNS.get(name, ()) if any(c not in r for r in results.records())]
     if missing:
         return (f"the results of {run} have no column {', '.join(repr(c) for c in missing)}, which the "
@@ -549,6 +620,6 @@ def plot_all(run, formats: Sequence[str] = ("png",), theme: str = "light",
                     out += _save(fig_block(results, i, t), results, f"cells/block_{i}", formats)
                 continue
             fig = {"front": fig_front, "front3d": fig_front3d, "parallel": fig_parallel,
-                   "hypervolume": fig_hypervolume, "proxy": fig_proxy}[name](results, t)
+                   "hypervolume": fig_hypervolume, "surrogate": fig_surrogate, "proxy": fig_proxy}[name](results, t)
             out += _save(fig, results, name, formats)
     return out

@@ -46,7 +46,7 @@ def build_supernet(cfg, data: Dataset, device) -> Supernet:
     torch.manual_seed(derive_seed(cfg.seed, "supernet"))
     b = cfg.block
     net = Supernet(cfg.cell.ops, cfg.cell.nodes, b.width, b.cells, data.in_chans, data.num_classes, data.image_size)
-    return net.to(device)
+    return net.to(device).set_channels_last(b.channels_last)
 
 
 class BlockStage:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .search import positive_int
+
 HELP = "train a model of a run fully (long cosine schedule; cutout, drop-path, auxiliary head), resumable"
 
 
@@ -29,6 +31,8 @@ def add_parser(sub):
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="data.KEY=VALUE changes the training data, train.KEY=VALUE a training setting (repeatable)")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the run's)")
+    p.add_argument("--threads", type=positive_int, metavar="N",
+                   help="torch threads (default: the run's 'threads', else 1; at most the cores)")
     p.add_argument("--restart", action="store_true", help="discard a checkpoint or finished training and start over")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     return p
@@ -68,7 +72,7 @@ def run(args) -> int:
 
     overrides = settings_from(args.overrides, {k: getattr(args, k) for k in OVERRIDES})
     r = train_model(args.run, args.id, overrides, device=args.device, restart=args.restart,
-                    progress=Progress(quiet=args.quiet))
+                    progress=Progress(quiet=args.quiet), threads=args.threads)
     print(f"{r['arch_id']}  {r['genome']}  {r['params']:,} params")
     print(f"  proxy ({r['proxy_epochs']} epochs): val {r['proxy_val_acc']:.4f}  test {r['proxy_test_acc']:.4f}")
     d = r["data"]

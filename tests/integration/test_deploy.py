@@ -8,6 +8,7 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -78,10 +79,16 @@ def test_pick_rules_through_the_cli(run_copy, capsys):
     assert cli("pick", run_copy, "--prefer", f"acc={best['val_acc']:.6f}") == 0
     out = capsys.readouterr().out
     assert out.splitlines()[1].split()[0] in {r["arch_id"] for r in front if r["val_acc"] == best["val_acc"]}
-    # pseudo-weights all on params -> the smallest model
+    # pseudo-weights all on params -> the model whose pseudo-weight vector (Deb: (max - f) / (max - min)
+    # per objective, error linear and costs log10, normalised to sum 1) is nearest (0, 1, 0); the
+    # smallest model only when it is not also the most accurate or the cheapest in FLOPs
     assert cli("pick", run_copy, "--weights", "params=1", "-n", "2") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1].split()[0] == min(front, key=lambda r: (r["params"], -r["val_acc"]))["arch_id"]
+    F = np.array([[1 - r["val_acc"], np.log10(r["params"]), np.log10(r["flops"])] for r in front])
+    pw = (F.max(0) - F) / (F.max(0) - F.min(0))
+    pw = pw / pw.sum(1, keepdims=True)
+    dist = np.abs(pw - [0, 1, 0]).sum(1)
+    assert lines[1].split()[0] in {r["arch_id"] for r, d in zip(front, dist) if d == pytest.approx(dist.min())}
     assert cli("pick", run_copy, "--rule", "high-tradeoff", "-n", "3") == 0
     picks = json.loads((run_copy / "picks.json").read_text())["picks"]
     assert [p["rule"] for p in picks] == ["asf", "pseudo-weights", "high-tradeoff"]

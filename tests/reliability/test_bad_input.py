@@ -260,6 +260,10 @@ CASES = [
     Case("train-data-bad-size", lambda c: ["train", c.run, "--id", _front_id(c), "--set", "data.image_size=0"],
          "train.data.image_size", "run"),
     Case("train-negative-epochs", lambda c: ["train", c.run, "--id", _front_id(c), "--epochs", "-3"], "epochs", "run"),
+    Case("zero-threads", lambda c: c.search(TINY, "--threads", "0"), "--threads"),
+    Case("resume-with-threads", lambda c: ["search", "--resume", c.run, "--threads", "2", "--quiet"], "--threads", "run"),
+    Case("train-threads-not-a-number", lambda c: ["train", c.run, "--id", _front_id(c), "--threads", "two"], "--threads",
+         "run"),
 ]
 
 
