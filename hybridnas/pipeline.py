@@ -222,6 +222,18 @@ def failure_summary(records) -> Dict[str, Dict[str, Any]]:
     return out
 
 
+def _estimate(cfg: RunConfig, data, store: RunStore, device, progress: Progress, library=None) -> Optional[Dict[str, Any]]:
+    """The time estimate of what is left of the search, shown before it starts (and, with the
+    library, before the network stage); none for a table or when nothing is left to do."""
+    from .estimate import describe, estimate
+
+    est = estimate(cfg, data, store, device, library)
+    if est is None or est.total_s == 0:
+        return None
+    progress.info(describe(est, again=library is not None))
+    return est.to_json()
+
+
 def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = None, export: bool = True) -> Dict[str, Any]:
     import torch
 
@@ -256,6 +268,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             store.write_json("manifest.json", manifest(cfg, device))
         extended = _extension(cfg, store) if continued else {}
         configure(device, cfg.deterministic, cfg.threads)
+        estimated = None
         seed_everything(cfg.seed)
         t_block = time.perf_counter()
         if cfg.tabular:
@@ -264,11 +277,14 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             if not store.exists("dataset.json"):
                 store.write_json("dataset.json", data.info())
             progress.info(f"run {store.root} | {data.describe()} | device {device} | torch threads {torch.get_num_threads()}")
+            estimated = _estimate(cfg, data, store, device, progress)  # its random state is restored after
             data = data.to(device)
             library = BlockStage(cfg, data, store, device, progress).run()
             check_constraints(cfg, data.in_chans, data.num_classes, data.image_size, [e.genotype for e in library])
             for i, e in enumerate(library):
                 progress.info(f"  block {i}: {e.net_params:,} params, {2 * e.net_macs:,} FLOPs (reference net) | {e.genotype}")
+            if estimated is not None and estimated.get("block_stage_s") is not None:  # again, with the real blocks
+                estimated["with_library"] = _estimate(cfg, data, store, device, progress, library)
             latency = LatencyTable.from_config(cfg, store, device) if cfg.wants_latency else None
             points = NetworkPoints(cfg, library, data, latency)
         block_s = time.perf_counter() - t_block
@@ -298,6 +314,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             summary["extended"] = extended
         if cfg.evaluation.fidelity.budgets:
             summary["stopped_early"] = result["stopped_early"]
+        if estimated is not None:
+            summary["estimate"] = estimated
         front = result["front"]
         plottable = bool(front) and all(k in r for r in front for k in ("val_acc", "params", "flops"))
         if front and all("val_acc" in r for r in front):

@@ -146,7 +146,7 @@ def _front_table(results: RunResults) -> List[Block]:
     note = noise_note(front)
     return [
         ("h", 2, "The Pareto front"),
-        ("p", f"{len(front)} models no other model beats in all of {', '.join(results.config.objectives)} at once, "
+        ("p", f"{len(front)} {'model' if len(front) == 1 else 'models'} no other model beats in all of {', '.join(results.config.objectives)} at once, "
               + ("sorted by parameters. Values are the table's columns, looked up (nothing was trained). "
                  if tab else
                  "sorted by parameters. Accuracy after the proxy training of the search; FLOPs = 2 x MACs "

@@ -129,7 +129,9 @@ class RunResults:
         # the longest budget it reached (multi-fidelity keeps one record per rung)
         return max((r for r in recs if r["arch_id"] == aid), key=lambda r: r.get("epochs") or 0)
 
-    def spec(self, record: Dict[str, Any]):
+    def spec(self, record: Dict[str, Any], trained: bool = False):
+        """The network of ``record``, as searched; ``trained``: as fully trained (``hybridnas
+        train`` may train at another image size - cells and head do not depend on it)."""
         from .space.genome import ArchSpec, Genome
 
         if self.config.tabular:
@@ -150,6 +152,11 @@ class RunResults:
                 f"record {record['arch_id']} does not match the run's library (rebuilt id {spec.arch_id}); "
                 "blocks.json was changed after the search"
             )
+        size = (self.trained().get(record["arch_id"]) or {}).get("image_size") if trained else None
+        if size and tuple(size) != spec.image_size:
+            import dataclasses
+
+            spec = dataclasses.replace(spec, image_size=tuple(int(v) for v in size))
         return spec
 
     def weights_path(self, record: Dict[str, Any]) -> Optional[Path]:
@@ -165,9 +172,10 @@ class RunResults:
     def model(self, record: Dict[str, Any], weights: bool = True):
         from .network.builder import build_network
 
-        model = build_network(self.spec(record))
+        p = self.weights_path(record) if weights else None
+        full = p is not None and p == self.store.path(f"trained/{record['arch_id']}/model.pt")
+        model = build_network(self.spec(record, trained=full))
         if weights:
-            p = self.weights_path(record)
             if p is None:
                 raise UserError(
                     f"model {record['arch_id']} has no saved weights in this run; train it with "

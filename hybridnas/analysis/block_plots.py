@@ -51,7 +51,7 @@ def alpha_figures(results: RunResults, t) -> List[Tuple[str, object]]:
             ax.set_xticks(range(len(ops)), [o.replace("_", "\n", 1) for o in ops], fontsize=7)
             ax.set_yticks(range(len(edge_labels)), edge_labels, fontsize=7)
             ax.set_xlabel("operation")
-            ax.set_ylabel("edge (node <- input)")
+            ax.set_ylabel("edge (node <- input; 0, 1: the cell's inputs)")
             ax.set_title(f"{kind} cell, epoch {last['epoch'] + 1} (entropy {relative_entropy(last, kind):.2f} of uniform)",
                          fontsize=9)
             for e, row in enumerate(probs):

@@ -110,6 +110,11 @@ def _picked(results: RunResults) -> Dict[str, str]:
     return {a: "/".join(r) for a, r in out.items()}
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 model``, ``2 models``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _staircase(recs, key):
     """Points of the 2-D front (max accuracy, min ``key``) in increasing ``key``."""
     best = -1.0
@@ -174,7 +179,8 @@ def fig_front(results: RunResults, t: Theme):
             xs, ys = _staircase(gf, key)
             alpha = 0.15 + 0.5 * (g + 1) / max(len(earlier), 1)
             ax.step(xs, ys, where="post", c=t.front, lw=1.0, alpha=alpha, ls="--",
-                    label=f"fronts after generations 1-{len(earlier)} (later = stronger)" if g == len(earlier) - 1 else None)
+                    label=(f"fronts after generations 1-{len(earlier)} (later = stronger)" if len(earlier) > 1
+                           else "front after generation 1") if g == len(earlier) - 1 else None)
         xs, ys = _staircase(recs, key)
         ax.step(xs, ys, where="post", c=t.front, lw=1.8, label=f"final front of this projection (2 objectives) vs {key}")
         _front_points(ax, front, key, t)
@@ -306,7 +312,7 @@ def fig_parallel(results: RunResults, t: Theme):
     ax.tick_params(axis="x", length=0, pad=18)
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, shrink=0.7, pad=0.02, label=ACC_LABEL)
-    ax.set_title(f"{results.root.name}: the {len(front)} front models (picked ones in blue, labelled); each axis "
+    ax.set_title(f"{results.root.name}: the front's {_count(len(front), 'model')} (picked ones in blue, labelled); each axis "
                  "runs from its minimum (bottom) to its maximum (top), costs on a log scale", fontsize=9)
     return fig
 
@@ -403,8 +409,10 @@ def fig_proxy(results: RunResults, t: Theme):
                     yerr=[100 * standard_error(r["test_acc"], sizes["test"]) for r in trained],
                     fmt="none", ecolor=t.muted, elinewidth=0.8, capsize=2, zorder=2, label="±1 standard error")
     ax.scatter(px, [100 * r["test_acc"] for r in trained], s=40, c=t.front, label="full training, test split", zorder=3)
-    ax.scatter(px, [100 * r["val_acc"] for r in trained], s=40, marker="s", facecolors="none", edgecolors=t.accent,
-               label="full training, validation split", zorder=3)
+    with_val = [(x, r) for x, r in zip(px, trained) if r.get("val_acc") is not None]  # none: val was trained on
+    if with_val:
+        ax.scatter([x for x, _ in with_val], [100 * r["val_acc"] for _, r in with_val], s=40, marker="s",
+                   facecolors="none", edgecolors=t.accent, label="full training, validation split", zorder=3)
     for r, x in zip(trained, px):
         ax.annotate(r["arch_id"][:6], (x, 100 * r["test_acc"]), textcoords="offset points", xytext=(5, 4), fontsize=7)
     lo = min(px + [100 * r["test_acc"] for r in trained]) - 1
@@ -415,7 +423,7 @@ def fig_proxy(results: RunResults, t: Theme):
     ax.grid(True)
     ax.legend(loc="lower right")
     tau = agree.get("kendall_tau_test")
-    ax.set_title(f"{results.root.name}: proxy vs full training ({len(trained)} models"
+    ax.set_title(f"{results.root.name}: proxy vs full training ({_count(len(trained), 'model')}"
                  + (f"; Kendall τ {tau:.2f}" if tau is not None else "") + ")")
     return fig
 
@@ -437,40 +445,59 @@ def _op_colour(op: str, t: Theme) -> str:
 
 
 def _draw_cell(ax, cell, title: str, t: Theme) -> None:
-    """One cell DAG: inputs on the left, intermediate nodes left to right, the output on the right."""
+    """One cell DAG: inputs on the left, intermediate nodes left to right, the output on the right.
+
+    Nodes are numbered as in the genotype string and the heat-maps of the block stage: 0 and 1
+    are the cell's inputs (the outputs of the cell before the previous one and of the previous
+    one), 2.. its intermediate nodes. Each op label goes to the point of its edge's arc that
+    overlaps the nodes and the labels placed before it least (the middle when free).
+    """
     n = cell.n_nodes
     pos = {0: (0.0, 1.1), 1: (0.0, -1.1)}
     for k in range(n):
         pos[k + 2] = (1.5 * (k + 1), 0.6 * (1 if k % 2 == 0 else -1) if n > 1 else 0.0)
     out = (1.5 * (n + 1), 0.0)
-    names = {0: "c[k-2]", 1: "c[k-1]", **{k + 2: str(k) for k in range(n)}}
-    outgoing: Dict[int, int] = {}
+    node_r = 0.32  # a node's circle, in data units (the axes keep an equal aspect)
+    taken = [(x, y, node_r, node_r) for x, y in list(pos.values()) + [out]]  # boxes: centre, half width, half height
+
+    def overlap(box) -> float:
+        x, y, w, h = box
+        return sum(max(0.0, min(x + w, a + c) - max(x - w, a - c)) * max(0.0, min(y + h, b + d) - max(y - h, b - d))
+                   for a, b, c, d in taken)
+
     for i, node in enumerate(cell.nodes, start=2):
         for m, (op, j) in enumerate(node):
             (x0, y0), (x1, y1) = pos[j], pos[i]
-            k = outgoing[j] = outgoing.get(j, -1) + 1
             rad = 0.25 * (1 if (j + m) % 2 == 0 else -1) if abs(x1 - x0) > 1.6 else 0.1
             ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
                         arrowprops=dict(arrowstyle="-|>", color=_op_colour(op, t), lw=1.4,
                                         shrinkA=13, shrinkB=13, connectionstyle=f"arc3,rad={rad}"))
-            # labels sit near the source, staggered along the arc for each further edge leaving
-            # the same node, so labels of crossing or fanning edges do not meet (the arc is a
-            # quadratic Bezier whose control point is the chord's midpoint moved by rad x chord)
+            # the arc is a quadratic Bezier whose control point is the chord's midpoint moved by rad x chord
             cx, cy = (x0 + x1) / 2 + rad * (y1 - y0), (y0 + y1) / 2 - rad * (x1 - x0)
-            u = min(max(0.3, 0.7 / math.hypot(x1 - x0, y1 - y0)) + 0.25 * k, 0.7)  # clear of the node circle
-            lx = (1 - u) ** 2 * x0 + 2 * u * (1 - u) * cx + u ** 2 * x1
-            ly = (1 - u) ** 2 * y0 + 2 * u * (1 - u) * cy + u ** 2 * y1
-            ax.text(lx, ly, OP_LABELS.get(op, op), ha="center", va="center", fontsize=7, color=t.fg,
+            text = OP_LABELS.get(op, op)
+            half = (0.045 * len(text) + 0.06, 0.13)  # about 7-point text, in data units
+
+            def box(u):
+                bx = (1 - u) ** 2 * x0 + 2 * u * (1 - u) * cx + u ** 2 * x1
+                by = (1 - u) ** 2 * y0 + 2 * u * (1 - u) * cy + u ** 2 * y1
+                return (bx, by, *half)
+
+            u = min((0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78), key=lambda u: (round(overlap(box(u)), 4), abs(u - 0.5)))
+            lx, ly, _, _ = b = box(u)
+            taken.append(b)
+            ax.text(lx, ly, text, ha="center", va="center", fontsize=7, color=t.fg,
                     bbox=dict(boxstyle="round,pad=0.15", fc=t.bg, ec=_op_colour(op, t), lw=0.6), zorder=4)
     for i in range(2, n + 2):
         ax.annotate("", xy=out, xytext=pos[i], arrowprops=dict(arrowstyle="-|>", color=t.muted, lw=0.9, ls="--",
                                                                shrinkA=13, shrinkB=15))
     for i, (x, y) in pos.items():
         ax.scatter([x], [y], s=620 if i < 2 else 420, c=t.grid if i < 2 else t.bg, edgecolors=t.fg, zorder=5)
-        ax.text(x, y, names[i], ha="center", va="center", fontsize=7 if i < 2 else 9, zorder=6)
+        ax.text(x, y, str(i), ha="center", va="center", fontsize=9, zorder=6)
+    for i, name in ((0, "c[k-2]"), (1, "c[k-1]")):  # what the inputs are, beside them
+        ax.text(pos[i][0] - 0.42, pos[i][1], name, ha="right", va="center", fontsize=7, color=t.fg, zorder=6)
     ax.scatter([out[0]], [out[1]], s=620, c=t.grid, edgecolors=t.fg, zorder=5)
     ax.text(out[0], out[1], "c[k]", ha="center", va="center", fontsize=7, zorder=6)
-    ax.set_xlim(-0.6, out[0] + 0.6)
+    ax.set_xlim(-1.3, out[0] + 0.6)
     ax.set_ylim(-1.6, 1.6)
     ax.set_aspect("equal")
     ax.axis("off")
@@ -482,11 +509,12 @@ def fig_block(results: RunResults, index: int, t: Theme):
     plt = _plt()
     entry = results.library[index]
     n = entry.genotype.normal.n_nodes
-    fig, axes = plt.subplots(1, 2, figsize=(3.2 + 2.6 * n, 3.1), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(3.8 + 2.6 * n, 3.1), constrained_layout=True)
     _draw_cell(axes[0], entry.genotype.normal, f"block {index}: normal cell", t)
     _draw_cell(axes[1], entry.genotype.reduce, f"block {index}: reduction cell (inputs stride 2)", t)
     fig.suptitle(f"{entry.cell_params:,} params per normal cell; reference net {entry.net_params:,} params, "
-                 f"{2 * entry.net_macs:,} FLOPs  |  output c[k] concatenates nodes 0-{n - 1}", fontsize=8)
+                 f"{2 * entry.net_macs:,} FLOPs  |  inputs 0, 1: the outputs c[k-2], c[k-1] of the two cells before; "
+                 f"output c[k] concatenates nodes 2-{n + 1} (numbered as in the genotype and the heat-maps)", fontsize=8)
     return fig
 
 

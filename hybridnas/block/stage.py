@@ -173,6 +173,9 @@ class BlockStage:
         strategy = build_strategy(b.strategy.name, net, b, self._options({}))
         torch.manual_seed(derive_seed(self.cfg.seed, "warmup"))  # each phase's randomness is its own
         start = self._resume_point("warmup", net, strategy)
+        if b.warmup_epochs == 0:  # nothing to warm up: no bar that counts to nothing
+            self.store.save_tensors(WARM, net.state_dict())
+            return
         with self.progress.bar("block warm-up", b.warmup_epochs) as bar:
             bar.update(start)
             for epoch in range(start, b.warmup_epochs):

@@ -181,7 +181,7 @@ def test_full_training_resumes_exactly_and_export_drops_the_aux_head(run_copy, t
 def test_training_again_with_other_settings_is_refused_until_restart(run_copy, capsys):
     aid = json.loads((run_copy / "front.json").read_text())["members"][0]["arch_id"]
     assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--quiet") == 0
-    assert "full  (1 epochs)" in capsys.readouterr().out
+    assert "full  (1 epochs on train+val: " in capsys.readouterr().out
     assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--quiet") == 0  # done: nothing retrained
     assert len((run_copy / "trained.jsonl").read_text().splitlines()) == 1
     assert cli("train", run_copy, "--id", aid, "--epochs", "2", "--quiet") == 2
@@ -190,6 +190,67 @@ def test_training_again_with_other_settings_is_refused_until_restart(run_copy, c
     assert cli("train", run_copy, "--id", aid, "--epochs", "2", "--restart", "--quiet") == 0
     assert cli("train", run_copy, "--id", aid, "--drop-path", "1.5", "--quiet") == 2
     assert "drop_path" in capsys.readouterr().err
+
+
+def test_full_training_trains_on_all_the_data_by_default_and_says_so(run_copy, capsys):
+    """The search's caps (tiny.yaml: 300 training images) do not apply; training and validation
+    splits are trained on together; the test split is the search's, untouched."""
+    from hybridnas.data import load_dataset
+    from hybridnas.results import RunResults
+
+    aid = json.loads((run_copy / "front.json").read_text())["members"][0]["arch_id"]
+    assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--quiet") == 0
+    out = capsys.readouterr().out
+    rec = RunResults(run_copy).trained()[aid]
+    cfg = RunResults(run_copy).config
+    searched = load_dataset(cfg.data, cfg.seed)
+    assert len(searched.train) == 300
+    assert rec["data"]["splits"] == "train+val" and rec["val_acc"] is None
+    assert rec["data"]["sizes"] == {"train": 1797 - len(searched.test), "val": 0, "test": len(searched.test)}
+    assert "on train+val: 1,438 images at 8x8): test" in out and "val " not in out.split("full")[1]
+    history = [json.loads(line) for line in (run_copy / "trained" / aid / "history.jsonl").read_text().splitlines()]
+    assert "test_acc" in history[-1] and "val_acc" not in history[-1]  # logged, never used to choose
+    # the training split alone, with validation logged; a change of data is a change of settings
+    assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--no-include-val", "--quiet") == 2
+    assert "--restart" in capsys.readouterr().err
+    assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--no-include-val", "--set", "data.subset=200",
+               "--restart", "--quiet") == 0
+    rec = RunResults(run_copy).trained()[aid]
+    assert rec["data"]["splits"] == "train" and abs(rec["data"]["sizes"]["train"] - 200) <= 5 and rec["val_acc"] is not None
+    assert rec["data"]["sizes"]["val"] == len(searched.val)
+    # --set takes data.* and train.* only, typed like the space file
+    assert cli("train", run_copy, "--id", aid, "--set", "engine.generations=2") == 2
+    assert "train takes data.KEY" in capsys.readouterr().err
+    assert cli("train", run_copy, "--id", aid, "--set", "train.epochs=abc") == 2
+    assert "'train.epochs' must be an integer" in capsys.readouterr().err
+    assert cli("train", run_copy, "--id", aid, "--set", "data.subsett=5") == 2
+    assert "did you mean 'subset'" in capsys.readouterr().err
+
+
+def test_training_at_another_resolution_exports_a_model_for_it(run_copy, capsys):
+    """Cells and head do not depend on the resolution: a model searched at 8x8 trains at 16x16,
+    its FLOPs are given at both, and the export takes 16x16 images."""
+    from hybridnas.network.costs import measured_cost
+    from hybridnas.results import RunResults
+
+    aid = json.loads((run_copy / "front.json").read_text())["members"][-1]["arch_id"]
+    assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--set", "data.image_size=16", "--quiet") == 0
+    out = capsys.readouterr().out
+    rec = RunResults(run_copy).trained()[aid]
+    proxy = RunResults(run_copy).record(aid)
+    assert rec["image_size"] == [16, 16] and rec["search_image_size"] == [8, 8]
+    assert rec["search_flops"] == proxy["flops"] and rec["flops"] > proxy["flops"] and rec["params"] == proxy["params"]
+    assert f"FLOPs {rec['flops']:,} at 16x16 (the search's {proxy['flops']:,} were at 8x8)" in out
+    folder = hybridnas.Run.load(run_copy).export(aid)
+    card = json.loads((folder / "card.json").read_text())
+    assert card["input_shape"] == [None, 1, 16, 16] and card["flops"] == rec["flops"]
+    assert card["dataset"]["image_size"] == [16, 16] and "on train+val" in card["accuracy_note"]
+    assert "per 16x16 image" in (folder / "card.md").read_text() and "test accuracy" in (folder / "card.md").read_text()
+    model = hybridnas.load(folder)
+    assert measured_cost(model, (1, 16, 16)).flops == rec["flops"]
+    assert model(torch.zeros(2, 1, 16, 16)).shape == (2, 10)
+    # the search's record and its cost model are unchanged: the front still compares 8x8 costs
+    assert RunResults(run_copy).spec(proxy).image_size == (8, 8)
 
 
 # ---------------------------------------------------------------------------------- report
