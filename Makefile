@@ -5,27 +5,34 @@ VENV ?= .venv
 # The CPU build of torch; set TORCH=torch (or another spec) for a CUDA machine.
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+CORE := $(VENV)/.installed-core
+DEV := $(VENV)/.installed-dev
 ARGS ?=
 PYTEST_ARGS ?=
 
 .PHONY: search test test-all install clean
 
-$(STAMP): pyproject.toml
+# what a search needs: torch and the package's own dependencies
+$(CORE): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q "$(TORCH)"
+	$(BIN)/pip install -q -e .
+	touch $(CORE)
+
+# the tests add the dev extra (pytest, the ONNX packages, ray)
+$(DEV): $(CORE)
 	$(BIN)/pip install -q -e ".[dev]"
-	touch $(STAMP)
+	touch $(DEV)
 
-install: $(STAMP)
+install: $(DEV)
 
-search: $(STAMP)
+search: $(CORE)
 	$(BIN)/hybridnas search $(ARGS)
 
-test: $(STAMP)
+test: $(DEV)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-test-all: $(STAMP)
+test-all: $(DEV)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -7,7 +7,10 @@ the stand-alone test accuracy of that reference network after the same short tra
 search time per epoch. Finally the supernet memory estimate is compared with the peak measured
 in a fresh process for the default space.
 
-    python benchmarks/enhanced_vs_darts.py [--seeds 0 1 2] [--lam 0.4] [--train-epochs 15]
+    python benchmarks/enhanced_vs_darts.py [--seeds 0 1 2] [--lam 0.4] [--train-epochs 15] [--threads 1]
+
+One torch thread by default: on a 2-core machine shared with other work, two threads spin-wait
+and run several times slower (a DARTS step is as fast on one thread as on two here).
 """
 
 import argparse
@@ -91,10 +94,11 @@ def main():
     ap.add_argument("--lam", type=float, default=None, help="enhanced weight (default: the largest of the library)")
     ap.add_argument("--train-epochs", type=int, default=15)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = ap.parse_args()
     cfg0 = load_config()
     lam = args.lam if args.lam is not None else max(m.get("lam", 0.0) for m in cfg0.block.library)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     rows = []
     for seed in args.seeds:
         for method in ("darts", "enhanced"):

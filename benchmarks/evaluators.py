@@ -14,6 +14,10 @@ built as the search builds them. Each configuration first trains ``workers`` war
     python benchmarks/evaluators.py                                   # full scale: 24 candidates, 8 epochs
     python benchmarks/evaluators.py --candidates 6 --epochs 2         # a quick check
     python benchmarks/evaluators.py --skip-cpu --gpu-concurrency 1,2,4,8
+    python benchmarks/evaluators.py --transfer-only                   # how a result comes back from a worker
+
+First it times how a trained candidate's result (its weights and, for multi-fidelity, its
+optimizer state) comes back from a pool worker: tensor by tensor against packed.
 """
 
 import argparse
@@ -164,23 +168,106 @@ def gpu_part(args, blocks):
                 print(f"{backend}: {r['per_gpu']} per GPU = {r['evals_per_min'] / base:.2f}x of {levels[0]} per GPU")
 
 
+_RESULT = {}
+
+
+def _make_result(arch):
+    """Worker initialiser: the result a trained candidate sends back (weights, optimizer state)."""
+    import torch as t
+
+    from hybridnas.network.builder import build_network
+    from hybridnas.space.genome import ArchSpec
+    from hybridnas.training import TrainSettings, make_optimizer
+
+    model = build_network(ArchSpec.from_json(arch))
+    opt = make_optimizer(model, TrainSettings(epochs=1))
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    for p in model.parameters():  # a momentum buffer per parameter, as after a step
+        opt.state[p]["momentum_buffer"] = t.zeros_like(p)
+    _RESULT.update(status="ok", state=state, checkpoint={"model": state, "optimizer": opt.state_dict(), "epoch": 1})
+
+
+def _send(packed: bool):
+    from hybridnas.evaluate.base import pack_result
+
+    return pack_result(dict(_RESULT)) if packed else dict(_RESULT)
+
+
+def _nothing(_packed: bool):
+    return None
+
+
+def transfer_part(args, blocks):
+    """Milliseconds to get one result (weights + optimizer state) back from a pool worker: the
+    tensors one by one (each a shared-memory file) against packed (one flat tensor per dtype)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import torch.multiprocessing as tmp
+
+    from hybridnas.evaluate.base import unpack_result
+
+    cfg = load_config(args.space, args.overrides)
+    data = load_dataset(cfg.data, cfg.seed)
+    cand = random_candidates(cfg, blocks, data, 1, seed=args.seed)[0]
+    n = args.transfers
+    with ProcessPoolExecutor(1, mp_context=tmp.get_context("spawn"), initializer=_make_result, initargs=(cand.arch,)) as pool:
+        pool.submit(_nothing, False).result()
+        pool.submit(_send, False).result()  # warm both paths
+        times = {}
+        for what in ("nothing", "tensors", "packed", "tensors", "packed"):
+            fn, arg = (_nothing, False) if what == "nothing" else (_send, what == "packed")
+            t0 = time.perf_counter()
+            for _ in range(n):
+                r = pool.submit(fn, arg).result()
+                if what != "nothing":
+                    r = unpack_result(r)
+            times.setdefault(what, []).append((time.perf_counter() - t0) / n * 1000)
+    tensors = len(_count(r))
+    base = min(times["nothing"])
+    print(f"\nresult transfer from a pool worker ({tensors} tensors: weights + optimizer state; {n} round trips each): "
+          f"one by one {min(times['tensors']) - base:.1f} ms, packed {min(times['packed']) - base:.1f} ms per result "
+          f"(round trip of an empty task, {base:.1f} ms, subtracted)")
+
+
+def _count(result):
+    out = []
+
+    def walk(o):
+        if isinstance(o, torch.Tensor):
+            out.append(o)
+        elif isinstance(o, dict):
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, (list, tuple)):
+            for v in o:
+                walk(v)
+
+    walk({"state": result["state"], "checkpoint": result["checkpoint"]})
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--space", default="digits")
     ap.add_argument("--candidates", type=int, default=24, help="timed candidates per configuration")
-    ap.add_argument("--epochs", type=int, default=8, help="proxy epochs per candidate (digits default: 8)")
+    ap.add_argument("--epochs", type=int, default=8, help="proxy epochs per candidate (8: the README table)")
     ap.add_argument("--rounds", type=int, default=1, help="repeat the CPU configurations, keep each one's best")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cpu-backends", default="local,ray")
     ap.add_argument("--gpu-backends", default="local")
     ap.add_argument("--gpu-concurrency", default="1,2,4,8")
     ap.add_argument("--skip-cpu", action="store_true")
+    ap.add_argument("--transfers", type=int, default=50, help="round trips per way of returning a result")
+    ap.add_argument("--transfer-only", action="store_true", help="only measure how a result comes back")
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="extra config overrides")
     args = ap.parse_args()
     cfg = load_config(args.space, args.overrides)
     rng = np.random.default_rng(args.seed)
     ops = [op for op in cfg.cell.ops if op != "none"]
     blocks = [random_block(rng, ops, cfg.cell.nodes) for _ in range(3)]
+    transfer_part(args, blocks)
+    if args.transfer_only:
+        return
     if not args.skip_cpu:
         cpu_part(args, blocks)
     gpu_part(args, blocks)

@@ -20,7 +20,11 @@ strategy's default options) in a temporary run directory, then
 * for single-path strategies (gdas, egs with samples=1, ddpnas): the wall time of the strategy's
   weight step against the training step of the discrete network it sampled, timed side by side
   in the same process on the same batches, interleaved, over ``--step-samples`` sampled
-  architectures (the supernet is pinned to each sample, its sampling still run every step).
+  architectures (the supernet is pinned to each sample, its sampling still run every step);
+* once, for DARTS on the default supernet: the architecture step's gradient as the strategies
+  take it (``torch.autograd.grad`` of the validation loss for alpha alone) against
+  ``backward()`` into every weight (what the step did before), interleaved on the same batches,
+  and the whole bilevel step (architecture gradient + weight step) both ways.
 
 Timings on a shared machine are noisy: compare ratios measured in one run, not across runs.
 """
@@ -162,6 +166,49 @@ def step_cost(cfg, data, device, reps: int, samples: int):
     return statistics.median(t_super), statistics.median(t_disc)
 
 
+def arch_step_cost(cfg, data, device, reps: int):
+    """Median seconds of the DARTS architecture gradient both ways, and of the bilevel step both
+    ways; returns (backward s, alpha-only s, bilevel with backward s, bilevel alpha-only s)."""
+    import torch
+
+    from hybridnas.block.stage import build_supernet
+    from hybridnas.block.strategies.base import build_strategy
+    from hybridnas.data import batches
+
+    b = cfg.block
+    net = build_supernet(cfg, data, device)
+    strategy = build_strategy("darts", net, b, {})
+    strategy.begin_epoch(0, 1)
+    alphas = net.arch_parameters()
+    g = torch.Generator().manual_seed(0)
+    pool = [(x, y) for x, y in batches(data.train, b.batch_size, shuffle=True, generator=g, drop_last=True)]
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+
+    def everything(val):  # the former step: gradients of every weight, thrown away
+        strategy.a_opt.zero_grad(set_to_none=True)
+        strategy.arch_objective(*val).backward()
+        strategy.w_opt.zero_grad(set_to_none=True)
+
+    def alpha_only(val):
+        torch.autograd.grad(strategy.arch_objective(*val), alphas)
+
+    times = {k: [] for k in ("all", "alpha", "bilevel_all", "bilevel_alpha")}
+    for i in range(reps + 1):  # the first round warms up and is not timed
+        train, val = pool[(2 * i) % len(pool)], pool[(2 * i + 1) % len(pool)]
+        order = [("all", everything, False), ("alpha", alpha_only, False),
+                 ("bilevel_all", everything, True), ("bilevel_alpha", alpha_only, True)]
+        for key, fn, bilevel in (order if i % 2 == 0 else order[::-1]):
+            sync()
+            t0 = time.perf_counter()
+            fn(val)
+            if bilevel:
+                strategy.weight_step(train)
+            sync()
+            if i:
+                times[key].append(time.perf_counter() - t0)
+    return tuple(statistics.median(times[k]) for k in ("all", "alpha", "bilevel_all", "bilevel_alpha"))
+
+
 def worker(args) -> dict:
     import torch
 
@@ -180,6 +227,10 @@ def worker(args) -> dict:
     seed_everything(cfg.seed)
     data = load_dataset(cfg.data, cfg.seed).to(device)
     out = {"strategy": args.strategy, "seed": args.seed, "device": str(device), "threads": torch.get_num_threads()}
+    if args.arch_step:
+        keys = ("arch_all_s", "arch_alpha_s", "bilevel_all_s", "bilevel_alpha_s")
+        out.update(zip(keys, arch_step_cost(cfg, data, device, args.arch_reps)))
+        return out
     if args.baseline:
         build_supernet(cfg, data, device)
         out["peak_mb"] = _peak_memory_mb(device)
@@ -216,10 +267,11 @@ def worker(args) -> dict:
 # ------------------------------------------------------------------ driver
 
 
-def run_one(args, spec, seed, baseline=False) -> dict:
+def run_one(args, spec, seed, baseline=False, arch_step=False) -> dict:
     cmd = [sys.executable, __file__, "--worker", "--strategy", spec, "--seed", str(seed), "--space", args.space,
            "--device", args.device, "--train-epochs", str(args.train_epochs),
-           "--step-reps", str(args.step_reps), "--step-samples", str(args.step_samples)]
+           "--step-reps", str(args.step_reps), "--step-samples", str(args.step_samples),
+           "--arch-reps", str(args.arch_reps)]
     for flag, v in (("--epochs", args.epochs), ("--warmup", args.warmup), ("--threads", args.threads)):
         if v is not None:
             cmd += [flag, str(v)]
@@ -227,6 +279,8 @@ def run_one(args, spec, seed, baseline=False) -> dict:
         cmd += ["--set", o]
     if baseline:
         cmd.append("--baseline")
+    if arch_step:
+        cmd.append("--arch-step")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
@@ -255,10 +309,12 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--step-reps", type=int, default=10, help="timed steps per sampled architecture")
     ap.add_argument("--step-samples", type=int, default=6, help="sampled architectures for the step cost")
+    ap.add_argument("--arch-reps", type=int, default=20, help="timed rounds of the architecture-step comparison")
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="space override key=value")
     ap.add_argument("--json", default=None, help="also write every run's record to this file")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--arch-step", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--strategy", help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -268,6 +324,7 @@ def main():
 
     t0 = time.perf_counter()
     base = run_one(args, "darts", args.seeds[0], baseline=True)
+    arch = run_one(args, "darts", args.seeds[0], arch_step=True)
     runs = {}
     for spec in args.strategies:
         for seed in args.seeds:
@@ -276,7 +333,7 @@ def main():
             print(f"  {spec:<16} seed {seed}: {r['epoch_s']:.1f} s/epoch, test acc {r['test_acc']:.4f}, "
                   f"{r['cell_params']:,} cell params | {r['genotype']}", file=sys.stderr, flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps({"baseline": base, "runs": runs}, indent=2))
+        Path(args.json).write_text(json.dumps({"baseline": base, "arch_step": arch, "runs": runs}, indent=2))
 
     first = next(iter(runs.values()))[0]
     unit = "GPU MiB (max allocated)" if first["device"].startswith("cuda") else "MiB (peak RSS)"
@@ -297,6 +354,11 @@ def main():
             f"{_ms([r['cell_params'] for r in rs], '{:,.0f}')} | {_ms([r['cell_flops'] for r in rs], '{:,.0f}')} | "
             f"{_ms([r['test_acc'] for r in rs], '{:.4f}')} ({_ms([r['val_acc'] for r in rs], '{:.4f}')}) | {step} |"
         )
+    print(f"\nDARTS architecture step on the default supernet (median of {args.arch_reps}, interleaved): gradient "
+          f"of alpha alone {1000 * arch['arch_alpha_s']:.1f} ms against backward() into every weight "
+          f"{1000 * arch['arch_all_s']:.1f} ms: {arch['arch_all_s'] / arch['arch_alpha_s']:.2f}x faster; whole bilevel "
+          f"step {1000 * arch['bilevel_alpha_s']:.1f} against {1000 * arch['bilevel_all_s']:.1f} ms: "
+          f"{arch['bilevel_all_s'] / arch['bilevel_alpha_s']:.2f}x")
     print(f"\n(wall time {time.perf_counter() - t0:.0f} s)")
 
 

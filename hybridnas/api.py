@@ -44,7 +44,10 @@ def search(
     **settings: Any,
 ) -> "Run":
     """Run (or resume) a search; keyword settings override the space (``block__epochs=2``)."""
+    from .device import passive_wait
     from .pipeline import open_run, run_search
+
+    passive_wait()  # for the evaluation workers (and this process, if torch is not loaded yet)
     from .progress import Progress
 
     cfg, store = open_run(space, list(overrides) + _overrides(settings), name=name, resume=resume, out=out)
@@ -115,14 +118,14 @@ class Run:
         return plot_all(self.results, formats, theme, figures)
 
     def train(self, ident: str, *, device: Optional[str] = None, restart: bool = False, progress: bool = False,
-              **settings: Any) -> Dict[str, Any]:
+              threads: Optional[int] = None, **settings: Any) -> Dict[str, Any]:
         """``hybridnas train``: train ``ident`` fully; keyword settings override the space's
         ``train`` section (``epochs=50, cutout=2, drop_path=0.1, aux_weight=0.4``)."""
         from .progress import Progress
         from .retrain import train_model
 
         return train_model(self.results, ident, settings, device=device, restart=restart,
-                           progress=Progress(quiet=not progress))
+                           progress=Progress(quiet=not progress), threads=threads)
 
     def report(self, theme: str = "light") -> List[Path]:
         """``hybridnas report``: writes ``report.md`` and ``report.html``; returns their paths."""

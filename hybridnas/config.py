@@ -18,7 +18,9 @@ from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, Tuple,
 
 from .errors import UserError
 
-SPACES_DIR = Path(__file__).resolve().parent.parent / "spaces"
+# The spaces ship inside the package (the repository's spaces/ links here), so a space is found
+# by name from any folder after `pip install`.
+SPACES_DIR = Path(__file__).resolve().parent / "spaces"
 DEFAULT_SPACE = "digits"
 
 
@@ -33,14 +35,25 @@ def _req(default=None, **kw):
 
 @dataclass(frozen=True)
 class DataConfig:
-    dataset: str = _req()  # digits | cifar10 | cifar100 | npz | folder
-    path: Optional[str] = None  # file or folder for npz/folder; for cifar the folder holding it
+    """``data``: which images, how they are split, capped and resized.
+
+    The splits are made first (an official test split when the dataset has one, else
+    ``test_fraction`` of each class; then ``val_fraction`` of each class for validation) and do
+    not depend on the caps, so a capped split is a part of the full one.
+    """
+
+    dataset: str = _req()  # digits | mnist | fashion_mnist | kmnist | cifar10 | cifar100 | npz | folder
+    # npz: the file; folder: the folder; a named dataset: the folder holding it (default: data/).
+    # Relative paths in a space file are relative to that file.
+    path: Optional[str] = None
     val_fraction: float = 0.2
-    test_fraction: float = 0.2
-    subset: Optional[int] = None  # keep at most this many training images (quick experiments)
+    test_fraction: float = 0.2  # unused when the dataset has an official test split
+    subset: Optional[int] = None  # keep at most this many training images (stratified, seeded)
+    val_subset: Optional[int] = None  # keep at most this many validation images
+    test_subset: Optional[int] = None  # keep at most this many test images
     augment: bool = False  # random crop (padding 1/8 of the side) + horizontal flip while training
-    download: bool = False  # cifar: fetch the binary version into `path` when it is not there
-    image_size: Optional[int] = None  # folder: resize every image to this square size
+    download: bool = False  # a named dataset: fetch it into `path` when it is not there (MD5-checked)
+    image_size: Optional[int] = None  # resize every image to this square size (any source)
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,7 @@ class BlockConfig:
     skip_stop: Optional[int] = None  # stop a member early when its derived normal cell has > N skips
     reference_width: int = 16  # width at which block costs are reported
     memory_limit_gb: Optional[float] = None  # refuse/shrink the batch above this estimate
+    channels_last: Optional[bool] = True  # the supernet in NHWC (1.5x faster on CPU); null: off (old runs)
 
 
 @dataclass(frozen=True)
@@ -135,8 +149,9 @@ class EvaluationConfig:
     keep_weights: Literal["front", "all", "none"] = "front"
     fidelity: FidelityConfig = field(default_factory=FidelityConfig)
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 (else fp16) on GPU, fp32 on CPU
-    channels_last: Optional[bool] = None  # memory format of images and weights; default: on for GPU
+    channels_last: Optional[bool] = True  # NHWC images and weights (faster on CPU and GPU); null: GPU only (old runs)
     timeout_s: Optional[float] = None  # a candidate still training after this is recorded as failed
+    folds: int = 1  # > 1: k-fold cross-validation over train + val, k trainings per candidate
     max_loss: Optional[float] = 1e3  # a training loss above this (or NaN) counts as diverged
     ray: RayConfig = field(default_factory=RayConfig)
 
@@ -157,7 +172,32 @@ class TrainConfig:
     cutout: int = 0  # side of the square cut out of each training image (0: off)
     drop_path: float = 0.0  # final drop-path probability, ramped up linearly over the epochs
     aux_weight: float = 0.0  # > 0 adds an auxiliary head (dropped at export) with this loss weight
-    eval_every: int = 10  # validation accuracy logged every this many epochs
+    eval_every: int = 10  # validation accuracy logged every this many epochs (test accuracy with include_val)
+    # The data: all of the search's dataset - its caps (subset, val_subset, test_subset) do not
+    # apply - with the training and validation splits together; the test split stays untouched.
+    include_val: bool = True  # false: train on the training split only and log validation accuracy
+    data: Mapping[str, Any] = field(default_factory=dict)  # `data` keys that differ here, e.g. {image_size: 28}
+
+
+@dataclass(frozen=True)
+class SurrogateConfig:
+    """``engine.surrogate``: surrogate-assisted search (NSGANetV2 / MSuNAS style).
+
+    After ``initial`` random networks, each iteration fits a predictor of the expensive objectives
+    (error; a table's non-cost columns) on everything evaluated so far, runs the engine for
+    ``inner_generations`` on predicted + exact cheap objectives, and evaluates ``batch`` networks
+    from the predicted front (a share ``explore`` of them chosen optimistically, by the prediction
+    minus its spread). One iteration is one generation of the run (``generations`` counts them).
+    """
+
+    enabled: bool = True
+    predictor: str = "auto"  # a predictor name (rf, extra_trees, gp, ridge, mlp), or auto: best k-fold Kendall tau
+    initial: Optional[int] = None  # random networks before the first fit; default: engine.pop_size
+    batch: Optional[int] = None  # networks evaluated per iteration; default: engine.pop_size
+    explore: float = 0.25  # share of a batch chosen by prediction minus spread (exploration)
+    inner_pop: int = 64  # population of the search on predicted objectives
+    inner_generations: int = 40  # its generations per iteration
+    folds: int = 5  # k of the k-fold Kendall tau that picks the predictor
 
 
 @dataclass(frozen=True)
@@ -165,9 +205,13 @@ class EngineConfig:
     name: str = "pymoo"
     algorithm: str = "nsga2"
     pop_size: int = _req()
-    generations: int = _req()
+    # generations (surrogate: iterations, the initial design being the first); at least one of
+    # generations and evaluations must be set; the search stops at whichever comes first
+    generations: Optional[int] = _req(unless="evaluations")
+    evaluations: Optional[int] = None  # budget: distinct networks evaluated at the full budget, across resumes
     crossover_prob: float = 0.9
     mutation_prob: Optional[float] = None  # per gene; default 1 / number of genes
+    surrogate: SurrogateConfig = field(default_factory=SurrogateConfig)
 
 
 @dataclass(frozen=True)
@@ -193,7 +237,7 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     deterministic: bool = False
-    threads: Optional[int] = None  # torch CPU threads; default: torch's choice
+    threads: Optional[int] = None  # torch CPU threads per training process; default 1, at most cores / workers
     data: Optional[DataConfig] = _req(unless="genes")
     cell: Optional[CellConfig] = _req(unless="genes")
     block: Optional[BlockConfig] = _req(unless="genes")
@@ -237,7 +281,7 @@ def resolve_space_path(space: Optional[str]) -> Path:
     raise UserError(f"space file '{space}' not found; give a YAML path or one of: {known}")
 
 
-def _read_yaml(path: Path, seen: Tuple[Path, ...] = ()) -> Dict[str, Any]:
+def _read_yaml(path: Path, seen: Tuple[Path, ...] = (), notes: Optional[List[str]] = None) -> Dict[str, Any]:
     import yaml
 
     path = path.resolve()
@@ -260,17 +304,66 @@ def _read_yaml(path: Path, seen: Tuple[Path, ...] = ()) -> Dict[str, Any]:
         data = {}
     if not isinstance(data, dict):
         raise UserError(f"{path}: the top level must be a mapping of sections, got {type(data).__name__}")
-    table = data.get("table")
-    if isinstance(table, dict) and isinstance(table.get("path"), str) and not os.path.isabs(table["path"]):
-        # a space ships with its table: resolve it next to the file that names it
-        data["table"] = {**table, "path": str((path.parent / table["path"]).resolve())}
+    # a space names its files relative to itself (it may ship with its table or data)
+    for section in ("table", "data", "train"):
+        part = data.get(section)
+        if section == "train" and isinstance(part, dict) and isinstance(part.get("data"), dict):
+            data[section] = part = {**part, "data": _with_absolute_path(part["data"], path.parent)}
+        elif isinstance(part, dict):
+            data[section] = _with_absolute_path(part, path.parent)
     base = data.pop("extends", None)
     if base is not None:
         base_path = (path.parent / str(base)) if not os.path.isabs(str(base)) else Path(base)
         if not base_path.is_file():
             base_path = resolve_space_path(str(base))
-        data = deep_merge(_read_yaml(base_path, seen + (path,)), data)
+        parent = _without_foreign_strategy(_read_yaml(base_path, seen + (path,), notes), data,
+                                           f"{path.name} (extends {Path(base_path).name})", notes)
+        data = deep_merge(parent, data)
     return data
+
+
+def _with_absolute_path(part: Dict[str, Any], base: Path) -> Dict[str, Any]:
+    if isinstance(part.get("path"), str) and part["path"]:
+        return {**part, "path": str(_absolute(part["path"], base))}
+    return part
+
+
+def _absolute(p: str, base: Path) -> Path:
+    """``p`` with ``~`` expanded, relative to ``base`` unless absolute."""
+    q = Path(p).expanduser()
+    return q if q.is_absolute() else (base / q).resolve()
+
+
+def _strategy_of(data: Mapping[str, Any]) -> Tuple[Optional[str], Dict[str, Any]]:
+    """(name, options) of a raw space's ``block.strategy`` (options beside the name or nested)."""
+    block = data.get("block")
+    strategy = block.get("strategy") if isinstance(block, Mapping) else None
+    if isinstance(strategy, str):
+        return strategy, {}
+    if not isinstance(strategy, Mapping):
+        return None, {}
+    nested = _strategy_options_nested({"block": {"strategy": strategy}})["block"]["strategy"]
+    return nested.get("name"), dict(nested.get("options") or {})
+
+
+def _without_foreign_strategy(parent: Dict[str, Any], child: Mapping[str, Any], where: str,
+                              notes: Optional[List[str]]) -> Dict[str, Any]:
+    """The parent of an ``extends:`` without the strategy options (and library sweep keys) the
+    child's other strategy does not have: what ``--block-strategy`` drops, dropped alike."""
+    new, _ = _strategy_of(child)
+    old, options = _strategy_of(parent)
+    if new is None or old is None or new == old:
+        return parent
+    block = dict(parent["block"])
+    library = block.get("library") if "library" not in (child.get("block") or {}) else None
+    members = list(library) if isinstance(library, (list, tuple)) and all(isinstance(m, Mapping) for m in library) else []
+    kept, kept_members, dropped = _drop_foreign(new, options, members)
+    block["strategy"] = {"name": old, "options": kept}
+    if members:
+        block["library"] = kept_members
+    if dropped and notes is not None:
+        notes.append(_switch_note(f"{where}: ", new, old, dropped, len(members), len(kept_members)))
+    return {**parent, "block": block}
 
 
 def deep_merge(base: Dict[str, Any], over: Mapping[str, Any]) -> Dict[str, Any]:
@@ -329,8 +422,8 @@ def load_config(
     that the new strategy does not have are dropped, and a line saying so goes to ``notes``.
     """
     path = resolve_space_path(space)
-    raw = _strategy_options_nested(_read_yaml(path))
-    data = apply_overrides(raw, overrides)
+    raw = _strategy_options_nested(_read_yaml(path, notes=notes))
+    data = absolute_data_path(apply_overrides(raw, overrides))
     cfg = from_dict(RunConfig, data, source=str(path))
     base_name = from_dict(RunConfig, raw, source=str(path)).block.strategy.name if "block" in raw else None
     if base_name is not None and cfg.block.strategy.name != base_name:
@@ -338,6 +431,13 @@ def load_config(
     if validate:
         check(cfg, source=str(path))
     return cfg
+
+
+def absolute_data_path(data: Dict[str, Any]) -> Dict[str, Any]:
+    """``data.path`` made absolute against the working directory: a path given on the command
+    line (the space file's own are already absolute), so a run resumes from any folder."""
+    part = data.get("data")
+    return {**data, "data": _with_absolute_path(part, Path.cwd())} if isinstance(part, dict) else data
 
 
 def _strategy_options_nested(data: Dict[str, Any]) -> Dict[str, Any]:
@@ -358,26 +458,34 @@ def _strategy_options_nested(data: Dict[str, Any]) -> Dict[str, Any]:
 MEMBER_KEYS = ("seed",)
 
 
-def _adapt_to_strategy(cfg: RunConfig, old: str, notes: Optional[List[str]]) -> RunConfig:
+def _drop_foreign(new: str, options: Mapping[str, Any], library: Sequence[Mapping[str, Any]]):
+    """(options, library, dropped keys): only what strategy ``new`` accepts (library members
+    keep the keys the block stage reads itself; members that become equal are merged)."""
     from .block.strategies import STRATEGIES
 
+    known = STRATEGIES.get(new, key="block.strategy").option_names(options)
+    dropped = sorted({k for k in options if k not in known}
+                     | {k for m in library for k in m if k not in known and k not in MEMBER_KEYS})
+    kept_library: List[Dict[str, Any]] = []
+    for m in library:
+        kept = {k: v for k, v in m.items() if k in known or k in MEMBER_KEYS}
+        if kept not in kept_library:
+            kept_library.append(kept)
+    return {k: v for k, v in options.items() if k in known}, kept_library, dropped
+
+
+def _switch_note(where: str, new: str, old: str, dropped: Sequence[str], before: int, after: int) -> str:
+    return (f"{where}block strategy '{new}' replaces '{old}': its options {', '.join(dropped)} are dropped"
+            + (f"; library members: {before} -> {after}" if before else ""))
+
+
+def _adapt_to_strategy(cfg: RunConfig, old: str, notes: Optional[List[str]]) -> RunConfig:
     new = cfg.block.strategy.name
-    known = STRATEGIES.get(new, key="block.strategy").option_names(cfg.block.strategy.options)
-    dropped = sorted({k for k in cfg.block.strategy.options if k not in known}
-                     | {k for m in cfg.block.library for k in m if k not in known and k not in MEMBER_KEYS})
+    options, library, dropped = _drop_foreign(new, cfg.block.strategy.options, cfg.block.library)
     if not dropped:
         return cfg
-    options = {k: v for k, v in cfg.block.strategy.options.items() if k in known}
-    library: List[Dict[str, Any]] = []
-    for m in cfg.block.library:
-        kept = {k: v for k, v in m.items() if k in known or k in MEMBER_KEYS}
-        if kept not in library:
-            library.append(kept)
     if notes is not None:
-        notes.append(
-            f"block strategy '{new}' replaces '{old}': its options {', '.join(dropped)} are dropped; "
-            f"library members: {len(cfg.block.library)} -> {len(library)}"
-        )
+        notes.append(_switch_note("", new, old, dropped, len(cfg.block.library), len(library)))
     block = dataclasses.replace(
         cfg.block, strategy=StrategyConfig(new, options), library=tuple(library)
     )
@@ -571,6 +679,8 @@ def check(cfg: RunConfig, source: str = "config") -> None:
 
     EVALUATORS.get(e.evaluator, key="evaluation.evaluator").check_config(cfg, source)
     check_train(cfg.train, source)
+    if cfg.data is not None:
+        train_data_config(cfg.data, cfg.train, source)
     if (e.evaluator == "table") != cfg.tabular:
         if cfg.tabular:
             bad("evaluation.evaluator", f"is '{e.evaluator}', but this space declares genes and a table; set it to 'table'")
@@ -586,6 +696,10 @@ def check(cfg: RunConfig, source: str = "config") -> None:
             bad("evaluation.fidelity.budgets", f"must increase and stay below evaluation.epochs ({e.epochs}), got {list(fid.budgets)}")
     if not 0 < fid.promote <= 1:
         bad("evaluation.fidelity.promote", f"must be in (0, 1], got {fid.promote}")
+    positive("evaluation.folds", e.folds)
+    if e.folds > 1 and (fid.budgets or cfg.tabular):
+        bad("evaluation.folds", "above 1 cannot be combined with " + ("a tabular space (nothing is trained)" if cfg.tabular
+            else "evaluation.fidelity.budgets (a rung continues one network); set folds to 1 or drop the budgets"))
 
     lat = cfg.latency
     for k in ("batch_size", "repeats"):
@@ -599,12 +713,32 @@ def check(cfg: RunConfig, source: str = "config") -> None:
     if g.pop_size < 4:
         bad("engine.pop_size", f"must be >= 4, got {g.pop_size}")
     positive("engine.generations", g.generations)
+    positive("engine.evaluations", g.evaluations)
+    if g.generations is None and g.evaluations is None:
+        bad("engine.generations", "is unset and so is engine.evaluations; set one of them (the search stops at the first reached)")
+    _check_surrogate(g, bad, positive)
     if not 0 <= g.crossover_prob <= 1:
         bad("engine.crossover_prob", f"must be in [0, 1], got {g.crossover_prob}")
     if g.mutation_prob is not None and not 0 <= g.mutation_prob <= 1:
         bad("engine.mutation_prob", f"must be in [0, 1], got {g.mutation_prob}")
     if cfg.device not in ("auto", "cpu", "cuda") and not cfg.device.startswith("cuda:"):
         bad("device", f"must be auto, cpu, cuda or cuda:N, got '{cfg.device}'")
+
+
+def _check_surrogate(g: EngineConfig, bad, positive) -> None:
+    sg = g.surrogate
+    for k in ("initial", "batch", "inner_pop", "inner_generations"):
+        positive(f"engine.surrogate.{k}", getattr(sg, k))
+    if sg.folds < 2:
+        bad("engine.surrogate.folds", f"must be >= 2, got {sg.folds}")
+    if not 0 <= sg.explore <= 1:
+        bad("engine.surrogate.explore", f"must be in [0, 1], got {sg.explore}")
+    if sg.inner_pop is not None and sg.inner_pop < 4:
+        bad("engine.surrogate.inner_pop", f"must be >= 4, got {sg.inner_pop}")
+    if sg.predictor != "auto":
+        from .network.predictors import PREDICTORS
+
+        PREDICTORS.get(sg.predictor, key="engine.surrogate.predictor")
 
 
 def _check_objective_list(cfg: RunConfig, bad, known: Optional[Sequence[str]]) -> None:
@@ -665,15 +799,7 @@ def _check_network_space(cfg: RunConfig, source: str, bad, positive) -> None:
     if not 1 <= cfg.cell.nodes <= 8:
         bad("cell.nodes", f"must be between 1 and 8, got {cfg.cell.nodes}")
 
-    d = cfg.data
-    for k in ("val_fraction", "test_fraction"):
-        v = getattr(d, k)
-        if not 0 < v < 1:
-            bad(f"data.{k}", f"must be between 0 and 1 (exclusive), got {v}")
-    if d.val_fraction + d.test_fraction >= 0.9:
-        bad("data.val_fraction", "plus data.test_fraction leaves under 10% for training; lower them")
-    positive("data.subset", d.subset)
-    positive("data.image_size", d.image_size)
+    _check_data(cfg.data, "data", bad, positive)
 
     b = cfg.block
     for k in ("width", "cells", "epochs", "batch_size", "reference_width"):
@@ -722,6 +848,34 @@ def _check_network_space(cfg: RunConfig, source: str, bad, positive) -> None:
     _check_objective_list(cfg, bad, OBJECTIVES)
 
 
+
+
+def _check_data(d: DataConfig, key: str, bad, positive) -> None:
+    for k in ("val_fraction", "test_fraction"):
+        v = getattr(d, k)
+        if not 0 < v < 1:
+            bad(f"{key}.{k}", f"must be between 0 and 1 (exclusive), got {v}")
+    if d.val_fraction + d.test_fraction >= 0.9:
+        bad(f"{key}.val_fraction", "plus data.test_fraction leaves under 10% for training; lower them")
+    for k in ("subset", "val_subset", "test_subset"):
+        positive(f"{key}.{k}", getattr(d, k))
+    positive(f"{key}.image_size", d.image_size)
+
+
+def train_data_config(data: DataConfig, t: TrainConfig, source: str = "config") -> DataConfig:
+    """The data a full training uses: the search's ``data`` without its caps, ``train.data`` on top."""
+    merged = {**to_dict(data), "subset": None, "val_subset": None, "test_subset": None, **dict(t.data)}
+    dc = from_dict(DataConfig, absolute_data_path({"data": merged})["data"], source=source, prefix="train.data")
+
+    def bad(key: str, msg: str):
+        raise UserError(f"{source}: '{key}' {msg}")
+
+    def positive(key: str, v):
+        if v is not None and v <= 0:
+            bad(key, f"must be > 0, got {v}")
+
+    _check_data(dc, "train.data", bad, positive)
+    return dc
 
 
 def _check_sgd(section, prefix: str, bad) -> None:

@@ -6,8 +6,11 @@
 - :func:`configure` applies a process's switches: torch threads, cuDNN autotuning and TF32 for
   speed, or deterministic kernels for reproducibility. Every process that trains calls it (the
   search itself, each pool worker, each Ray task).
-- :func:`candidate_threads` is the torch thread count a candidate trains with, the same rule for
-  every evaluator, so a candidate's result does not depend on which backend ran it.
+- The thread policy: :func:`process_threads` (a process that trains alone: the block stage,
+  ``hybridnas train``) and :func:`candidate_threads` (each of several workers, the same rule for
+  every evaluator, so a candidate's result does not depend on which backend ran it). One thread
+  per process unless ``threads`` asks for more, and never more than the process's share of the
+  cores; :func:`passive_wait` makes idle OpenMP threads sleep instead of spinning.
 - :class:`Accel` is one training's mixed precision (autocast, plus a GradScaler for fp16), memory
   format (channels-last) and host-to-device batch transfer (pinned memory).
 - :func:`fits_on_device` decides whether a dataset stays resident on a GPU.
@@ -19,7 +22,8 @@ import contextlib
 import hashlib
 import os
 import random
-from typing import List, Optional
+import sys
+from typing import List, Optional, Tuple
 
 from .errors import UserError
 
@@ -68,18 +72,49 @@ def cpu_share(workers: int) -> int:
     return max(1, cpu_cores() // max(workers, 1))
 
 
+# Why one thread is the default: the networks hybridnas trains are small (a conv on 16 x 8 x 8
+# maps takes microseconds), so a second thread buys little, while OpenMP threads that wait for
+# each other on a shared machine collapse (2 threads on 2 busy cores: 4.2x slower than 1; see
+# benchmarks/loaded_machine.py). Throughput comes from workers - one candidate each - instead.
+DEFAULT_THREADS = 1
+
+
+def passive_wait() -> bool:
+    """Make OpenMP's idle threads sleep (``OMP_WAIT_POLICY=PASSIVE``) unless the user chose a policy.
+
+    OpenMP reads the variable once, when torch loads it: it applies to this process only if torch
+    is not imported yet (the CLI calls this first thing), and always to processes started after
+    this (evaluation workers inherit the environment). Returns whether it applies here.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return "torch" not in sys.modules
+
+
+def thread_plan(requested: Optional[int], share: int) -> Tuple[int, Optional[str]]:
+    """Torch threads for a process that may use ``share`` cores, and a note when ``requested``
+    (the config's ``threads``) had to be lowered to fit: workers x threads never exceed the cores."""
+    want = int(requested) if requested else DEFAULT_THREADS
+    got = max(1, min(want, int(share)))
+    note = None
+    if got < want:
+        note = (f"threads {want} lowered to {got} per training process: each may use {max(int(share), 1)} of "
+                f"this machine's {cpu_cores()} core(s)")
+    return got, note
+
+
+def process_threads(cfg_threads: Optional[int]) -> int:
+    """Torch threads of a process that trains alone (the block stage, ``hybridnas train``)."""
+    return thread_plan(cfg_threads, cpu_cores())[0]
+
+
 def candidate_threads(cfg, share: int) -> int:
     """Torch threads for one candidate, given the cores ``share`` its worker may use.
 
-    ``threads`` in the config wins; deterministic mode uses one thread, so results do not depend
-    on the evaluator, the worker count or the machine's cores (CPU kernels may reduce in a
-    different order with more threads); otherwise the worker's share of the cores.
+    ``threads`` in the config (default one), never more than the share. With the default, a
+    candidate's result does not depend on the evaluator, the worker count or the machine's cores
+    (CPU kernels may reduce in a different order with more threads).
     """
-    if cfg.threads:
-        return int(cfg.threads)
-    if cfg.deterministic:
-        return 1
-    return max(1, int(share))
+    return thread_plan(cfg.threads, share)[0]
 
 
 def derive_seed(*parts) -> int:
@@ -100,16 +135,16 @@ def seed_everything(seed: int) -> None:
 def configure(device, deterministic: bool = False, threads=None) -> None:
     """Apply the run's speed/reproducibility settings to this process.
 
+    Threads: ``threads`` torch threads (``None``: the policy's default), at most the cores
+    (:func:`process_threads`).
     Fast (default): cuDNN autotuning (it picks the fastest convolution kernel per shape; the
     choice may vary between runs) and TF32 matrix products on GPUs that have them.
     Deterministic: deterministic kernels where torch has them (a warning names any op that has
-    none), no autotuning, no TF32, a fixed cuBLAS workspace. It costs speed on GPUs; on CPU it
-    mostly costs the threads :func:`candidate_threads` gives up.
+    none), no autotuning, no TF32, a fixed cuBLAS workspace. It costs speed on GPUs.
     """
     import torch
 
-    if threads:
-        torch.set_num_threads(int(threads))
+    torch.set_num_threads(process_threads(threads))
     cuda = getattr(device, "type", str(device).split(":")[0]) == "cuda"
     if deterministic:
         # cuBLAS reads this when its handle is created: set before the first product on the GPU.
@@ -162,7 +197,9 @@ class Accel:
       (``GradScaler``) so small gradients do not underflow, and skips steps whose gradients
       overflowed. Weights and optimizer state stay fp32.
     - channels-last: weights and image batches in NHWC, the layout tensor-core convolutions
-      want (default on for CUDA, off for CPU).
+      want, and 1.5x faster for the small convolutions of these networks on CPU (oneDNN;
+      ``benchmarks/channels_last.py``). The settings default to on; ``None`` keeps the rule of
+      runs made before that default: on for CUDA only.
     - batches of a dataset held on the host are staged in pinned memory and copied
       asynchronously, so the copy overlaps the previous step's kernels.
     """

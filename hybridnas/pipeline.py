@@ -71,7 +71,7 @@ def manifest(cfg: RunConfig, device) -> Dict[str, Any]:
 # holding only these (a search stopped before its manifest) may be started again; anything else
 # is the user's, and a new run never writes beside it
 _RUN_ENTRY = re.compile(
-    r"^(config\.yaml|manifest\.json|dataset\.json|block|blocks\.json|evaluations\.jsonl|generations"
+    r"^(config\.yaml|manifest\.json|dataset\.json|block|blocks\.json|evaluations\.jsonl|generations|surrogate"
     r"|hv_reference\.json|latency_lut\.json|fidelity|table\.json|front\.(csv|json)|weights|plots|picks\.json"
     r"|exports|trained|trained\.jsonl|report\.(md|html)|summary\.json|ray|\.lock|\.write-test-\d+|\..+\.tmp)$"
 )
@@ -137,15 +137,47 @@ def open_run(
             data = yaml.safe_load(store.path("config.yaml").read_text())
         except yaml.YAMLError:
             raise UserError(f"'{store.path('config.yaml')}' is corrupted; start a new run") from None
-        if overrides:
-            raise UserError("--set cannot change a run being resumed (its config is fixed); start a new run instead")
         if space:
             raise UserError("give either a space or --resume, not both")
         cfg = config_from_dict(data, source=str(store.path("config.yaml")))
+        if overrides:
+            cfg = extend(cfg, data, overrides, store, notes)
         return cfg, store
     cfg = load_config(space, overrides, notes=notes)
     store = RunStore(new_run_dir(cfg, name, Path(out) if out else None))
     return cfg, store
+
+
+# what a resume may change: the search's length, so a finished search can be extended
+EXTENSIBLE = ("engine.generations", "engine.evaluations")
+
+
+def extend(cfg: RunConfig, data: Dict[str, Any], overrides: Sequence[str], store: RunStore,
+           notes: Optional[list] = None) -> RunConfig:
+    """The config of a run being resumed with ``--set`` on :data:`EXTENSIBLE` keys: more
+    generations or a larger evaluation budget (or the limit removed). The search then replays
+    what it did - nothing is trained again - and continues from its last population. Any other
+    key, or a lower or new limit, is a :class:`UserError`."""
+    from .config import apply_overrides, parse_override
+
+    allowed = " and ".join(EXTENSIBLE)
+    for text in overrides:
+        key = ".".join(parse_override(text)[0])
+        if key not in EXTENSIBLE:
+            raise UserError(f"--set {key} cannot change a run being resumed (its config is fixed; only {allowed} can "
+                            f"be raised, to extend the search); start a new run instead")
+    new = config_from_dict(apply_overrides(data, overrides), source=str(store.path("config.yaml")))
+    for key in EXTENSIBLE:
+        name = key.split(".")[1]
+        old, now = getattr(cfg.engine, name), getattr(new.engine, name)
+        if now is not None and (old is None or now < old):
+            was = "no limit" if old is None else old
+            raise UserError(f"--set {key}={now} would stop the resumed search earlier than it was set to ({was}); "
+                            "a resume can raise or remove a limit, not lower or add one")
+        if now != old and notes is not None:
+            notes.append(f"extending run {store.root}: {key} {'none' if old is None else old} -> "
+                         f"{'none' if now is None else now}; finished evaluations are replayed, not retrained")
+    return new
 
 
 def _table_points(cfg: RunConfig, store: RunStore, progress: Progress):
@@ -165,6 +197,19 @@ def _table_points(cfg: RunConfig, store: RunStore, progress: Progress):
     return TablePoints(table)
 
 
+def _extension(cfg: RunConfig, store: RunStore) -> Dict[str, Any]:
+    """Write the config of a run resumed with a longer search (see :func:`extend`) and say what
+    changed: ``{key: [old, new]}``; nothing when the config is the one saved."""
+    import yaml
+
+    saved = config_from_dict(yaml.safe_load(store.path("config.yaml").read_text()), validate=False)
+    if saved == cfg:
+        return {}
+    store.write_text("config.yaml", dump_yaml(cfg))
+    return {key: [getattr(saved.engine, key.split(".")[1]), getattr(cfg.engine, key.split(".")[1])]
+            for key in EXTENSIBLE if getattr(saved.engine, key.split(".")[1]) != getattr(cfg.engine, key.split(".")[1])}
+
+
 def failure_summary(records) -> Dict[str, Dict[str, Any]]:
     """Failed candidates by kind: how many, and the first one's reason."""
     from .evaluate.base import failure_kind
@@ -175,6 +220,18 @@ def failure_summary(records) -> Dict[str, Dict[str, Any]]:
         entry = out.setdefault(k, {"count": 0, "example": f"{r.get('genome', r['arch_id'])}: {r.get('reason', '')}"})
         entry["count"] += 1
     return out
+
+
+def _estimate(cfg: RunConfig, data, store: RunStore, device, progress: Progress, library=None) -> Optional[Dict[str, Any]]:
+    """The time estimate of what is left of the search, shown before it starts (and, with the
+    library, before the network stage); none for a table or when nothing is left to do."""
+    from .estimate import describe, estimate
+
+    est = estimate(cfg, data, store, device, library)
+    if est is None or est.total_s == 0:
+        return None
+    progress.info(describe(est, again=library is not None))
+    return est.to_json()
 
 
 def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = None, export: bool = True) -> Dict[str, Any]:
@@ -209,7 +266,9 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         if not store.exists("manifest.json"):
             store.write_text("config.yaml", dump_yaml(cfg))
             store.write_json("manifest.json", manifest(cfg, device))
+        extended = _extension(cfg, store) if continued else {}
         configure(device, cfg.deterministic, cfg.threads)
+        estimated = None
         seed_everything(cfg.seed)
         t_block = time.perf_counter()
         if cfg.tabular:
@@ -218,17 +277,24 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             if not store.exists("dataset.json"):
                 store.write_json("dataset.json", data.info())
             progress.info(f"run {store.root} | {data.describe()} | device {device} | torch threads {torch.get_num_threads()}")
+            estimated = _estimate(cfg, data, store, device, progress)  # its random state is restored after
             data = data.to(device)
             library = BlockStage(cfg, data, store, device, progress).run()
             check_constraints(cfg, data.in_chans, data.num_classes, data.image_size, [e.genotype for e in library])
             for i, e in enumerate(library):
                 progress.info(f"  block {i}: {e.net_params:,} params, {2 * e.net_macs:,} FLOPs (reference net) | {e.genotype}")
+            if estimated is not None and estimated.get("block_stage_s") is not None:  # again, with the real blocks
+                estimated["with_library"] = _estimate(cfg, data, store, device, progress, library)
             latency = LatencyTable.from_config(cfg, store, device) if cfg.wants_latency else None
             points = NetworkPoints(cfg, library, data, latency)
         block_s = time.perf_counter() - t_block
 
         t_net = time.perf_counter()
         with build_evaluator(cfg, data, device, workdir=store.root) as evaluator:
+            threads, note = evaluator.threads()
+            if not cfg.tabular:
+                progress.info(f"network stage: {cfg.evaluation.workers} worker(s) per device, {threads} torch thread(s) each"
+                              + (f" ({note})" if note else ""))
             result = NetworkStage(cfg, points, evaluator, store, progress).run()
         net_s = time.perf_counter() - t_net
 
@@ -242,9 +308,14 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             "block_stage_s": block_s,
             "network_stage_s": net_s,
             "resumed": continued,  # the times are this session's: what earlier sessions did is not redone
+            **result["search"],  # proposed, duplicates rejected, infeasible, distinct evaluations, budget
         }
+        if extended:
+            summary["extended"] = extended
         if cfg.evaluation.fidelity.budgets:
             summary["stopped_early"] = result["stopped_early"]
+        if estimated is not None:
+            summary["estimate"] = estimated
         front = result["front"]
         plottable = bool(front) and all(k in r for r in front for k in ("val_acc", "params", "flops"))
         if front and all("val_acc" in r for r in front):

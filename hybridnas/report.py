@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .analysis.uncertainty import NOISE_MARK, fill_standard_errors, noise_note
 from .results import RunResults
 
 Block = Tuple[Any, ...]  # ("h", level, text) | ("p", text) | ("table", head, rows) | ("img", path, alt) | ("code", text)
@@ -29,6 +30,12 @@ Block = Tuple[Any, ...]  # ("h", level, text) | ("p", text) | ("table", head, ro
 
 def _pct(v: Optional[float]) -> str:
     return "" if v is None else f"{100 * v:.2f}"
+
+
+def _acc(r: Dict[str, Any], split: str) -> str:
+    """An accuracy in % with its standard error when known: ``98.61 ± 0.62``."""
+    v, se = r.get(f"{split}_acc"), r.get(f"{split}_acc_se")
+    return _pct(v) if v is None or se is None else f"{100 * v:.2f} ± {100 * se:.2f}"
 
 
 def _num(v: Optional[float]) -> str:
@@ -42,8 +49,14 @@ def _summary(results: RunResults) -> List[Block]:
     cfg = results.config
     recs = results.records()
     front = results.front()
-    engine = (f"engine `{cfg.engine.name}` ({cfg.engine.algorithm}, population {cfg.engine.pop_size}, "
-              f"{cfg.engine.generations} generations); objectives {', '.join(cfg.objectives)}")
+    e = cfg.engine
+    stop = " or ".join(x for x in ((f"{e.generations} generations" if e.generations is not None else ""),
+                                   (f"{e.evaluations} distinct networks" if e.evaluations is not None else "")) if x)
+    engine = (f"engine `{e.name}` ({e.algorithm}, population {e.pop_size}, {stop}"
+              + (", surrogate-assisted" if e.surrogate.enabled else "") + f"); objectives {', '.join(cfg.objectives)}")
+    if s.get("proposed") is not None:
+        engine += (f"; {s['distinct_evaluations']} distinct networks evaluated, {s['proposed']} proposed "
+                   f"({s['infeasible']} infeasible), {s['duplicates_rejected']} repeats rejected")
     setup = (f"hybridnas {m.get('hybridnas')}, torch {m.get('packages', {}).get('torch')}, device {m.get('device')}, "
              f"seed {m.get('seed')}, git commit `{(m.get('git_commit') or 'unknown')[:12]}`, started {m.get('created')}")
     if cfg.tabular:  # genes looked up in a table: no dataset, no block stage, nothing trained
@@ -78,8 +91,8 @@ def _summary(results: RunResults) -> List[Block]:
         if all("params" in r for r in front):
             p = [r["params"] for r in front]
             span = f"front spans {min(p):,} .. {max(p):,} parameters; "
-        test = f", {_pct(best['test_acc'])} % test" if best.get("test_acc") is not None else ""
-        items.append(f"{span}most accurate: `{best['arch_id']}` with {_pct(best['val_acc'])} % validation{test} accuracy")
+        test = f", {_acc(best, 'test')} % test" if best.get("test_acc") is not None else ""
+        items.append(f"{span}most accurate: `{best['arch_id']}` with {_acc(best, 'val')} % validation{test} accuracy")
     return [("h", 2, "Summary"), ("list", items)]
 
 
@@ -88,11 +101,16 @@ def _figures(results: RunResults, images: Dict[str, str]) -> List[Block]:
     captions = {
         "front": "Validation accuracy against parameters and FLOPs. Grey: every evaluated model; dashed: the "
                  "fronts after earlier generations (later is stronger); solid: the final front of each projection; "
-                 "dots: the three-objective Pareto front; rings: picked models.",
+                 "dots: the three-objective Pareto front, with bars of ±1 standard error (from the validation "
+                 "split's size); hollow dots: front members not significantly more accurate than a member that "
+                 "costs no more; rings: picked models.",
         "front3d": "The three objectives together (costs as log10).",
         "parallel": "Parallel coordinates of the front members; picked models in blue.",
         "hypervolume": "Hypervolume of the front after each generation (normalised objectives, see "
                        "`hv_reference.json`), with the number of models evaluated so far.",
+        "surrogate": "Surrogate-assisted search: Kendall's tau between the predicted and the measured error of "
+                     "the networks each generation chose (solid), and the chosen predictor's k-fold tau on the "
+                     "networks evaluated before (dashed); `surrogate/iter_NNN.json` has the numbers.",
     }
     for name, caption in captions.items():
         if name in images:
@@ -110,26 +128,33 @@ def _front_table(results: RunResults) -> List[Block]:
                 picked[a].append(p.get("rule"))
     trained = results.trained()
     lat = bool(front) and all(r.get("latency") is not None for r in front)
-    head = ["#", "arch id", "genome", "val acc %", "test acc %", "params", "MACs", "FLOPs"]
+    se = any(r.get("val_acc_se") is not None for r in front)
+    pm = " ± se" if se else ""
+    head = ["#", "arch id", "genome", f"val acc %{pm}", f"test acc %{pm}", "params", "MACs", "FLOPs"]
     head += ["latency ms"] if lat else []
     tab = results.config.tabular  # nothing is trained fully: no column for it
-    head += ([] if tab else ["full-training test acc %"]) + ["picked by"]
+    head += ([] if tab else ["full-training test acc %"]) + (["within noise of"] if se else []) + ["picked by"]
     rows = []
     for k, r in enumerate(front, 1):
-        row = [str(k), f"`{r['arch_id']}`", f"`{r['genome']}`", _pct(r.get("val_acc")), _pct(r.get("test_acc")),
+        row = [str(k), f"`{r['arch_id']}`", f"`{r['genome']}`", _acc(r, "val"), _acc(r, "test"),
                _num(r.get("params")), _num(r.get("macs")), _num(r.get("flops"))]
         row += [f"{r['latency']:.3g}"] if lat else []
         row += [] if tab else [_pct(trained[r["arch_id"]]["test_acc"]) if r["arch_id"] in trained else ""]
+        row += [f"`{r[NOISE_MARK]}`" if r.get(NOISE_MARK) else ""] if se else []
         row += [", ".join(picked.get(r["arch_id"], []))]
         rows.append(row)
+    note = noise_note(front)
     return [
         ("h", 2, "The Pareto front"),
-        ("p", f"{len(front)} models no other model beats in all of {', '.join(results.config.objectives)} at once, "
+        ("p", f"{len(front)} {'model' if len(front) == 1 else 'models'} no other model beats in all of {', '.join(results.config.objectives)} at once, "
               + ("sorted by parameters. Values are the table's columns, looked up (nothing was trained). "
                  if tab else
                  "sorted by parameters. Accuracy after the proxy training of the search; FLOPs = 2 x MACs "
                  "(torch.utils.flop_counter convention: convolutions and linear layers). ")
               + "Also in `front.csv`."),
+        *([("p", f"How precise the accuracies are: {note}. Two accuracies differ significantly (5 % two-sided "
+                 "test) when they are more than 1.96 times the root of their squared standard errors apart; "
+                 "a marked model's extra cost buys no accuracy this validation split can show.")] if note else []),
         ("table", head, rows),
     ]
 
@@ -160,14 +185,21 @@ def _proxy(results: RunResults, images: Dict[str, str]) -> List[Block]:
         return out + [("p", "No model was trained fully yet: `hybridnas train RUN --id ID` trains one (the paper's "
                             "final stage) and adds it here next to its proxy accuracy.")]
     rows = []
+    sizes = results.split_sizes()
+
+    def acc(v, split):  # ± its standard error, from the split's size
+        return _acc(fill_standard_errors({f"{split}_acc": v}, sizes), split)
+
     for r in sorted(trained.values(), key=lambda r: r["params"]):
         st = r.get("settings", {})
-        rows.append([f"`{r['arch_id']}`", _num(r["params"]), _pct(r.get("proxy_val_acc")), _pct(r.get("proxy_test_acc")),
-                     _pct(r["val_acc"]), _pct(r["test_acc"]), str(r["epochs"]),
+        rows.append([f"`{r['arch_id']}`", _num(r["params"]), acc(r.get("proxy_val_acc"), "val"),
+                     acc(r.get("proxy_test_acc"), "test"), acc(r["val_acc"], "val"), acc(r["test_acc"], "test"),
+                     str(r["epochs"]),
                      f"cutout {st.get('cutout')}, drop-path {st.get('drop_path')}, aux {st.get('aux_weight')}",
                      f"{r.get('seconds', 0):.0f}"])
-    out.append(("table", ["arch id", "params", "proxy val %", "proxy test %", "full val %", "full test %", "epochs",
-                          "regularisation", "seconds"], rows))
+    pm = " ± se" if sizes else ""
+    out.append(("table", ["arch id", "params", f"proxy val %{pm}", f"proxy test %{pm}", f"full val %{pm}",
+                          f"full test %{pm}", "epochs", "regularisation", "seconds"], rows))
     a = proxy_agreement(trained.values())
     if "note" in a:
         out.append(("p", f"Rank agreement: {a['note']}."))
@@ -212,6 +244,35 @@ def _library(results: RunResults, images: Dict[str, str]) -> List[Block]:
     return out
 
 
+def _block_health(results: RunResults) -> List[Block]:
+    """Whether each library member's search learned (:mod:`hybridnas.block.health`), and what
+    the collapse guard could not do; nothing for a tabular run."""
+    if results.config.tabular:
+        return []
+    from .block.health import check_member, summary_line
+    from .block.stage import alpha_history
+
+    history = alpha_history(results.store)
+    if not history:
+        return []
+    classes = int(results.dataset.get("num_classes", 0)) if results.store.exists("dataset.json") else 0
+    items, warned, guarded = [], False, False
+    for member in sorted({r["member"] for r in history}):
+        recs = [r for r in history if r["member"] == member]
+        warnings = check_member(recs, results.config.block, classes) if classes else []
+        notes = list(results.store.read_json(f"block/member_{member}.json", default={}).get("guard_notes", []))
+        warned, guarded = warned or bool(warnings), guarded or bool(notes)
+        items += [f"member {member}: warning: {w}" for w in warnings] + [f"member {member}: {n}" for n in notes]
+        if not warnings:
+            items.append(f"member {member}: the search learned: {summary_line(recs, classes)}")
+    intro = ("Checks of the block search (supernet accuracy against chance, how far the op probabilities moved from "
+             "uniform) and of the collapse guard."
+             + (" Some searches did not learn enough: their cells may mean little." if warned else "")
+             + (" The collapse guard had to do more than swap ops on the same edge, or could not cap a cell."
+                if guarded else ""))
+    return [("h", 2, "Block-stage health"), ("p", intro), ("list", items)]
+
+
 def _exports(results: RunResults) -> List[Block]:
     import json
 
@@ -251,7 +312,8 @@ def build(results: RunResults, images: Dict[str, str]) -> List[Block]:
         [("h", 1, f"hybridnas report: {results.root.name}"),
          ("p", f"Run `{results.root}`, report written {time.strftime('%Y-%m-%d %H:%M:%S')}.")]
         + _summary(results) + _figures(results, images) + _front_table(results) + _picks(results)
-        + _proxy(results, images) + _library(results, images) + _exports(results) + _configuration(results)
+        + _proxy(results, images) + _library(results, images) + _block_health(results) + _exports(results)
+        + _configuration(results)
     )
 
 

@@ -57,13 +57,15 @@ class RunResults:
         front compares; with multi-fidelity, lower rungs are ``budget=<epochs>`` or ``"all"``.
         A tabular run's records have budget ``None`` (a lookup), which ``"top"`` means there.
         """
+        from .analysis.uncertainty import fill_standard_errors
         from .network.search import EVALS, top_budget
 
         recs = self.store.records(EVALS)
         last: Dict[Any, Dict[str, Any]] = {}
         for r in recs:
             last[(r["arch_id"], r.get("epochs"))] = r
-        out = list(last.values())
+        sizes = self.split_sizes()
+        out = [fill_standard_errors(r, sizes) for r in last.values()]
         if status is not None:
             out = [r for r in out if r.get("status") == status]
         if budget == "all":
@@ -71,10 +73,21 @@ class RunResults:
         want = top_budget(self.config) if budget == "top" else budget
         return [r for r in out if r.get("epochs") == want]
 
+    def split_sizes(self) -> Dict[str, int]:
+        """Images per split (``{}`` for a tabular run): what each accuracy was measured on."""
+        if not self.store.exists("dataset.json"):
+            return {}
+        return {k: int(v) for k, v in self.dataset.get("sizes", {}).items()}
+
     def front(self) -> List[Dict[str, Any]]:
+        """The front (all objectives), each member marked when its accuracy is within noise of a
+        member that costs no more (:func:`~hybridnas.analysis.uncertainty.mark_within_noise`)."""
+        from .analysis.uncertainty import mark_within_noise
         from .network.search import maximized, pareto_front
 
-        return pareto_front(self.records(), self.config.objectives, maximized(self.config))
+        objectives, maximize = self.config.objectives, maximized(self.config)
+        front = pareto_front(self.records(), objectives, maximize)
+        return mark_within_noise(front, [o for o in objectives if o != "error" and o not in maximize])
 
     def empty_front(self) -> UserError:
         """The error for a run with nothing on its front, saying why: not searched yet, every
@@ -99,6 +112,11 @@ class RunResults:
             out.append(self.store.read_json(str(p.relative_to(self.root))))
         return out
 
+    def surrogate_iterations(self) -> List[Dict[str, Any]]:
+        """``surrogate/iter_NNN.json`` of a surrogate-assisted search, in order (none otherwise)."""
+        return [self.store.read_json(str(p.relative_to(self.root)))
+                for p in sorted(self.store.path("surrogate").glob("iter_*.json"))]
+
     def record(self, ident: str) -> Dict[str, Any]:
         """The record of an arch id, or of a unique prefix of one."""
         recs = self.records(status=None, budget="all")
@@ -111,7 +129,9 @@ class RunResults:
         # the longest budget it reached (multi-fidelity keeps one record per rung)
         return max((r for r in recs if r["arch_id"] == aid), key=lambda r: r.get("epochs") or 0)
 
-    def spec(self, record: Dict[str, Any]):
+    def spec(self, record: Dict[str, Any], trained: bool = False):
+        """The network of ``record``, as searched; ``trained``: as fully trained (``hybridnas
+        train`` may train at another image size - cells and head do not depend on it)."""
         from .space.genome import ArchSpec, Genome
 
         if self.config.tabular:
@@ -132,6 +152,11 @@ class RunResults:
                 f"record {record['arch_id']} does not match the run's library (rebuilt id {spec.arch_id}); "
                 "blocks.json was changed after the search"
             )
+        size = (self.trained().get(record["arch_id"]) or {}).get("image_size") if trained else None
+        if size and tuple(size) != spec.image_size:
+            import dataclasses
+
+            spec = dataclasses.replace(spec, image_size=tuple(int(v) for v in size))
         return spec
 
     def weights_path(self, record: Dict[str, Any]) -> Optional[Path]:
@@ -147,9 +172,10 @@ class RunResults:
     def model(self, record: Dict[str, Any], weights: bool = True):
         from .network.builder import build_network
 
-        model = build_network(self.spec(record))
+        p = self.weights_path(record) if weights else None
+        full = p is not None and p == self.store.path(f"trained/{record['arch_id']}/model.pt")
+        model = build_network(self.spec(record, trained=full))
         if weights:
-            p = self.weights_path(record)
             if p is None:
                 raise UserError(
                     f"model {record['arch_id']} has no saved weights in this run; train it with "

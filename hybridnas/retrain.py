@@ -4,17 +4,23 @@ The search ranks networks after a short proxy training; the model a user deploys
 for long (DARTS' final stage, Liu et al. 2019, https://arxiv.org/abs/1806.09055: a long cosine
 schedule, cutout, drop-path and an auxiliary head). :func:`train_model`
 
-1. rebuilds the network of a run's record (with an auxiliary head when ``aux_weight`` > 0);
-2. resolves the settings: the space's ``train`` section, then overrides (CLI flags), checked
-   like the file;
-3. resumes from ``trained/<id>/ckpt.pt`` when one exists for the same settings (automatic), and
+1. resolves the settings: the space's ``train`` section, then overrides (CLI flags and
+   ``--set``), checked like the file;
+2. loads the data it trains on (:func:`~hybridnas.config.train_data_config`): by default all of
+   the search's dataset - its caps (``subset``, ``val_subset``, ``test_subset``) do not apply -
+   with the training and validation splits together and the test split untouched (the same
+   seeded split as the search's); ``train.data`` changes any ``data`` key, e.g. the image size
+   (the network is rebuilt at that resolution: cells and head do not depend on it);
+3. rebuilds the network of a run's record (with an auxiliary head when ``aux_weight`` > 0);
+4. resumes from ``trained/<id>/ckpt.pt`` when one exists for the same settings (automatic), and
    refuses a checkpoint made with other settings unless asked to restart;
-4. trains with :func:`hybridnas.training.fit`, writing a checkpoint (weights, optimiser, RNG)
+5. trains with :func:`hybridnas.training.fit`, writing a checkpoint (weights, optimiser, RNG)
    and a line of ``history.jsonl`` after every epoch - a resumed training continues exactly as
    an uninterrupted one would on CPU;
-5. writes ``trained/<id>/model.pt`` (the auxiliary head removed: the deployable network,
+6. writes ``trained/<id>/model.pt`` (the auxiliary head removed: the deployable network,
    which ``hybridnas export`` then prefers), ``metrics.json``, and appends a record to
-   ``trained.jsonl`` with the proxy accuracy beside the full one.
+   ``trained.jsonl`` with the proxy accuracy beside the full one, the data it was trained on
+   (dataset, splits, sizes, image size, preprocessing) and its FLOPs at that image size.
 
 Everything is written through a :class:`~hybridnas.store.RunStore` rooted at
 ``trained/<id>/`` (atomic files, a lock per model, so two models of a run can train at once).
@@ -24,9 +30,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Mapping, Optional
 
-from .config import TrainConfig, check_train, to_dict
+from .config import TrainConfig, check_train, from_dict, to_dict, train_data_config
 from .errors import UserError
 from .progress import Progress
 from .results import TRAINED, RunResults
@@ -34,14 +40,13 @@ from .store import RunStore
 
 
 def resolve_settings(results: RunResults, overrides: Optional[Dict[str, Any]] = None) -> TrainConfig:
-    """The run's ``train`` section with ``overrides`` (``None`` values ignored), checked."""
+    """The run's ``train`` section with ``overrides`` (``None`` values ignored; ``data`` merges
+    into ``train.data``), typed and checked like the space file."""
     base = results.config.train
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
     over = {k: v for k, v in (overrides or {}).items() if v is not None}
-    unknown = sorted(set(over) - fields)
-    if unknown:
-        raise UserError(f"unknown training setting(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}")
-    tc = dataclasses.replace(base, **over)
+    if isinstance(over.get("data"), Mapping):
+        over["data"] = {**base.data, **over["data"]}
+    tc = from_dict(TrainConfig, {**to_dict(base), **over}, source="training settings", prefix="train")
     if tc.augment is None:
         tc = dataclasses.replace(tc, augment=results.config.data.augment)
     check_train(tc, source="training settings")
@@ -65,17 +70,21 @@ def train_model(
     restart: bool = False,
     progress: Optional[Progress] = None,
     on_epoch: Optional[Callable[[int, Dict[str, float]], None]] = None,
+    threads: Optional[int] = None,
 ) -> Dict[str, Any]:
     """Train the model ``ident`` (arch id or unique prefix) of ``run`` fully; return its record.
 
-    ``on_epoch(epoch, metrics)`` runs after each epoch's checkpoint is on disk.
+    ``on_epoch(epoch, metrics)`` runs after each epoch's checkpoint is on disk. ``threads``: torch
+    threads for this training (default: the run's ``threads``, else one; at most the cores) - a
+    speed setting of this session, not part of the settings a resume must match.
     """
     import torch
 
     from .data import load_dataset
     from .device import configure, derive_seed, resolve_device, seed_everything
     from .network.builder import build_network, strip_aux
-    from .training import fit, make_optimizer
+    from .network.costs import network_cost
+    from .training import accuracy, fit, make_optimizer
 
     results = run if isinstance(run, RunResults) else RunResults(run)
     progress = progress or Progress(quiet=True)
@@ -86,6 +95,7 @@ def train_model(
     aid = record["arch_id"]
     spec = results.spec(record)
     tc = resolve_settings(results, overrides)
+    data_cfg = train_data_config(cfg.data, tc, source="training settings")
     settings = train_settings(tc)
     seed = derive_seed(cfg.seed, "train", aid)
     key = {"settings": to_dict(tc), "seed": seed}
@@ -104,7 +114,10 @@ def train_model(
                 "pass --restart to train it again with the new ones"
             )
         dev = resolve_device(device or cfg.device)
-        configure(dev, cfg.deterministic, cfg.threads)
+        configure(dev, cfg.deterministic, threads or cfg.threads)
+        # the same seed as the search's: the same test split, which training never sees
+        data = load_dataset(data_cfg, cfg.seed, merge_val=tc.include_val)
+        spec = _spec_for(spec, data, data_cfg)
         seed_everything(seed)
         model = build_network(spec, aux_head=tc.aux_weight > 0).to(dev)
         opt = make_optimizer(model, settings)
@@ -127,15 +140,22 @@ def train_model(
             for rel in ("ckpt.pt", "metrics.json", "history.jsonl", "model.pt"):
                 if store.exists(rel):
                     store.path(rel).unlink()
-        data = load_dataset(cfg.data, cfg.seed).to(dev)
+        data = data.to(dev)
+        splits = "train+val" if tc.include_val else "train"
+        monitor = "test" if tc.include_val else "val"  # only logged: nothing is selected by it
+        cost = network_cost(spec)
+        h, w = data.image_size
         progress.info(
-            f"training {aid} ({record['genome']}, {record['params']:,} params) for {tc.epochs} epochs on {dev}: "
+            f"training {aid} ({record['genome']}, {record['params']:,} params, {cost.flops:,} FLOPs at {h}x{w}) for "
+            f"{tc.epochs} epochs on {dev}: {splits}, {len(data.train):,} images ({len(data.test):,} test images untouched); "
             f"lr {tc.lr}, batch {tc.batch_size}, cutout {tc.cutout}, drop-path {tc.drop_path}, aux weight {tc.aux_weight}"
         )
         bar = progress.bar(f"train {aid}", tc.epochs)
         t0 = time.perf_counter()
 
         def checkpoint(epoch: int, m: Dict[str, float]) -> None:
+            if tc.include_val and tc.eval_every and ((epoch + 1) % tc.eval_every == 0 or epoch + 1 == tc.epochs):
+                m = {**m, "test_acc": accuracy(model, data.test)}
             state = {
                 "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                 "optimizer": opt.state_dict(),
@@ -147,24 +167,27 @@ def train_model(
                 state["cuda_rng"] = torch.cuda.get_rng_state(dev)
             store.save_tensors("ckpt.pt", state)  # the checkpoint first: history never runs ahead of it
             store.append("history.jsonl", {"epoch": epoch + 1, **m, "seconds": time.perf_counter() - t0})
-            bar.update(epoch + 1, f"loss {m['train_loss']:.3f}" + (f" val {m['val_acc']:.4f}" if "val_acc" in m else ""))
+            acc = m.get(f"{monitor}_acc")
+            bar.update(epoch + 1, f"loss {m['train_loss']:.3f}" + (f" {monitor} {acc:.4f}" if acc is not None else ""))
             if on_epoch is not None:
                 on_epoch(epoch, m)
 
         with bar:
-            metrics = fit(model, data, settings, seed, eval_splits=("val", "test"), start_epoch=start,
-                          optimizer=opt, on_epoch=checkpoint, eval_every=tc.eval_every)
+            metrics = fit(model, data, settings, seed, eval_splits=("test",) if tc.include_val else ("val", "test"),
+                          start_epoch=start, optimizer=opt, on_epoch=checkpoint,
+                          eval_every=0 if tc.include_val else tc.eval_every)
         history = store.records("history.jsonl")
         out = {
             "arch_id": aid,
             "genome": record["genome"],
             "params": record["params"],
-            "macs": record["macs"],
-            "flops": record["flops"],
+            "macs": cost.macs,
+            "flops": cost.flops,
+            "image_size": [h, w],
             "proxy_val_acc": record.get("val_acc"),
             "proxy_test_acc": record.get("test_acc"),
             "proxy_epochs": record.get("epochs"),
-            "val_acc": metrics["val_acc"],
+            "val_acc": metrics.get("val_acc"),  # none when the validation split was trained on
             "test_acc": metrics["test_acc"],
             "train_loss": history[-1]["train_loss"] if history else metrics["train_loss"],
             "epochs": tc.epochs,
@@ -172,10 +195,14 @@ def train_model(
             "seconds": sum(_epoch_seconds(history)),
             "device": str(dev),
             "settings": to_dict(tc),
+            "data": {**data.info(), "splits": splits, "config": to_dict(data_cfg)},
             "seed": seed,
             "weights": f"trained/{aid}/model.pt",
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
+        if [h, w] != list(results.dataset["image_size"]):  # the search's costs were at its resolution
+            out.update(search_image_size=list(results.dataset["image_size"]), search_macs=record["macs"],
+                       search_flops=record["flops"])
         # the deployable network: no auxiliary head, so export and the cost model see `spec` only
         # Order matters for a kill in between: the record first (a rerun resumes from the last
         # checkpoint, re-measures and appends the same numbers; readers keep the latest per id),
@@ -187,6 +214,18 @@ def train_model(
         return out
     finally:
         store.unlock()
+
+
+def _spec_for(spec, data, data_cfg):
+    """The network of ``spec`` for ``data``: the same channels and classes, at its image size."""
+    if (data.in_chans, data.num_classes) != (spec.in_chans, spec.num_classes):
+        raise UserError(
+            f"the training data ({data_cfg.dataset}: {data.in_chans} channels, {data.num_classes} classes) does not "
+            f"fit the network ({spec.in_chans} channels, {spec.num_classes} classes); train on data of that shape"
+        )
+    if tuple(data.image_size) == tuple(spec.image_size):
+        return spec
+    return dataclasses.replace(spec, image_size=tuple(data.image_size))
 
 
 def _epoch_seconds(history):

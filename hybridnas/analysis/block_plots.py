@@ -2,8 +2,10 @@
 
 Reads ``block/alpha.jsonl`` (one record per library member and epoch) through the run store;
 writes ``plots/block_alpha_<member>.<fmt>`` (the final op probabilities of the normal and the
-reduction cell, edge by op) and ``plots/block_entropy.<fmt>`` (mean entropy of each edge's op
-distribution per epoch; ``log K`` is uniform, 0 is one op per edge).
+reduction cell, edge by op) and ``plots/block_entropy.<fmt>`` (per epoch, the mean entropy of the
+strategy's distributions - one per edge, one per node for ``egs`` - as a fraction of the entropy
+of uniform distributions over the same entries: 1 is uniform, 0 is decided; see
+:mod:`hybridnas.block.health`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,14 @@ from typing import Dict, List, Tuple
 
 from ..results import RunResults
 from ..space.genotype import edge_index
+
+
+def relative_entropy(rec: dict, kind: str) -> float:
+    """Entropy over its uniform value; a log written before ``max_entropy`` existed was per edge
+    over all ops."""
+    r = rec[kind]
+    top = r.get("max_entropy", math.log(len(rec["ops"])))
+    return r["entropy"] / top if top > 0 else 0.0
 
 
 def alpha_figures(results: RunResults, t) -> List[Tuple[str, object]]:
@@ -41,8 +51,9 @@ def alpha_figures(results: RunResults, t) -> List[Tuple[str, object]]:
             ax.set_xticks(range(len(ops)), [o.replace("_", "\n", 1) for o in ops], fontsize=7)
             ax.set_yticks(range(len(edge_labels)), edge_labels, fontsize=7)
             ax.set_xlabel("operation")
-            ax.set_ylabel("edge (node <- input)")
-            ax.set_title(f"{kind} cell, epoch {last['epoch'] + 1} (entropy {last[kind]['entropy']:.2f} nats)", fontsize=9)
+            ax.set_ylabel("edge (node <- input; 0, 1: the cell's inputs)")
+            ax.set_title(f"{kind} cell, epoch {last['epoch'] + 1} (entropy {relative_entropy(last, kind):.2f} of uniform)",
+                         fontsize=9)
             for e, row in enumerate(probs):
                 for k, p in enumerate(row):
                     ax.text(k, e, f"{p:.2f}", ha="center", va="center", fontsize=6, color="white" if p < 0.6 * max(row) else "black")
@@ -53,12 +64,12 @@ def alpha_figures(results: RunResults, t) -> List[Tuple[str, object]]:
     fig, ax = plt.subplots(figsize=(6.5, 3.6), constrained_layout=True)
     for member, recs in sorted(by_member.items()):
         for kind, style in (("normal", "-"), ("reduce", "--")):
-            ax.plot([r["epoch"] + 1 for r in recs], [r[kind]["entropy"] for r in recs], style, marker="o", ms=3,
+            ax.plot([r["epoch"] + 1 for r in recs], [relative_entropy(r, kind) for r in recs], style, marker="o", ms=3,
                     label=f"member {member} {kind}")
-    k = len(history[-1]["ops"])
-    ax.axhline(math.log(k), color=t.muted, lw=0.8, ls=":", label=f"uniform (log {k})")
+    ax.axhline(1.0, color=t.muted, lw=0.8, ls=":", label="uniform")
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("search epoch")
-    ax.set_ylabel("mean edge entropy (nats)")
+    ax.set_ylabel("entropy / entropy of uniform")
     ax.set_title("architecture entropy per epoch")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)

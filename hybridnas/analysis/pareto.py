@@ -9,33 +9,24 @@ import numpy as np
 
 def non_dominated(F: np.ndarray) -> np.ndarray:
     """Boolean mask of the rows of ``F`` that no other row dominates (duplicates all kept)."""
+    from pymoo.util.nds.non_dominated_sorting import find_non_dominated
+
     F = np.asarray(F, dtype=float)
-    n = len(F)
-    keep = np.ones(n, dtype=bool)
-    for i in range(n):
-        if not keep[i]:
-            continue
-        dominated_by = np.all(F <= F[i], axis=1) & np.any(F < F[i], axis=1)
-        if dominated_by.any():
-            keep[i] = False
-    return keep
+    mask = np.zeros(len(F), dtype=bool)
+    if len(F):
+        mask[find_non_dominated(F.reshape(len(F), -1))] = True
+    return mask
 
 
 def crowding_distance(F: np.ndarray) -> np.ndarray:
-    """NSGA-II crowding distance of each row of a front: the normalised side lengths of the box
-    spanned by its neighbours, summed over objectives; the extremes of each objective get inf."""
+    """NSGA-II crowding distance of each row of a front (pymoo's): the normalised side lengths of
+    the box spanned by its neighbours, averaged over objectives; each objective's extremes get inf."""
+    from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_distance
+
     F = np.asarray(F, dtype=float)
-    n, m = F.shape if F.ndim == 2 else (len(F), 0)
-    d = np.zeros(n)
-    if n <= 2:
-        return np.full(n, np.inf)
-    for j in range(m):
-        order = np.argsort(F[:, j], kind="stable")
-        span = F[order[-1], j] - F[order[0], j]
-        d[order[0]] = d[order[-1]] = np.inf
-        if span > 0:
-            d[order[1:-1]] += (F[order[2:], j] - F[order[:-2], j]) / span
-    return d
+    if len(F) <= 2:
+        return np.full(len(F), np.inf)
+    return calc_crowding_distance(F.reshape(len(F), -1))
 
 
 def normalise(F: np.ndarray, lower: Sequence[float], upper: Sequence[float], log: Sequence[bool] = ()) -> np.ndarray:
@@ -66,13 +57,36 @@ def hypervolume(F: np.ndarray, ref: Sequence[float]) -> float:
 
 
 def knee_index(F: np.ndarray, ideal: Optional[np.ndarray] = None, nadir: Optional[np.ndarray] = None) -> int:
-    """The knee of a front: the point farthest below the hyperplane through the extremes,
-    after normalising each objective to [0, 1] over the front (Das, 1999; Deb's 'knee')."""
+    """The knee of a front: the point farthest below the hyperplane through its extreme points
+    (each objective's best point), after normalising each objective to [0, 1] over the front
+    (Das, 1999; Deb's 'knee'; Branke et al. 2004 for the distance to the extremes' plane).
+
+    With two objectives the plane is the line through the two extremes, whatever the front; with
+    three or more it generally is not ``sum = 1``, which is why the smallest sum of normalised
+    objectives is no knee there. When the extremes do not span a plane (two points, or one point
+    best in two objectives) the plane ``sum = 1`` through the unit points is used: the point
+    better in more objectives wins. Ties go to the point best in the first objective.
+    """
     F = np.asarray(F, dtype=float)
-    if len(F) <= 2:
-        return 0 if len(F) == 1 else int(np.argmin(F.sum(1)))
-    lo = F.min(0) if ideal is None else ideal
-    hi = F.max(0) if nadir is None else nadir
+    if len(F) == 1:
+        return 0
+    lo = F.min(0) if ideal is None else np.asarray(ideal, dtype=float)
+    hi = F.max(0) if nadir is None else np.asarray(nadir, dtype=float)
     N = (F - lo) / np.where(hi > lo, hi - lo, 1.0)
-    # distance below the plane sum(N) = 1 through the normalised extreme points
-    return int(np.argmin(N.sum(1)))
+    m = N.shape[1]
+    order = np.lexsort(tuple(N[:, j] for j in reversed(range(m))))  # lexicographic: first objective first
+    # each objective's best point (ties: the one best in the others, summed)
+    extremes = np.array([N[min(np.flatnonzero(N[:, j] == N[:, j].min()), key=lambda i: N[i].sum())] for j in range(m)])
+    w = None
+    if len(F) > 2:
+        try:
+            w = np.linalg.solve(extremes, np.ones(m))  # the plane w . x = 1 through the extremes
+        except np.linalg.LinAlgError:
+            w = None
+        if w is not None and (not np.all(np.isfinite(w)) or np.any(w <= 0)):
+            w = None  # not a plane facing the ideal point: no meaningful "below"
+    if w is None:
+        w = np.ones(m)
+    below = (1.0 - N @ w) / np.linalg.norm(w)
+    best = below.max()
+    return int(next(i for i in order if below[i] >= best - 1e-12))

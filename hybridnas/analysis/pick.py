@@ -1,9 +1,15 @@
 """Choosing models from the front: rules, hard limits, and a clear answer when nothing fits.
 
-Hard limits (``max_params``, ``max_flops``, ``max_latency`` in ms, ``min_acc``) filter the front
-first; a model off the front never beats the front member that dominates it, so filtering the
-front loses nothing. The rules then rank what is left, in the objective space where costs are
-on a log scale (error, log10 params, log10 FLOPs, log10 latency), normalised over the candidates:
+Hard limits (``max_params``, ``max_flops``, ``max_latency`` in ms, ``min_acc``) come first. When
+each names an objective of the run, they filter the front: a model off the front is dominated by
+a front member that is at least as good in every objective, so it meets the limits too and
+filtering the front loses nothing. A limit on a quantity that is *not* an objective - latency
+measured only for a constraint - is different: the front ignores it, and a dominated but faster
+model could never be picked. Then the candidates are every evaluated model that meets the limits,
+reduced to those no other such model dominates (the front under the limits), and a pick may be a
+model off the run's front (``on_front: false`` in its record). The rules then rank the
+candidates, in the objective space where costs are on a log scale (error, log10 params, log10
+FLOPs, log10 latency), normalised over the candidates:
 
 - ``knee``: the point farthest below the plane through the normalised extremes (Das 1999;
   Deb's knee), then the knee of what is left, and so on;
@@ -17,7 +23,9 @@ on a log scale (error, log10 params, log10 FLOPs, log10 latency), normalised ove
 - ``high-tradeoff``: the points pymoo's ``HighTradeoffPoints`` flags (where a small gain in one
   objective costs a large loss in others; Rachmawati & Srinivasan 2009), then the knee order.
 
-Picks are recorded in ``picks.json``.
+Each call records one pick in ``picks.json``: the model ranked first (``arch_ids``); with
+``n > 1`` the runners-up are kept beside it (``listed``) but are not picks, so figures and the
+report ring only the chosen model.
 """
 
 from __future__ import annotations
@@ -36,6 +44,9 @@ RULES = ("knee", "max-acc", "asf", "pseudo-weights", "high-tradeoff")
 # What a preference or weight may name -> the run objective it stands for (acc and error are one).
 OBJECTIVE_OF = {"acc": "error", "error": "error", "params": "params", "flops": "flops", "macs": "macs", "latency": "latency"}
 LATENCY = "latency"  # record field of measured latency, milliseconds (the 'latency' objective)
+# hard limit -> (record field, the objectives that order models by it)
+LIMIT_FIELD = {"max_params": ("params", ("params",)), "max_flops": ("flops", ("flops", "macs")),
+               "max_latency": (LATENCY, ("latency",)), "min_acc": ("val_acc", ("error",))}
 
 Targets = Union[str, Mapping[str, float], None]
 
@@ -93,7 +104,8 @@ def _limits_text(limits: Dict[str, Optional[float]]) -> str:
 def _miss(r: Dict[str, Any], limits: Dict[str, Optional[float]]) -> float:
     """How far a model is from meeting the limits: the largest relative miss."""
     miss = 0.0
-    for key, field in (("max_params", "params"), ("max_flops", "flops"), ("max_latency", LATENCY)):
+    for key in ("max_params", "max_flops", "max_latency"):
+        field = LIMIT_FIELD[key][0]
         if limits.get(key) is not None:
             miss = max(miss, r[field] / limits[key] - 1.0)
     if limits.get("min_acc") is not None:
@@ -228,25 +240,35 @@ def pick(
     front = results.front()
     if not front:
         raise results.empty_front()
+    from ..network.search import maximized, pareto_front
+
+    objectives = list(results.config.objectives)
+    off_objective = [k for k, v in limits.items() if v is not None and not set(LIMIT_FIELD[k][1]) & set(objectives)]
+    pool = results.records() if off_objective else front
+    where = "evaluated model" if off_objective else "model on the front"
     named = set(prefer_d) | set(weights_d)
     if max_latency is not None or "latency" in named:
-        missing = sum(1 for r in front if r.get(LATENCY) is None)
+        missing = sum(1 for r in pool if r.get(LATENCY) is None)
         if missing:
             flag = "--max-latency" if max_latency is not None else "a latency preference"
             raise UserError(
-                f"{flag} needs measured latency, but {missing} of {len(front)} front models of run '{results.root}' "
-                "have none; add 'latency' to the space's objectives and search again, or leave latency out"
+                f"{flag} needs measured latency, but {missing} of {len(pool)} {where}s of run '{results.root}' "
+                "have none; add 'latency' to the space's objectives (or constrain it) and search again, or leave "
+                "latency out"
             )
-    ok = [r for r in front if _miss(r, limits) <= 0]
-    if not ok:
-        near = sorted(front, key=lambda r: _miss(r, limits))[:3]
+    meets = [r for r in pool if _miss(r, limits) <= 0]
+    if not meets:
+        near = sorted(pool, key=lambda r: _miss(r, limits))[:3]
         desc = "; ".join(
             f"{r['arch_id']} ({r['params']:,} params, {r['flops']:,} FLOPs, "
             + (f"{r[LATENCY]:.3g} ms, " if limits["max_latency"] is not None else "")
             + f"acc {r['val_acc']:.4f}, misses by {100 * _miss(r, limits):.0f}%)"
             for r in near
         )
-        raise UserError(f"no model on the front meets {_limits_text(limits)}; nearest: {desc}; relax the limits")
+        raise UserError(f"no {where} meets {_limits_text(limits)}; nearest: {desc}; relax the limits")
+    # the front under the limits (for limits on objectives: the front, filtered)
+    ok = pareto_front(meets, objectives, maximized(results.config)) if off_objective else meets
+    on_front = {r["arch_id"] for r in front}
 
     names = [o for o in results.config.objectives if o != "latency" or all(r.get(LATENCY) is not None for r in ok)]
     names += [OBJECTIVE_OF[k] for k in sorted(named) if OBJECTIVE_OF[k] not in names]
@@ -266,19 +288,26 @@ def pick(
     else:
         order, flagged = _rank_high_tradeoff(F)
         scores = {i: {"high_tradeoff": i in flagged} for i in range(len(ok))}
-    chosen = [{**ok[i], "pick": {"rule": rule, "rank": k + 1, **scores.get(i, {})}} for k, i in enumerate(order[:n])]
+    chosen = [{**ok[i], "on_front": ok[i]["arch_id"] in on_front,
+               "pick": {"rule": rule, "rank": k + 1, **scores.get(i, {})}} for k, i in enumerate(order[:n])]
     if record:
         entry: Dict[str, Any] = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "rule": rule,
             "limits": {k: v for k, v in limits.items() if v is not None},
-            "arch_ids": [r["arch_id"] for r in chosen],
+            "arch_ids": [chosen[0]["arch_id"]],  # the pick; runners-up are listed, not picked
         }
+        if len(chosen) > 1:
+            entry["listed"] = [r["arch_id"] for r in chosen]
+        if off_objective:
+            entry["candidates"] = "every evaluated model meeting the limits (a limit names a non-objective)"
         if prefer_d:
             entry["prefer"] = prefer_d
         if weights_d:
             entry["weights"] = weights_d
-        # the same pick made again moves to the end with its new time instead of repeating
-        same = lambda p: {k: v for k, v in p.items() if k != "time"} == {k: v for k, v in entry.items() if k != "time"}
+        # the same pick made again (same rule, limits and preferences, same model; -n aside) moves to
+        # the end with its new time and list instead of repeating
+        key = lambda p: {k: v for k, v in p.items() if k not in ("time", "listed")}  # noqa: E731
+        same = lambda p: key(p) == key(entry)  # noqa: E731
         results.store.write_json("picks.json", {"picks": [p for p in results.picks() if not same(p)] + [entry]})
     return chosen

@@ -3,12 +3,16 @@
 Figures (``plots/<name>.<fmt>``, PNG and/or SVG):
 
 - ``front``: validation accuracy against parameters and against FLOPs - every evaluated model,
-  the fronts of earlier generations faded (later is stronger), the final front, picks ringed;
+  the fronts of earlier generations faded (later is stronger), the final front with ±1 standard
+  error bars (members within noise of a cheaper one hollow), picks ringed;
 - ``front3d``: the three objectives in one 3-D view;
 - ``parallel``: parallel coordinates of the front members (accuracies, params, FLOPs, latency
   when measured), picks highlighted;
 - ``hypervolume``: the hypervolume of the front after each generation, with models evaluated;
-- ``proxy``: proxy accuracy against full-training accuracy, when models were trained fully;
+- ``surrogate``: per surrogate iteration, the Kendall tau of the predictions on the batch chosen
+  (once evaluated) and the chosen predictor's cross-validated tau;
+- ``proxy``: proxy accuracy against full-training accuracy (±1 standard error), when models
+  were trained fully;
 - ``cells/block_<i>``: the normal and reduction cell of each library block drawn as a DAG.
 
 Themes: every figure is drawn on its own solid background, so a figure reads the same whether
@@ -106,6 +110,11 @@ def _picked(results: RunResults) -> Dict[str, str]:
     return {a: "/".join(r) for a, r in out.items()}
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 model``, ``2 models``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _staircase(recs, key):
     """Points of the 2-D front (max accuracy, min ``key``) in increasing ``key``."""
     best = -1.0
@@ -170,11 +179,11 @@ def fig_front(results: RunResults, t: Theme):
             xs, ys = _staircase(gf, key)
             alpha = 0.15 + 0.5 * (g + 1) / max(len(earlier), 1)
             ax.step(xs, ys, where="post", c=t.front, lw=1.0, alpha=alpha, ls="--",
-                    label=f"fronts after generations 1-{len(earlier)} (later = stronger)" if g == len(earlier) - 1 else None)
+                    label=(f"fronts after generations 1-{len(earlier)} (later = stronger)" if len(earlier) > 1
+                           else "front after generation 1") if g == len(earlier) - 1 else None)
         xs, ys = _staircase(recs, key)
         ax.step(xs, ys, where="post", c=t.front, lw=1.8, label=f"final front of this projection (2 objectives) vs {key}")
-        ax.scatter([r[key] for r in front], [100 * r["val_acc"] for r in front], s=32, c=t.front, zorder=3,
-                   edgecolors=t.bg, linewidths=0.6, label=f"Pareto front, all objectives ({len(front)})")
+        _front_points(ax, front, key, t)
         _annotate_picks(ax, {r["arch_id"]: (r[key], 100 * r["val_acc"]) for r in front}, picked, t)
         ax.set_xscale("log")
         _log_count_axis(ax.xaxis)
@@ -185,6 +194,26 @@ def fig_front(results: RunResults, t: Theme):
     fig.legend(handles, [l.replace(" vs params", "") for l in labels], loc="outside lower center", ncol=3)
     fig.suptitle(f"{results.root.name}: accuracy against cost ({len(recs)} evaluated, {len(front)} on the front)")
     return fig
+
+
+def _front_points(ax, front: List[dict], key: str, t: Theme) -> None:
+    """The front against ``key``: dots with ±1 standard error bars (when known); members whose
+    accuracy is within noise of a member costing no more are drawn hollow."""
+    from .uncertainty import NOISE_MARK
+
+    bars = [r for r in front if r.get("val_acc_se") is not None]
+    if bars:
+        ax.errorbar([r[key] for r in bars], [100 * r["val_acc"] for r in bars],
+                    yerr=[100 * r["val_acc_se"] for r in bars], fmt="none", ecolor=t.front, elinewidth=0.9,
+                    capsize=2.5, alpha=0.8, zorder=2, label="±1 standard error (validation split size)")
+    solid = [r for r in front if not r.get(NOISE_MARK)]
+    hollow = [r for r in front if r.get(NOISE_MARK)]
+    ax.scatter([r[key] for r in solid], [100 * r["val_acc"] for r in solid], s=32, c=t.front, zorder=3,
+               edgecolors=t.bg, linewidths=0.6, label=f"Pareto front, all objectives ({len(front)})")
+    if hollow:
+        ax.scatter([r[key] for r in hollow], [100 * r["val_acc"] for r in hollow], s=32, facecolors=t.bg,
+                   edgecolors=t.front, linewidths=1.2, zorder=3,
+                   label=f"front, not significantly more accurate than a member costing no more ({len(hollow)})")
 
 
 def fig_front3d(results: RunResults, t: Theme):
@@ -283,7 +312,7 @@ def fig_parallel(results: RunResults, t: Theme):
     ax.tick_params(axis="x", length=0, pad=18)
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, shrink=0.7, pad=0.02, label=ACC_LABEL)
-    ax.set_title(f"{results.root.name}: the {len(front)} front models (picked ones in blue, labelled); each axis "
+    ax.set_title(f"{results.root.name}: the front's {_count(len(front), 'model')} (picked ones in blue, labelled); each axis "
                  "runs from its minimum (bottom) to its maximum (top), costs on a log scale", fontsize=9)
     return fig
 
@@ -313,7 +342,8 @@ def fig_hypervolume(results: RunResults, t: Theme):
     ax.plot(g, hv, c=t.front, lw=2, marker="o", label="hypervolume of the front")
     ax.set_xlabel("generation")
     ax.set_ylabel("hypervolume (normalised objectives, unitless)")
-    ax.set_xticks(g if len(g) <= 20 else None)
+    if len(g) <= 20:  # else matplotlib's own ticks (set_xticks(None) raises)
+        ax.set_xticks(g)
     ax.grid(True)
     ax.legend(loc="upper left")
     objs = ", ".join(ref.get("objectives", results.config.objectives))
@@ -323,9 +353,47 @@ def fig_hypervolume(results: RunResults, t: Theme):
     return fig
 
 
+def fig_surrogate(results: RunResults, t: Theme):
+    """How well the surrogate ranked each batch it chose, once evaluated (``surrogate/iter_NNN.json``)."""
+    import numpy as np
+
+    plt = _plt()
+    its = [it for it in results.surrogate_iterations() if it.get("phase") == "surrogate"]
+    if not its:
+        raise UserError(f"run '{results.root}' made no surrogate-assisted generation; nothing to plot")
+    names = sorted({o for it in its for o in it.get("predictor", {})})
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    colours = (t.front, t.pick, t.accent, t.muted)
+    for k, o in enumerate(names):
+        c = colours[k % len(colours)]
+        g = [int(it["generation"]) + 1 for it in its if o in it.get("batch_quality", {})]
+        tau = [it["batch_quality"][o].get("kendall_tau") for it in its if o in it.get("batch_quality", {})]
+        cv = [it["cv_kendall_tau"][o].get(it["predictor"][o]) for it in its if o in it.get("batch_quality", {})]
+        ax.plot(g, [np.nan if v is None else v for v in tau], c=c, lw=2, marker="o",
+                label=f"{o}: on the batch chosen, once evaluated")
+        ax.plot(g, [np.nan if v is None else v for v in cv], c=c, lw=1, ls="--", marker=".",
+                label=f"{o}: cross-validated on the archive (the predictor picked)")
+        last = None
+        for it, x, y in zip(its, g, cv):  # name the predictor where the choice changes
+            if it["predictor"][o] != last and y is not None:
+                ax.annotate(it["predictor"][o], (x, y), textcoords="offset points", xytext=(0, -12), ha="center",
+                            fontsize=7, color=t.fg)
+            last = it["predictor"][o]
+    ax.axhline(0, c=t.muted, lw=0.8, ls=":")
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_xlabel("generation (surrogate iteration)")
+    ax.set_ylabel("Kendall τ, predicted vs measured (unitless)")
+    ax.grid(True)
+    ax.legend(loc="lower right")
+    ax.set_title(f"{results.root.name}: how the surrogate ranked what it proposed\n"
+                 "labels: the predictor chosen by k-fold Kendall τ, where the choice changes", fontsize=9)
+    return fig
+
+
 def fig_proxy(results: RunResults, t: Theme):
     """Proxy (search) accuracy against full-training accuracy of the models trained fully."""
     from .proxy import proxy_agreement
+    from .uncertainty import standard_error
 
     plt = _plt()
     trained = list(results.trained().values())
@@ -334,9 +402,17 @@ def fig_proxy(results: RunResults, t: Theme):
     agree = proxy_agreement(trained)
     fig, ax = plt.subplots(figsize=(6, 4.6), constrained_layout=True)
     px = [100 * r["proxy_val_acc"] for r in trained]
+    sizes = results.split_sizes()
+    if sizes.get("val") and sizes.get("test"):  # ±1 standard error of each accuracy from its split size
+        pxe = [100 * standard_error(r["proxy_val_acc"], sizes["val"]) for r in trained]
+        ax.errorbar(px, [100 * r["test_acc"] for r in trained], xerr=pxe,
+                    yerr=[100 * standard_error(r["test_acc"], sizes["test"]) for r in trained],
+                    fmt="none", ecolor=t.muted, elinewidth=0.8, capsize=2, zorder=2, label="±1 standard error")
     ax.scatter(px, [100 * r["test_acc"] for r in trained], s=40, c=t.front, label="full training, test split", zorder=3)
-    ax.scatter(px, [100 * r["val_acc"] for r in trained], s=40, marker="s", facecolors="none", edgecolors=t.accent,
-               label="full training, validation split", zorder=3)
+    with_val = [(x, r) for x, r in zip(px, trained) if r.get("val_acc") is not None]  # none: val was trained on
+    if with_val:
+        ax.scatter([x for x, _ in with_val], [100 * r["val_acc"] for _, r in with_val], s=40, marker="s",
+                   facecolors="none", edgecolors=t.accent, label="full training, validation split", zorder=3)
     for r, x in zip(trained, px):
         ax.annotate(r["arch_id"][:6], (x, 100 * r["test_acc"]), textcoords="offset points", xytext=(5, 4), fontsize=7)
     lo = min(px + [100 * r["test_acc"] for r in trained]) - 1
@@ -347,7 +423,7 @@ def fig_proxy(results: RunResults, t: Theme):
     ax.grid(True)
     ax.legend(loc="lower right")
     tau = agree.get("kendall_tau_test")
-    ax.set_title(f"{results.root.name}: proxy vs full training ({len(trained)} models"
+    ax.set_title(f"{results.root.name}: proxy vs full training ({_count(len(trained), 'model')}"
                  + (f"; Kendall τ {tau:.2f}" if tau is not None else "") + ")")
     return fig
 
@@ -369,40 +445,59 @@ def _op_colour(op: str, t: Theme) -> str:
 
 
 def _draw_cell(ax, cell, title: str, t: Theme) -> None:
-    """One cell DAG: inputs on the left, intermediate nodes left to right, the output on the right."""
+    """One cell DAG: inputs on the left, intermediate nodes left to right, the output on the right.
+
+    Nodes are numbered as in the genotype string and the heat-maps of the block stage: 0 and 1
+    are the cell's inputs (the outputs of the cell before the previous one and of the previous
+    one), 2.. its intermediate nodes. Each op label goes to the point of its edge's arc that
+    overlaps the nodes and the labels placed before it least (the middle when free).
+    """
     n = cell.n_nodes
     pos = {0: (0.0, 1.1), 1: (0.0, -1.1)}
     for k in range(n):
         pos[k + 2] = (1.5 * (k + 1), 0.6 * (1 if k % 2 == 0 else -1) if n > 1 else 0.0)
     out = (1.5 * (n + 1), 0.0)
-    names = {0: "c[k-2]", 1: "c[k-1]", **{k + 2: str(k) for k in range(n)}}
-    outgoing: Dict[int, int] = {}
+    node_r = 0.32  # a node's circle, in data units (the axes keep an equal aspect)
+    taken = [(x, y, node_r, node_r) for x, y in list(pos.values()) + [out]]  # boxes: centre, half width, half height
+
+    def overlap(box) -> float:
+        x, y, w, h = box
+        return sum(max(0.0, min(x + w, a + c) - max(x - w, a - c)) * max(0.0, min(y + h, b + d) - max(y - h, b - d))
+                   for a, b, c, d in taken)
+
     for i, node in enumerate(cell.nodes, start=2):
         for m, (op, j) in enumerate(node):
             (x0, y0), (x1, y1) = pos[j], pos[i]
-            k = outgoing[j] = outgoing.get(j, -1) + 1
             rad = 0.25 * (1 if (j + m) % 2 == 0 else -1) if abs(x1 - x0) > 1.6 else 0.1
             ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
                         arrowprops=dict(arrowstyle="-|>", color=_op_colour(op, t), lw=1.4,
                                         shrinkA=13, shrinkB=13, connectionstyle=f"arc3,rad={rad}"))
-            # labels sit near the source, staggered along the arc for each further edge leaving
-            # the same node, so labels of crossing or fanning edges do not meet (the arc is a
-            # quadratic Bezier whose control point is the chord's midpoint moved by rad x chord)
+            # the arc is a quadratic Bezier whose control point is the chord's midpoint moved by rad x chord
             cx, cy = (x0 + x1) / 2 + rad * (y1 - y0), (y0 + y1) / 2 - rad * (x1 - x0)
-            u = min(max(0.3, 0.7 / math.hypot(x1 - x0, y1 - y0)) + 0.25 * k, 0.7)  # clear of the node circle
-            lx = (1 - u) ** 2 * x0 + 2 * u * (1 - u) * cx + u ** 2 * x1
-            ly = (1 - u) ** 2 * y0 + 2 * u * (1 - u) * cy + u ** 2 * y1
-            ax.text(lx, ly, OP_LABELS.get(op, op), ha="center", va="center", fontsize=7, color=t.fg,
+            text = OP_LABELS.get(op, op)
+            half = (0.045 * len(text) + 0.06, 0.13)  # about 7-point text, in data units
+
+            def box(u):
+                bx = (1 - u) ** 2 * x0 + 2 * u * (1 - u) * cx + u ** 2 * x1
+                by = (1 - u) ** 2 * y0 + 2 * u * (1 - u) * cy + u ** 2 * y1
+                return (bx, by, *half)
+
+            u = min((0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78), key=lambda u: (round(overlap(box(u)), 4), abs(u - 0.5)))
+            lx, ly, _, _ = b = box(u)
+            taken.append(b)
+            ax.text(lx, ly, text, ha="center", va="center", fontsize=7, color=t.fg,
                     bbox=dict(boxstyle="round,pad=0.15", fc=t.bg, ec=_op_colour(op, t), lw=0.6), zorder=4)
     for i in range(2, n + 2):
         ax.annotate("", xy=out, xytext=pos[i], arrowprops=dict(arrowstyle="-|>", color=t.muted, lw=0.9, ls="--",
                                                                shrinkA=13, shrinkB=15))
     for i, (x, y) in pos.items():
         ax.scatter([x], [y], s=620 if i < 2 else 420, c=t.grid if i < 2 else t.bg, edgecolors=t.fg, zorder=5)
-        ax.text(x, y, names[i], ha="center", va="center", fontsize=7 if i < 2 else 9, zorder=6)
+        ax.text(x, y, str(i), ha="center", va="center", fontsize=9, zorder=6)
+    for i, name in ((0, "c[k-2]"), (1, "c[k-1]")):  # what the inputs are, beside them
+        ax.text(pos[i][0] - 0.42, pos[i][1], name, ha="right", va="center", fontsize=7, color=t.fg, zorder=6)
     ax.scatter([out[0]], [out[1]], s=620, c=t.grid, edgecolors=t.fg, zorder=5)
     ax.text(out[0], out[1], "c[k]", ha="center", va="center", fontsize=7, zorder=6)
-    ax.set_xlim(-0.6, out[0] + 0.6)
+    ax.set_xlim(-1.3, out[0] + 0.6)
     ax.set_ylim(-1.6, 1.6)
     ax.set_aspect("equal")
     ax.axis("off")
@@ -414,18 +509,19 @@ def fig_block(results: RunResults, index: int, t: Theme):
     plt = _plt()
     entry = results.library[index]
     n = entry.genotype.normal.n_nodes
-    fig, axes = plt.subplots(1, 2, figsize=(3.2 + 2.6 * n, 3.1), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(3.8 + 2.6 * n, 3.1), constrained_layout=True)
     _draw_cell(axes[0], entry.genotype.normal, f"block {index}: normal cell", t)
     _draw_cell(axes[1], entry.genotype.reduce, f"block {index}: reduction cell (inputs stride 2)", t)
     fig.suptitle(f"{entry.cell_params:,} params per normal cell; reference net {entry.net_params:,} params, "
-                 f"{2 * entry.net_macs:,} FLOPs  |  output c[k] concatenates nodes 0-{n - 1}", fontsize=8)
+                 f"{2 * entry.net_macs:,} FLOPs  |  inputs 0, 1: the outputs c[k-2], c[k-1] of the two cells before; "
+                 f"output c[k] concatenates nodes 2-{n + 1} (numbered as in the genotype and the heat-maps)", fontsize=8)
     return fig
 
 
 # ------------------------------------------------------------------------------ drivers
 
 # Every figure ``plot_all`` draws, in drawing order; ``hybridnas plot --help`` lists these.
-FIGURES = ("front", "front3d", "parallel", "hypervolume", "proxy", "cells", "alpha")
+FIGURES = ("front", "front3d", "parallel", "hypervolume", "surrogate", "proxy", "cells", "alpha")
 # Figures of the block stage: a tabular run (genes looked up in a table) has no block library.
 BLOCK_FIGURES = ("cells", "alpha")
 # Record columns a figure reads (a table need not have them all).
@@ -464,6 +560,9 @@ def _why_not(results: "RunResults", name: str) -> Optional[str]:
         return f"no model of {run} was trained fully; run 'hybridnas train' first"
     if name == "hypervolume" and not results.generations():
         return f"{run} has no finished generation yet; resume the search to finish one"
+    if name == "surrogate" and not any(it.get("phase") == "surrogate" for it in results.surrogate_iterations()):
+        return (f"{run} made no surrogate-assisted generation (engine.surrogate off, or the search stopped after its "
+                "initial design), so there is no 'surrogate' figure; drop 'surrogate' from --figure")
     missing = [c for c in COLUMNS.get(name, ()) if any(c not in r for r in results.records())]
     if missing:
         return (f"the results of {run} have no column {', '.join(repr(c) for c in missing)}, which the "
@@ -521,6 +620,6 @@ def plot_all(run, formats: Sequence[str] = ("png",), theme: str = "light",
                     out += _save(fig_block(results, i, t), results, f"cells/block_{i}", formats)
                 continue
             fig = {"front": fig_front, "front3d": fig_front3d, "parallel": fig_parallel,
-                   "hypervolume": fig_hypervolume, "proxy": fig_proxy}[name](results, t)
+                   "hypervolume": fig_hypervolume, "surrogate": fig_surrogate, "proxy": fig_proxy}[name](results, t)
             out += _save(fig, results, name, formats)
     return out

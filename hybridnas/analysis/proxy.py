@@ -34,7 +34,9 @@ def proxy_agreement(trained: Iterable[Dict[str, Any]]) -> Dict[str, Any]:
         return out
     proxy = [r["proxy_val_acc"] for r in rows]
     for split in ("val", "test"):
-        full = [r[f"{split}_acc"] for r in rows]
-        out[f"kendall_tau_{split}"] = _corr(kendalltau, proxy, full)
-        out[f"spearman_{split}"] = _corr(spearmanr, proxy, full)
+        # a training on train+val has no validation accuracy: those models are left out of "val"
+        pairs = [(p, r[f"{split}_acc"]) for p, r in zip(proxy, rows) if r.get(f"{split}_acc") is not None]
+        ok = len(pairs) >= MIN_MODELS
+        out[f"kendall_tau_{split}"] = _corr(kendalltau, *zip(*pairs)) if ok else None
+        out[f"spearman_{split}"] = _corr(spearmanr, *zip(*pairs)) if ok else None
     return out

@@ -4,9 +4,15 @@ The DARTS rule (:func:`derive_cell`): for each intermediate node, rank its incom
 their strongest op other than ``none`` and keep the ``k`` strongest (2 by default), each with that
 op. The multinomial top-k rule of DATA (:func:`derive_cell_topk`) reads each node's rows as one
 joint distribution over (edge, op) pairs and keeps as many of its top pairs as ``M`` draws most
-likely land in and cover. The collapse guard ``max_parameter_free`` then swaps the weakest
-parameter-free choices (skip, pooling) for the best parametric op of the same edge until at most
-that many remain.
+likely land in and cover.
+
+The collapse guard ``max_parameter_free`` (:func:`cap_parameter_free`) then replaces the weakest
+parameter-free choices (skip, pooling) by the strongest parametric choice the node may make
+instead - another op on the same edge, or an op on an input edge the node does not read yet (the
+DARTS rule keeps one op per input edge; the top-k rule one of each (edge, op) pair) - until at
+most that many remain. A strategy that removed ops from the space (ddpnas pruning) may pass them
+as a ``reserve`` the guard reinstates only when nothing it kept would do. When even that is not
+enough the guard says so: every rule appends what it could not do, and why, to ``notes``.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import torch
 from ..space.genotype import BlockGenotype, CellGenotype, edge_index, node_edges
 from ..space.ops import OPS
 
+Choice = Tuple[float, int, int]  # (strength, edge position, op index)
+
 
 def derive_cell(
     weights: torch.Tensor,
@@ -28,11 +36,17 @@ def derive_cell(
     k: int = 2,
     max_parameter_free: Optional[int] = None,
     mask: Optional[torch.Tensor] = None,
+    reserve: Optional[torch.Tensor] = None,
+    notes: Optional[List[str]] = None,
 ) -> CellGenotype:
+    """The DARTS rule on ``weights`` (ops outside ``mask`` and ``none`` never chosen), then the
+    collapse guard; ``reserve`` marks ops outside ``mask`` the guard may reinstate (their
+    strengths are in ``weights``)."""
     w = _strength(weights, op_names, mask)
     chosen = _darts_choices(w, nodes, k)
     if max_parameter_free is not None:
-        cap_parameter_free(chosen, w, op_names, max_parameter_free)
+        spare = None if reserve is None else _strength(weights, op_names, reserve)
+        cap_parameter_free(chosen, w, op_names, nodes, max_parameter_free, reserve=spare, notes=notes)
     return _genotype(chosen, op_names, nodes)
 
 
@@ -46,7 +60,7 @@ def _strength(weights: torch.Tensor, op_names: Sequence[str], mask: Optional[tor
     return w
 
 
-def _darts_choices(w: torch.Tensor, nodes: int, k: int) -> List[List["Choice"]]:
+def _darts_choices(w: torch.Tensor, nodes: int, k: int) -> List[List[Choice]]:
     """Per node, its ``k`` strongest incoming edges, each with its strongest op."""
     chosen: List[List[Choice]] = []
     for i, positions in sorted(node_edges(nodes).items()):
@@ -62,38 +76,91 @@ def _darts_choices(w: torch.Tensor, nodes: int, k: int) -> List[List["Choice"]]:
     return chosen
 
 
-def _genotype(chosen: List[List["Choice"]], op_names: Sequence[str], nodes: int) -> CellGenotype:
+def _genotype(chosen: List[List[Choice]], op_names: Sequence[str], nodes: int) -> CellGenotype:
     edges = edge_index(nodes)
     return CellGenotype(
         tuple(tuple((op_names[o], edges[e][1]) for _, e, o in sorted(node, key=lambda t: (t[1], t[2]))) for node in chosen)
     )
 
 
-Choice = Tuple[float, int, int]  # (strength, edge position, op index)
+def _alternative(node: List[Choice], slot: int, w: torch.Tensor, positions: Sequence[int], distinct_edges: bool) -> Optional[Choice]:
+    """The strongest finite ``(edge, op)`` of ``w`` that may replace ``node[slot]``: on one of the
+    node's input edges, and - with ``distinct_edges`` - not on an edge another slot reads, else
+    not a pair the node already has. Ties go to the slot's own edge."""
+    _, e, _ = node[slot]
+    others = [c for n, c in enumerate(node) if n != slot]
+    best, best_key = None, None
+    for e2 in positions:
+        if distinct_edges and any(e2 == c[1] for c in others):
+            continue
+        for o2 in range(w.shape[1]):
+            v = float(w[e2, o2])
+            if v == float("-inf") or any((e2, o2) == (c[1], c[2]) for c in node):
+                continue
+            key = (v, e2 == e)
+            if best_key is None or key > best_key:
+                best, best_key = (v, e2, o2), key
+    return best
 
 
-def cap_parameter_free(chosen: List[List[Choice]], w: torch.Tensor, op_names: Sequence[str], limit: int) -> None:
-    """Swap the weakest parameter-free choices for the best parametric op of the same edge (one
-    the node does not already have) until at most ``limit`` remain; edits ``chosen`` in place.
-    ``w`` is the ``E x K`` strength with unusable ops at -inf."""
+def cap_parameter_free(
+    chosen: List[List[Choice]],
+    w: torch.Tensor,
+    op_names: Sequence[str],
+    nodes: int,
+    limit: int,
+    *,
+    distinct_edges: bool = True,
+    reserve: Optional[torch.Tensor] = None,
+    notes: Optional[List[str]] = None,
+) -> int:
+    """Replace the weakest parameter-free choices until at most ``limit`` remain; edits ``chosen``
+    in place and returns how many it could not remove (0: the cap holds).
+
+    ``w`` is the ``E x K`` strength of the ops the rule may choose (others at -inf). A first pass
+    takes each weakest parameter-free choice in turn and replaces it by the strongest parametric
+    ``(edge, op)`` the node may make instead (:func:`_alternative`); if ops are still over the
+    limit and a ``reserve`` strength is given (ops the search removed, at -inf where not
+    allowed), a second pass takes replacements from it. What was reinstated from the reserve,
+    and any shortfall with its reason, is appended to ``notes``."""
     free = torch.tensor([not OPS.get(op).parametric for op in op_names])
-    parametric_w = w.clone()
-    parametric_w[:, free] = float("-inf")
-    picks = [(s, n, slot) for n, node in enumerate(chosen) for slot, (s, e, o) in enumerate(node) if free[o]]
-    picks.sort(key=lambda t: t[0])  # weakest first
-    excess = len(picks) - limit
-    for _s, n, slot in picks:
-        if excess <= 0:
-            break
-        _, e, _ = chosen[n][slot]
-        row = parametric_w[e].clone()
-        for _, e2, o2 in chosen[n]:
-            if e2 == e:
-                row[o2] = float("-inf")
-        alt = int(torch.argmax(row))
-        if torch.isfinite(row[alt]):
-            chosen[n][slot] = (float(row[alt]), e, alt)
-            excess -= 1
+    edges, positions = edge_index(nodes), node_edges(nodes)
+
+    def parametric(m: torch.Tensor) -> torch.Tensor:
+        m = m.clone()
+        m[:, free] = float("-inf")
+        return m
+
+    def free_picks():
+        picks = [(s, n, slot) for n, node in enumerate(chosen) for slot, (s, _e, o) in enumerate(node) if free[o]]
+        return sorted(picks, key=lambda t: t[0])  # weakest first
+
+    name = lambda e, o: f"{op_names[o]} on {edges[e][0]}<-{edges[e][1]}"  # noqa: E731
+    excess = len(free_picks()) - limit
+    pools = [("kept", parametric(w))] + ([("reserve", parametric(reserve))] if reserve is not None else [])
+    reinstated: List[str] = []
+    for label, pool in pools:
+        for _s, n, slot in free_picks():
+            if excess <= 0:
+                break
+            alt = _alternative(chosen[n], slot, pool, positions[n + 2], distinct_edges)
+            if alt is not None:
+                chosen[n][slot] = alt
+                excess -= 1
+                if label == "reserve":
+                    reinstated.append(name(alt[1], alt[2]))
+    if notes is not None and reinstated:
+        notes.append(
+            f"the collapse guard reinstated {len(reinstated)} op(s) the search had removed ({', '.join(reinstated)}): "
+            f"no parametric op it kept was left on an input the nodes could take, and max_parameter_free is {limit}"
+        )
+    if notes is not None and excess > 0:
+        notes.append(
+            f"keeps {limit + excess} parameter-free ops against max_parameter_free {limit}: no node has a parametric "
+            "op left on an input edge it could take instead; allow more parameter-free ops or add parametric ops "
+            "to cell.ops"
+        )
+    return max(excess, 0)
 
 
 def cover_probability(p: Sequence[float], m: int) -> float:
@@ -117,6 +184,7 @@ def derive_cell_topk(
     *,
     max_parameter_free: Optional[int] = None,
     mask: Optional[torch.Tensor] = None,
+    notes: Optional[List[str]] = None,
 ) -> CellGenotype:
     """DATA's multinomial top-k rule. ``joint`` is ``E x K``; for node ``i`` the rows of its
     incoming edges together are one distribution over (edge, op) pairs. Keep the ``k`` most likely
@@ -142,7 +210,7 @@ def derive_cell_topk(
         strength[~usable] = float("-inf")
         if none >= 0:
             strength[:, none] = float("-inf")
-        cap_parameter_free(chosen, strength, op_names, max_parameter_free)
+        cap_parameter_free(chosen, strength, op_names, nodes, max_parameter_free, distinct_edges=False, notes=notes)
     return _genotype(chosen, op_names, nodes)
 
 
@@ -156,6 +224,7 @@ def derive_block_under_budget(
     k: int = 2,
     max_parameter_free: Optional[int] = None,
     masks: Optional[Dict[str, torch.Tensor]] = None,
+    notes: Optional[List[str]] = None,
 ) -> Tuple[BlockGenotype, float]:
     """The block the DARTS rule derives from ``probs`` (per cell kind, ``E x K`` probabilities),
     made to cost at most ``budget`` by greedy swaps: while over budget, take the change of one
@@ -168,7 +237,10 @@ def derive_block_under_budget(
     chosen = {kind: _darts_choices(w[kind], nodes, k) for kind in ("normal", "reduce")}
     if max_parameter_free is not None:
         for kind in chosen:
-            cap_parameter_free(chosen[kind], w[kind], op_names, max_parameter_free)
+            kind_notes: List[str] = []
+            cap_parameter_free(chosen[kind], w[kind], op_names, nodes, max_parameter_free, notes=kind_notes)
+            if notes is not None:
+                notes += [f"{kind} cell: {n}" for n in kind_notes]
 
     def block(ch) -> BlockGenotype:
         return BlockGenotype(_genotype(ch["normal"], op_names, nodes), _genotype(ch["reduce"], op_names, nodes))

@@ -7,8 +7,10 @@ Steps (each resumable from the run store):
    (``block/warm.pt``);
 3. for each entry of ``block.library`` (strategy options that differ per member, e.g. ``lam``):
    start from the warm supernet, run ``block.epochs`` of bilevel search, log alpha and op
-   probabilities per epoch (``block/alpha.jsonl``), stop early if skip connections dominate,
-   derive a genotype (``block/member_<i>.json``);
+   probabilities per epoch (``block/alpha.jsonl``), stop early if skip connections dominate
+   the cell the distribution prefers (counted before the collapse guard caps them), derive a
+   genotype (``block/member_<i>.json``, with what the guard could not do and the health
+   warnings of :mod:`.health`, both also printed);
 4. merge identical genotypes into the library with their costs (``blocks.json``).
 
 A checkpoint (``block/ckpt.pt``: supernet, optimisers, epoch) is written after every epoch, so
@@ -29,6 +31,7 @@ from ..errors import UserError
 from ..progress import Progress
 from ..space.genotype import BlockGenotype
 from .derive import count_ops
+from .health import check_member, distribution_stats
 from .library import LibraryEntry, block_costs, load_library, save_library
 from .strategies.base import build_strategy
 from .supernet import KINDS, Supernet
@@ -43,13 +46,7 @@ def build_supernet(cfg, data: Dataset, device) -> Supernet:
     torch.manual_seed(derive_seed(cfg.seed, "supernet"))
     b = cfg.block
     net = Supernet(cfg.cell.ops, cfg.cell.nodes, b.width, b.cells, data.in_chans, data.num_classes, data.image_size)
-    return net.to(device)
-
-
-def entropy(p: torch.Tensor) -> float:
-    """Mean over edges of the entropy (nats) of each edge's op distribution."""
-    p = p.clamp_min(1e-12)
-    return float((-(p * p.log()).sum(-1)).mean())
+    return net.to(device).set_channels_last(b.channels_last)
 
 
 class BlockStage:
@@ -176,6 +173,9 @@ class BlockStage:
         strategy = build_strategy(b.strategy.name, net, b, self._options({}))
         torch.manual_seed(derive_seed(self.cfg.seed, "warmup"))  # each phase's randomness is its own
         start = self._resume_point("warmup", net, strategy)
+        if b.warmup_epochs == 0:  # nothing to warm up: no bar that counts to nothing
+            self.store.save_tensors(WARM, net.state_dict())
+            return
         with self.progress.bar("block warm-up", b.warmup_epochs) as bar:
             bar.update(start)
             for epoch in range(start, b.warmup_epochs):
@@ -207,18 +207,22 @@ class BlockStage:
                 metrics.append(strategy.end_epoch())
                 self._checkpoint(phase, epoch, net, strategy)
                 epochs_run = epoch + 1
-                genotype = strategy.derive()
-                self._log_alpha(i, epoch, strategy, genotype, metrics, time.perf_counter() - t0)
-                skips = count_ops(genotype.normal, ("skip_connect",))
+                derived = strategy.derivation()
+                self._log_alpha(i, epoch, strategy, derived, metrics, time.perf_counter() - t0)
+                skips = count_ops(derived.unguarded.normal, ("skip_connect",))
                 bar.update(epoch + 1, f"loss {_mean(metrics, 'loss'):.3f} acc {_mean(metrics, 'acc'):.3f} skips {skips}")
                 if b.skip_stop is not None and skips > b.skip_stop:
                     self.progress.info(
-                        f"block search {i + 1}: {skips} skip connections in the normal cell (> skip_stop {b.skip_stop}); "
+                        f"block search {i + 1}: {skips} skip connections in the normal cell the search prefers "
+                        f"(> skip_stop {b.skip_stop}, counted before max_parameter_free caps them); "
                         f"stopping this member early at epoch {epoch + 1}"
                     )
                     stopped = True
                     break
-        genotype = strategy.derive()
+        derived = strategy.derivation()
+        health = check_member([r for r in alpha_history(self.store) if r["member"] == i], b, self.data.num_classes)
+        for line in derived.notes + tuple(health):
+            self._warn(f"block search {i + 1}: {line}")
         self.store.write_json(
             f"block/member_{i}.json",
             {
@@ -226,18 +230,25 @@ class BlockStage:
                 "strategy": b.strategy.name,
                 "options": self._options(overrides),
                 "overrides": overrides,
-                "genotype": genotype.to_string(),
+                "genotype": derived.block.to_string(),
                 "epochs_run": epochs_run,
                 "stopped_early": stopped,
+                "guard_notes": list(derived.notes),
+                "health": health,
             },
         )
 
-    def _log_alpha(self, member, epoch, strategy, genotype: BlockGenotype, metrics, seconds) -> None:
+    def _warn(self, msg: str) -> None:
+        """A warning about the result (``--quiet`` leaves it to the member file and the report)."""
+        self.progress.info(f"warning: {msg}")
+
+    def _log_alpha(self, member, epoch, strategy, derived, metrics, seconds) -> None:
         record = {
             "member": member,
             "epoch": epoch,
             "ops": list(strategy.net.op_names),
-            "genotype": genotype.to_string(),
+            "genotype": derived.block.to_string(),
+            "unguarded": derived.unguarded.to_string(),
             "seconds": seconds,
             "train_loss": _mean(metrics, "loss"),
             "train_acc": _mean(metrics, "acc"),
@@ -248,7 +259,7 @@ class BlockStage:
             record[kind] = {
                 "alpha": strategy.net.alphas[kind].detach().cpu().tolist(),
                 "probs": p.cpu().tolist(),
-                "entropy": entropy(p),
+                **distribution_stats(strategy.distributions(kind)),
             }
         self.store.append(ALPHA_LOG, record)
 

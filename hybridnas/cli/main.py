@@ -32,7 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from ..device import passive_wait
     from ..errors import UserError
+
+    passive_wait()  # before anything loads torch: OpenMP reads it once
 
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)

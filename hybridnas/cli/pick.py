@@ -35,7 +35,8 @@ def add_parser(sub):
     p.add_argument("--max-flops", type=_number, help="hard limit on FLOPs (2 x MACs)")
     p.add_argument("--max-latency", type=_number, metavar="MS", help="hard limit on measured latency (ms)")
     p.add_argument("--min-acc", type=_number, help="hard lower limit on validation accuracy (0..1)")
-    p.add_argument("-n", type=int, default=1, help="how many models to pick (default 1)")
+    p.add_argument("-n", type=int, default=1,
+                   help="how many models to list, best first (default 1); only the first is recorded as the pick")
     return p
 
 
@@ -44,16 +45,34 @@ def run(args) -> int:
 
     chosen = pick(args.run, rule=args.rule, n=args.n, max_params=args.max_params, max_flops=args.max_flops,
                   min_acc=args.min_acc, max_latency=args.max_latency, prefer=args.prefer, weights=args.weights)
+    from ..analysis.uncertainty import NOISE_MARK
+
     lat = any(r.get(LATENCY) is not None for r in chosen)
-    print(f"{'arch_id':<13} {'val_acc':>8} {'test_acc':>8} {'params':>10} {'FLOPs':>12}"
-          + (f" {'ms':>8}" if lat else "") + "  genome")
-    cell = lambda r, key, width, spec: format(r[key], spec).rjust(width) if r.get(key) is not None else "-".rjust(width)
+    se = any(r.get("val_acc_se") is not None for r in chosen)
+    acc_w = 15 if se else 8
+    print(f"{'arch_id':<13} {'val_acc' + (' ± se' if se else ''):>{acc_w}} {'test_acc' + (' ± se' if se else ''):>{acc_w}} "
+          f"{'params':>10} {'FLOPs':>12}" + (f" {'ms':>8}" if lat else "") + "  genome")
+
+    def cell(r, key, width, spec):
+        return format(r[key], spec).rjust(width) if r.get(key) is not None else "-".rjust(width)
+
+    def acc(r, split):
+        if r.get(f"{split}_acc") is None or r.get(f"{split}_acc_se") is None:
+            return cell(r, f"{split}_acc", acc_w, ".4f")
+        return f"{r[f'{split}_acc']:.4f} ± {r[f'{split}_acc_se']:.4f}".rjust(acc_w)
+
     for r in chosen:  # a table's rows may lack test_acc, params or flops
-        print(f"{r['arch_id']:<13} {cell(r, 'val_acc', 8, '.4f')} {cell(r, 'test_acc', 8, '.4f')} "
+        print(f"{r['arch_id']:<13} {acc(r, 'val')} {acc(r, 'test')} "
               f"{cell(r, 'params', 10, ',')} {cell(r, 'flops', 12, ',')}"
               + (f" {cell(r, LATENCY, 8, '.3g')}" if lat else "") + f"  {r['genome']}")
     rule = chosen[0]["pick"]["rule"]
     for r in chosen:
+        if r.get(NOISE_MARK):
+            print(f"  {r['arch_id']}: not significantly more accurate than {r[NOISE_MARK]}, which costs no more "
+                  f"(the validation split cannot tell them apart)")
+        if not r.get("on_front", True):
+            print(f"  {r['arch_id']}: not on the run's front (dominated once latency is ignored); a limit on a "
+                  "quantity that is not an objective picks among every evaluated model that meets it")
         info = r["pick"]
         if "asf" in info:
             print(f"  {r['arch_id']}: ASF {info['asf']:+.3f} (<= 0: meets every aspiration)")
@@ -62,7 +81,8 @@ def run(args) -> int:
             print(f"  {r['arch_id']}: pseudo-weights {pw} (distance {info['distance']:.3f})")
         elif "high_tradeoff" in info and not info["high_tradeoff"]:
             print(f"  {r['arch_id']}: not flagged as a high trade-off point (next in knee order)")
-    print(f"picked by {rule}; recorded in {args.run}/picks.json")
+    also = f"; the {len(chosen) - 1} listed after it are runners-up, not recorded as picks" if len(chosen) > 1 else ""
+    print(f"picked {chosen[0]['arch_id']} by {rule}; recorded in {args.run}/picks.json{also}")
     from ..results import RunResults
 
     if not RunResults(args.run).config.tabular:  # a table's rows are not networks to export

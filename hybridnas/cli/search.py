@@ -14,12 +14,28 @@ def add_parser(sub):
     p.add_argument("--out", help="parent folder of the run (default: runs/)")
     p.add_argument("--resume", metavar="RUN", help="continue a killed or finished run from its directory")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set engine.generations=4 (repeatable)")
+                   help="override a config value, e.g. --set engine.generations=4 (repeatable); with --resume "
+                        "only engine.generations and engine.evaluations, raised, to extend a search")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the space)")
     p.add_argument("--block-strategy", help="block strategy (overrides block.strategy)")
+    p.add_argument("--threads", type=positive_int, metavar="N",
+                   help="torch threads per training process (default 1; workers x threads stay within the cores)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--no-export", action="store_true", help="do not export the knee model at the end")
     return p
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number > 0 (``--threads``)."""
+    import argparse
+
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number; give e.g. 1") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be at least 1") from None
+    return v
 
 
 def run(args) -> int:
@@ -28,7 +44,8 @@ def run(args) -> int:
 
     if args.resume:  # a run's config is fixed: name what cannot apply, not just --set
         given = [flag for flag, v in (("--name", args.name), ("--device", args.device),
-                                      ("--block-strategy", args.block_strategy), ("--out", args.out)) if v]
+                                      ("--block-strategy", args.block_strategy), ("--out", args.out),
+                                      ("--threads", args.threads)) if v]
         if given:
             from ..errors import UserError
 
@@ -39,6 +56,8 @@ def run(args) -> int:
         overrides.append(f"device={args.device}")
     if args.block_strategy:
         overrides.append(f"block.strategy.name={args.block_strategy}")
+    if args.threads:
+        overrides.append(f"threads={args.threads}")
     notes: list = []
     cfg, store = open_run(args.space, overrides, name=args.name, resume=args.resume, out=args.out, notes=notes)
     progress = Progress(quiet=args.quiet)
@@ -46,10 +65,16 @@ def run(args) -> int:
         print(f"hybridnas search: note: {note}", file=sys.stderr)
     summary = run_search(cfg, store, progress, export=not args.no_export)
     print_summary(summary)
-    if not summary["front_size"]:
-        from ..results import RunResults
+    from ..results import RunResults
 
+    if not summary["front_size"]:
         print(f"hybridnas search: warning: {RunResults(store.root).empty_front()}", file=sys.stderr)
+    else:
+        from ..analysis.uncertainty import noise_note
+
+        note = noise_note(RunResults(store.root).front())
+        if note:
+            print(f"accuracy noise: {note}")
     return 0
 
 
@@ -59,6 +84,13 @@ def print_summary(s) -> None:
           f"network stage {s['network_stage_s']:.0f} s)")
     stopped = f" (+{s['stopped_early']} stopped at a lower budget)" if s.get("stopped_early") else ""
     print(f"blocks in library: {s['blocks']}; models evaluated: {s['evaluated']}{stopped}; on the front: {s['front_size']}")
+    if "proposed" in s:
+        budget = f" of a budget of {s['budget']}" if s.get("budget") is not None else ""
+        print(f"search: {s['distinct_evaluations']} distinct networks evaluated{budget}; {s['proposed']} proposed "
+              f"({s['infeasible']} infeasible, not trained); {s['duplicates_rejected']} repeats of earlier proposals "
+              f"rejected" + ("; surrogate-assisted" if s.get("surrogate") else ""))
+    if s.get("extended"):
+        print("extended: " + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in s["extended"].items()))
     if s.get("failed"):
         kinds = ", ".join(f"{k.replace('_', ' ')} {v['count']}" for k, v in s["failures"].items())
         print(f"failed: {s['failed']} ({kinds}); every reason is in {s['run']}/evaluations.jsonl")

@@ -1,10 +1,12 @@
 """Datasets as in-memory tensors with seeded, stratified train/val/test splits.
 
-Sources: ``digits`` (scikit-learn's bundled 8x8 digits, the embedded default), ``cifar10`` and
-``cifar100`` (the authors' binary version, read with numpy: :mod:`hybridnas.data.cifar`), ``npz`` (arrays in a ``.npz`` file) and ``folder``
-(an image-folder layout, one sub-folder per class). Each loader returns raw arrays; this module
-checks them, splits them and normalises them, so every source gets the same checks and error
-messages. The whole dataset is held as tensors, moved to the device once (``Dataset.to``), and
+Sources (:mod:`hybridnas.data.sources`): ``digits`` (scikit-learn's bundled 8x8 digits, the
+embedded default), ``mnist``, ``fashion_mnist`` and ``kmnist`` (the official gzip idx files:
+:mod:`hybridnas.data.idx`), ``cifar10`` and ``cifar100`` (the authors' binary version, read with
+numpy: :mod:`hybridnas.data.cifar`), ``npz`` (arrays in a ``.npz`` file) and ``folder`` (an
+image-folder layout, one sub-folder per class). Each source returns :class:`RawData`; this
+module checks it, splits it, caps the splits, resizes and normalises it
+(:func:`build_dataset`), so every source gets the same options, checks and error messages. The whole dataset is held as tensors, moved to the device once (``Dataset.to``), and
 batched by :func:`batches` without a DataLoader: for images this small, indexing a resident
 tensor is faster than worker processes.
 """
@@ -12,6 +14,7 @@ tensor is faster than worker processes.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Iterator, Optional, Tuple
 
 import numpy as np
@@ -149,6 +152,35 @@ def _stratified_split(y: np.ndarray, fraction: float, seed: int) -> Tuple[np.nda
     return rest_i, part_i
 
 
+def _cap(x: np.ndarray, y: np.ndarray, n: Optional[int], seed: int) -> Tuple[np.ndarray, np.ndarray]:
+    """At most ``n`` of the images, stratified by class and seeded (all of them when ``n`` is None)."""
+    if n is None or n >= len(y):
+        return x, y
+    keep, _ = _stratified_split(y, 1 - n / len(y), seed)
+    return x[keep], y[keep]
+
+
+def resize_images(x: np.ndarray, size: Tuple[int, int], chunk: int = 4096) -> np.ndarray:
+    """N x C x H x W images resized to ``size``, as float32 in the same value range; unchanged
+    when they already have that size. Shrinking averages the pixels each output pixel covers
+    (area, as pooling by hand would: 28 -> 14 is a 2x2 mean); enlarging is bilinear."""
+    size = (int(size[0]), int(size[1]))
+    if tuple(x.shape[2:]) == size:
+        return x
+    import torch.nn.functional as F
+
+    shrink = size[0] <= x.shape[2] and size[1] <= x.shape[3]
+    out = np.empty((len(x), x.shape[1], *size), dtype=np.float32)
+    for i in range(0, len(x), chunk):
+        part = torch.from_numpy(np.ascontiguousarray(x[i:i + chunk], dtype=np.float32))
+        if shrink:
+            part = F.interpolate(part, size=size, mode="area")
+        else:
+            part = F.interpolate(part, size=size, mode="bilinear", antialias=True, align_corners=False)
+        out[i:i + chunk] = part.numpy()
+    return out
+
+
 def _to_tensor(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> torch.Tensor:
     x = x.astype(np.float32)
     return torch.from_numpy((x - mean[None, :, None, None]) / std[None, :, None, None]).contiguous()
@@ -165,18 +197,28 @@ def build_dataset(
     x_test: Optional[np.ndarray] = None,
     y_test: Optional[np.ndarray] = None,
     subset: Optional[int] = None,
+    val_subset: Optional[int] = None,
+    test_subset: Optional[int] = None,
     scale: Optional[float] = None,
+    image_size: Optional[int] = None,
+    merge_val: bool = False,
 ) -> Dataset:
-    """Check, split (stratified, seeded) and normalise raw arrays into a :class:`Dataset`.
+    """Check, split (stratified, seeded), resize and normalise raw arrays into a :class:`Dataset`.
 
     With ``x_test`` given (an official test set), only the validation split is carved out of
-    ``x``. ``scale`` divides pixel values first (255 for 8-bit images); statistics for the
-    normalisation come from the training split only.
+    ``x``; otherwise the test split is carved first (``test_fraction`` of each class), then the
+    validation split from the rest. The splits never depend on the caps: ``subset``,
+    ``val_subset`` and ``test_subset`` then keep at most that many training, validation and
+    test images (stratified, seeded), so a capped split is a part of the uncapped one.
+    ``merge_val`` trains on the training and validation splits together (the validation split
+    is then empty: final training, the test split untouched). ``image_size`` resizes every
+    split to that square size. ``scale`` divides pixel values first (255 for 8-bit images);
+    the normalisation statistics come from the training split.
     """
     x, y, k = check_arrays(x, y, name)
     if x_test is not None:
         x_test, y_test, k_test = check_arrays(x_test, y_test, f"{name} (test)", training=False)
-        if x_test.shape[1:] != x.shape[1:]:
+        if x_test.shape[1] != x.shape[1] or (image_size is None and x_test.shape[1:] != x.shape[1:]):
             raise UserError(
                 f"{name}: test images are {tuple(x_test.shape[1:])} but training images are "
                 f"{tuple(x.shape[1:])}; give both the same shape"
@@ -189,12 +231,17 @@ def build_dataset(
         rest2, val = _stratified_split(y[rest], val_fraction / (1 - test_fraction), seed + 1)
         tr_idx, va_idx = rest[rest2], rest[val]
         tr_x, tr_y, va_x, va_y, te_x, te_y = x[tr_idx], y[tr_idx], x[va_idx], y[va_idx], x[test], y[test]
-    if subset is not None and subset < len(tr_y):
-        keep, _ = _stratified_split(tr_y, 1 - subset / len(tr_y), seed + 2)
-        tr_x, tr_y = tr_x[keep], tr_y[keep]
+    if merge_val:
+        tr_x, tr_y = np.concatenate([tr_x, va_x]), np.concatenate([tr_y, va_y])
+        va_x, va_y = va_x[:0], va_y[:0]
+    tr_x, tr_y = _cap(tr_x, tr_y, subset, seed + 2)
+    va_x, va_y = _cap(va_x, va_y, val_subset, seed + 3)
+    te_x, te_y = _cap(te_x, te_y, test_subset, seed + 4)
     for split_name, sy in (("train", tr_y), ("validation", va_y), ("test", te_y)):
-        if len(sy) == 0:
+        if len(sy) == 0 and not (merge_val and split_name == "validation"):
             raise UserError(f"{name}: the {split_name} split is empty; give more images or change the fractions")
+    if image_size is not None:
+        tr_x, va_x, te_x = (resize_images(a, (image_size, image_size)) for a in (tr_x, va_x, te_x))
     if scale:
         tr_x, va_x, te_x = (a.astype(np.float32) / scale for a in (tr_x, va_x, te_x))
     tr_x = tr_x.astype(np.float32)
@@ -214,12 +261,36 @@ def build_dataset(
     )
 
 
-def load_dataset(cfg, seed: int) -> Dataset:
-    """The dataset a :class:`~hybridnas.config.DataConfig` names, split with ``seed``."""
+@dataclass(frozen=True)
+class RawData:
+    """What a source reads: images and labels as stored, before any split or preprocessing."""
+
+    name: str
+    x: np.ndarray
+    y: np.ndarray
+    x_test: Optional[np.ndarray] = None  # an official test split, when the dataset has one
+    y_test: Optional[np.ndarray] = None
+    scale: Optional[float] = None  # raw values are divided by this (255 for 8-bit images)
+
+
+def data_root(cfg) -> Path:
+    """The folder a named dataset is looked for (and downloaded) in: ``data.path``, else
+    ``data/`` in the working directory (as runs go to ``runs/``)."""
+    return Path(cfg.path).expanduser() if cfg.path else Path("data")
+
+
+def load_dataset(cfg, seed: int, *, merge_val: bool = False) -> Dataset:
+    """The dataset a :class:`~hybridnas.config.DataConfig` names, split with ``seed`` (see
+    :func:`build_dataset` for ``merge_val``)."""
     from . import sources
 
-    loader = sources.SOURCES.get(cfg.dataset, key="data.dataset")
-    return loader(cfg, seed)
+    raw: RawData = sources.SOURCES.get(cfg.dataset, key="data.dataset")(cfg)
+    return build_dataset(
+        raw.name, raw.x, raw.y, x_test=raw.x_test, y_test=raw.y_test, scale=raw.scale,
+        val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, seed=seed,
+        subset=cfg.subset, val_subset=cfg.val_subset, test_subset=cfg.test_subset,
+        image_size=cfg.image_size, merge_val=merge_val,
+    )
 
 
 def batches(

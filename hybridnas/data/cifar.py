@@ -19,9 +19,7 @@ through torchvision when it is installed, since that version is pickled.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-import sys
 import tarfile
 import zlib
 from dataclasses import dataclass
@@ -118,14 +116,16 @@ def find(root: Path, spec: Cifar) -> Optional[Path]:
 
 def load(cfg, spec: Cifar) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x_train, y_train, x_test, y_test) of the dataset ``spec`` under ``cfg.path``."""
-    root = Path(cfg.path or "data").expanduser()
+    from . import data_root
+
+    root = data_root(cfg)
     folder = find(root, spec)
     if folder is None and (root / spec.python_folder).is_dir() and not cfg.download:
         return _load_python_version(root, spec)
     if folder is None:
         if not cfg.download:
             raise UserError(
-                f"{spec.name} not found under '{root}' (looked for {spec.folder}/ with "
+                f"{spec.name} not found under '{root.absolute()}' (looked for {spec.folder}/ with "
                 f"{', '.join(spec.train + spec.test)}); set data.path to the folder that holds it, "
                 f"or data.download=true to fetch it there ({spec.url})"
             )
@@ -156,15 +156,14 @@ def _load_python_version(root: Path, spec: Cifar):
 def download(root: Path, spec: Cifar) -> Path:
     """Fetch ``spec``'s archive into ``root``, check its MD5, extract it; return the data folder.
 
-    The archive goes to a temporary file and the files to a staging folder beside the
-    destination (:func:`~hybridnas.store.staging_folder`, which also clears those of killed
-    downloads), renamed into place at the end: an interrupted download leaves nothing that looks
+    The archive goes to a staging folder beside the destination
+    (:func:`~hybridnas.store.staging_folder`, which also clears those of killed downloads), is
+    checked (:func:`~hybridnas.data.fetch.download_file`) and extracted there, and the data
+    folder is renamed into place at the end: an interrupted download leaves nothing that looks
     like a dataset.
     """
-    import urllib.error
-    import urllib.request
-
     from ..store import staging_folder
+    from .fetch import download_file
 
     try:
         stage = staging_folder(root / spec.folder)
@@ -172,21 +171,7 @@ def download(root: Path, spec: Cifar) -> Path:
         raise UserError(f"cannot write to data.path '{root}' ({exc.strerror}); choose a writable folder") from None
     try:
         archive = stage / spec.archive
-        print(f"downloading {spec.url} to {root} ...", file=sys.stderr, flush=True)
-        try:
-            with urllib.request.urlopen(spec.url, timeout=60) as src, open(archive, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
-            raise UserError(
-                f"could not download {spec.url} ({reason}); fetch it by hand and extract it under '{root}'"
-            ) from None
-        digest = _md5(archive)
-        if digest != spec.md5:
-            raise UserError(
-                f"{spec.archive} from {spec.url} has MD5 {digest}, not the published {spec.md5}: the download "
-                f"is damaged; run the search again to download it again"
-            )
+        download_file([spec.url], archive, spec.md5, f"fetch it by hand and extract it under '{root}'")
         target = root / spec.folder
         try:
             _extract(archive, stage, spec)
@@ -201,14 +186,6 @@ def download(root: Path, spec: Cifar) -> Path:
         return target
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-
-
-def _md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _extract(archive: Path, into: Path, spec: Cifar) -> None:

@@ -1,8 +1,10 @@
-"""Where images come from: one loader per ``data.dataset`` value, all returning a checked
-:class:`~hybridnas.data.Dataset` through :func:`~hybridnas.data.build_dataset`."""
+"""Where images come from: one reader per ``data.dataset`` value, each returning the images as
+stored (:class:`~hybridnas.data.RawData`); :func:`~hybridnas.data.load_dataset` then splits,
+caps, resizes and normalises them the same way for every source."""
 
 from __future__ import annotations
 
+import importlib
 import zipfile
 from pathlib import Path
 
@@ -10,45 +12,42 @@ import numpy as np
 
 from ..errors import UserError
 from ..registry import Registry
-from . import build_dataset
+from . import RawData, resize_images
 
 SOURCES = Registry("dataset")
 
 
-def _common(cfg, seed):
-    return dict(val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, seed=seed, subset=cfg.subset)
-
-
 @SOURCES.register("digits")
-def load_digits(cfg, seed):
+def load_digits(cfg) -> RawData:
     """scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes, values 0..16)."""
     from sklearn.datasets import load_digits as sk_digits
 
     d = sk_digits()
-    return build_dataset("digits", d.images.astype(np.float32), d.target, scale=16.0, **_common(cfg, seed))
+    return RawData("digits", d.images.astype(np.float32), d.target, scale=16.0)
 
 
-def _cifar(cfg, seed, spec):
-    from . import cifar
+def _named(module: str, spec: str, doc: str):
+    """The reader of a named dataset: ``module`` (:mod:`hybridnas.data.idx` or
+    :mod:`hybridnas.data.cifar`) finds, downloads and reads the files its ``spec`` describes."""
 
-    x, y, x_test, y_test = cifar.load(cfg, spec)
-    return build_dataset(spec.name, x, y, x_test=x_test, y_test=y_test, scale=255.0, **_common(cfg, seed))
+    def load(cfg) -> RawData:
+        files = importlib.import_module(f"{__package__}.{module}")
+        s = getattr(files, spec)
+        x, y, x_test, y_test = files.load(cfg, s)
+        return RawData(s.name, x, y, x_test, y_test, scale=255.0)
+
+    load.__doc__ = doc
+    return load
 
 
-@SOURCES.register("cifar10")
-def load_cifar10(cfg, seed):
-    """CIFAR-10 (binary version, read natively; see :mod:`hybridnas.data.cifar`)."""
-    from .cifar import CIFAR10
-
-    return _cifar(cfg, seed, CIFAR10)
-
-
-@SOURCES.register("cifar100")
-def load_cifar100(cfg, seed):
-    """CIFAR-100, 100 fine classes (binary version, read natively)."""
-    from .cifar import CIFAR100
-
-    return _cifar(cfg, seed, CIFAR100)
+for _name, _module, _spec, _doc in (
+    ("mnist", "idx", "MNIST", "MNIST, 28x28 handwritten digits (official idx files; see hybridnas.data.idx)."),
+    ("fashion_mnist", "idx", "FASHION_MNIST", "Fashion-MNIST, 28x28 Zalando article images, 10 classes (idx files)."),
+    ("kmnist", "idx", "KMNIST", "Kuzushiji-MNIST, 28x28 cursive Japanese characters, 10 classes (idx files)."),
+    ("cifar10", "cifar", "CIFAR10", "CIFAR-10 (binary version, read natively; see hybridnas.data.cifar)."),
+    ("cifar100", "cifar", "CIFAR100", "CIFAR-100, 100 fine classes (binary version, read natively)."),
+):
+    SOURCES.register(_name)(_named(_module, _spec, _doc))
 
 
 def _need_path(cfg, what: str) -> Path:
@@ -56,12 +55,13 @@ def _need_path(cfg, what: str) -> Path:
         raise UserError(f"data.dataset '{cfg.dataset}' needs data.path: the {what}")
     p = Path(cfg.path).expanduser()
     if not p.exists():
-        raise UserError(f"data.path '{p}' does not exist; point it at the {what}")
+        raise UserError(f"data.path does not exist: looked for {p.absolute()}; point it at the {what} "
+                        "(a relative path in a space file is relative to that file)")
     return p
 
 
 @SOURCES.register("npz")
-def load_npz(cfg, seed):
+def load_npz(cfg) -> RawData:
     """A ``.npz`` with arrays ``x`` and ``y`` (and optionally ``x_test``, ``y_test``).
 
     Images may be N x H x W, N x H x W x C or N x C x H x W; uint8 images are scaled by 1/255.
@@ -80,15 +80,13 @@ def load_npz(cfg, seed):
         raise UserError(f"'{p}' lacks array(s) {', '.join(missing)}; it has {', '.join(arrays) or 'none'}")
     has_test = "x_test" in arrays and "y_test" in arrays
     x = arrays["x"]
-    scale = 255.0 if x.dtype == np.uint8 else None
-    return build_dataset(
+    return RawData(
         p.stem,
         x,
         arrays["y"],
         x_test=arrays.get("x_test") if has_test else None,
         y_test=arrays.get("y_test") if has_test else None,
-        scale=scale,
-        **_common(cfg, seed),
+        scale=255.0 if x.dtype == np.uint8 else None,
     )
 
 
@@ -96,26 +94,29 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 
 @SOURCES.register("folder")
-def load_folder(cfg, seed):
+def load_folder(cfg) -> RawData:
     """An image folder: ``path/<class>/<image>``, classes in sorted order; ``path/train`` and
-    ``path/test`` sub-folders, when both exist, give an official test split."""
+    ``path/test`` sub-folders, when both exist, give an official test split. Images of
+    different sizes need ``data.image_size``: each is resized as it is read."""
     from PIL import Image, UnidentifiedImageError
 
     root = _need_path(cfg, "image folder (one sub-folder per class)")
 
     def pixels(f: Path) -> np.ndarray:
-        """8-bit pixels of one image: H x W for grayscale, H x W x 3 for anything else."""
+        """Pixels of one image: H x W for grayscale, H x W x 3 for anything else (8-bit values)."""
         try:
             with Image.open(f) as im:
                 if im.mode == "I" or im.mode.startswith("I;16"):  # 16-bit grayscale: 0..65535 -> 0..255
                     a = np.clip(np.asarray(im, dtype=np.float64), 0, 65535)
                     im = Image.fromarray(np.round(a / 257).astype(np.uint8))
-                im = im.convert("L" if im.mode == "L" else "RGB")
-                if cfg.image_size:
-                    im = im.resize((cfg.image_size, cfg.image_size))
-                return np.asarray(im, dtype=np.uint8)
+                a = np.asarray(im.convert("L" if im.mode == "L" else "RGB"), dtype=np.uint8)
         except (UnidentifiedImageError, OSError) as exc:
             raise UserError(f"cannot read image '{f}' ({exc}); remove or replace it") from None
+        if cfg.image_size:  # the same resize every source gets, one image at a time
+            chw = a[None, None] if a.ndim == 2 else a.transpose(2, 0, 1)[None]
+            chw = resize_images(chw, (cfg.image_size, cfg.image_size))[0]
+            a = chw[0] if a.ndim == 2 else chw.transpose(1, 2, 0)
+        return a
 
     def read(folder: Path, classes=None):
         found = sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
@@ -157,7 +158,7 @@ def load_folder(cfg, seed):
         xt, yt, _ = read(root / "test", classes)
         rgb = any(a.ndim == 3 for a in x + xt)
         x, xt = stack(x, root / "train", rgb), stack(xt, root / "test", rgb)
-        return build_dataset(root.name, x, y, x_test=xt, y_test=yt, scale=255.0, **_common(cfg, seed))
+        return RawData(root.name, x, y, x_test=xt, y_test=yt, scale=255.0)
     x, y, _ = read(root)
     x = stack(x, root, any(a.ndim == 3 for a in x))
-    return build_dataset(root.name, x, y, scale=255.0, **_common(cfg, seed))
+    return RawData(root.name, x, y, scale=255.0)

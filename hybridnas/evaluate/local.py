@@ -5,9 +5,11 @@ machine, N workers sharing the cores; with GPUs, N workers on each visible GPU (
 ``cuda:N`` names), all in one pool, so a free worker on any GPU takes the next candidate. One
 worker on one device trains in-process.
 
-On CPU each worker is pinned to its share of the cores (``torch.set_num_threads``): tiny
-networks barely use a second thread, so two single-threaded workers nearly double the
-throughput of one process with two threads. On a GPU, several small candidates on one card
+Each worker trains with one torch thread by default (``threads``, at most its share of the
+cores): tiny networks barely use a second thread, so two single-threaded workers nearly double
+the throughput of one process with two threads, and threads that outnumber the free cores of a
+shared machine collapse. Workers start with ``OMP_WAIT_POLICY=PASSIVE`` (unless the user set a
+policy): an OpenMP thread waiting for work sleeps instead of spinning on a core another needs. On a GPU, several small candidates on one card
 fill what one leaves idle. The dataset is put in shared memory once and handed to the workers,
 each of which keeps it on its GPU when the copies fit (else batches come from pinned host
 memory). A worker that dies is replaced and its candidate retried once, then recorded as failed.
@@ -47,12 +49,18 @@ class LocalEvaluator(Evaluator):
         self.workers = self.per_device * len(self.devices)
         self._pool = None
 
+    def cpu_share(self) -> int:
+        from ..device import cpu_share
+
+        return cpu_share(self.workers)
+
     def _start(self):
         import torch.multiprocessing as tmp
         from concurrent.futures import ProcessPoolExecutor
 
-        from ..device import candidate_threads, cpu_share
+        from ..device import passive_wait
 
+        passive_wait()  # spawned workers read the environment when they load torch
         cpu_data = self.data.to("cpu")
         for split in (cpu_data.train, cpu_data.val, cpu_data.test):
             split.x.share_memory_()
@@ -61,7 +69,7 @@ class LocalEvaluator(Evaluator):
         slots = ctx.Queue()
         for i in range(self.workers):  # round robin: worker i on device i mod n
             slots.put(str(self.devices[i % len(self.devices)]))
-        setup = self.setup(candidate_threads(self.cfg, cpu_share(self.workers)), copies=self.per_device)
+        setup = self.setup(self.threads()[0], copies=self.per_device)
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=ctx,

@@ -191,12 +191,13 @@ class RayEvaluator(Evaluator):
 
     # ------------------------------------------------------------------ running
 
-    def _remote(self):
-        from ..device import candidate_threads
+    def cpu_share(self) -> int:
+        return max(1, int(self.cpus_per_task()))
 
+    def _remote(self):
         ray = self.ray
         cpus, gpus = self.cpus_per_task(), self.gpus_per_task()
-        threads = candidate_threads(self.cfg, max(1, int(cpus)))
+        threads = self.threads()[0]
         copies = max(1, int(round(1 / gpus))) if 0 < gpus < 1 else 1
         setup = TaskSetup(self.setup(threads, copies), gpu=gpus > 0)
         import hybridnas
@@ -204,8 +205,10 @@ class RayEvaluator(Evaluator):
         pkg = Path(hybridnas.__file__).resolve().parent
         # Workers import this very package: put its folder first on their path, and on a
         # cluster of other machines ship it along.
+        # OpenMP threads that sleep when idle (see hybridnas.device.passive_wait), unless set here.
         env: Dict[str, Any] = {"env_vars": {"PYTHONPATH": os.pathsep.join(
-            p for p in (str(pkg.parent), os.environ.get("PYTHONPATH", "")) if p)}}
+            p for p in (str(pkg.parent), os.environ.get("PYTHONPATH", "")) if p),
+            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}}
         if self.rc.address and self.rc.ship_code:
             env["py_modules"] = [str(pkg)]
         fn = ray.remote(_task).options(

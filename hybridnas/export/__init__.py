@@ -124,9 +124,11 @@ def _export_into(results, record, folder: Path, formats, opset, final: Path) -> 
     from ..network.costs import network_cost
     from ..store import atomic_write
 
-    spec = results.spec(record)
     model = results.model(record)
+    spec = model.spec  # at the full training's image size when its weights are the ones exported
     weights_from = results.weights_path(record)
+    trained = weights_from is not None and "trained" in weights_from.relative_to(results.root).parts
+    full = results.trained().get(record["arch_id"]) if trained else None
     x = _example(spec)
     with torch.no_grad():
         ref = model(x)
@@ -173,8 +175,8 @@ def _export_into(results, record, folder: Path, formats, opset, final: Path) -> 
         "macs": cost.macs,
         "flops": cost.flops,
         "flops_convention": "flops = 2 x macs (torch.utils.flop_counter.FlopCounterMode); BN, pooling, activations not counted",
-        **_accuracy(results, record, weights_from),
-        "dataset": results.dataset,
+        **_accuracy(record, trained, full),
+        "dataset": full["data"] if full and "data" in full else results.dataset,
         "input_shape": [None, spec.in_chans, *spec.image_size],
         "onnx": onnx_info,
         "run": str(results.root),
@@ -189,18 +191,19 @@ def _export_into(results, record, folder: Path, formats, opset, final: Path) -> 
     return folder
 
 
-def _accuracy(results, record, weights_from) -> Dict[str, Any]:
+def _accuracy(record, trained: bool, full: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     """The accuracy that goes with the exported weights: full training's when they are its."""
     proxy = {"proxy_val_acc": record.get("val_acc"), "proxy_test_acc": record.get("test_acc")}
-    if weights_from is None or "trained" not in weights_from.relative_to(results.root).parts:
+    if not trained:
         return {"val_acc": record.get("val_acc"), "test_acc": record.get("test_acc"),
                 "accuracy_note": f"after proxy training of {record.get('epochs')} epochs during the search", **proxy}
-    full = results.trained().get(record["arch_id"])
     if full is None:
         return {"val_acc": None, "test_acc": None, **proxy,
                 "accuracy_note": "fully trained weights without their record; run 'hybridnas train' again to measure them"}
+    data = full.get("data")
+    on = f" on {data['splits']} ({data['sizes']['train']:,} images)" if data else ""
     return {"val_acc": full["val_acc"], "test_acc": full["test_acc"], **proxy,
-            "accuracy_note": f"after full training of {full['epochs']} epochs (hybridnas train)"}
+            "accuracy_note": f"after full training of {full['epochs']} epochs{on} (hybridnas train)"}
 
 
 def model_card_md(card: Dict[str, Any], spec) -> str:
@@ -211,9 +214,12 @@ def model_card_md(card: Dict[str, Any], spec) -> str:
         "",
         f"- genome: `{card['genome']}`",
         f"- parameters: {card['params']:,}",
-        f"- MACs: {card['macs']:,}; FLOPs: {card['flops']:,} ({card['flops_convention']})",
+        f"- MACs: {card['macs']:,}; FLOPs: {card['flops']:,} per {spec.image_size[0]}x{spec.image_size[1]} image "
+        f"({card['flops_convention']})",
         f"- validation accuracy: {card['val_acc']:.4f}; test accuracy: {card['test_acc']:.4f} ({card['accuracy_note']})"
-        if card.get("val_acc") is not None else f"- accuracy: not measured ({card['accuracy_note']})",
+        if card.get("val_acc") is not None else
+        f"- test accuracy: {card['test_acc']:.4f} ({card['accuracy_note']})" if card.get("test_acc") is not None
+        else f"- accuracy: not measured ({card['accuracy_note']})",
         f"- dataset: {d.get('name')} ({d.get('sizes')})",
         f"- input: N x {spec.in_chans} x {spec.image_size[0]} x {spec.image_size[1]}, "
         f"preprocessing {pre.get('formula', '')} with scale {pre.get('scale')}, mean {pre.get('mean')}, std {pre.get('std')}",

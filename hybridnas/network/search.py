@@ -94,7 +94,24 @@ def top_budget(cfg) -> Optional[int]:
     return None if cfg.tabular else cfg.evaluation.epochs
 
 
+def cheap_objectives(points) -> Tuple[str, ...]:
+    """Objectives a space knows without evaluating: analytic costs (and latency from its table,
+    when measured) of a network space, the cost columns of a table."""
+    if getattr(points, "table", None) is not None:
+        return tuple(points.cost_columns)
+    return ("params", "macs", "flops") + (("latency",) if getattr(points, "latency", None) is not None else ())
+
+
 class NetworkProblem(Problem):
+    """The network stage as a :class:`~hybridnas.network.problem.Problem` (see the module docstring).
+
+    Besides ``evaluate`` it keeps the budget (``engine.evaluations``: distinct networks that
+    reached the full budget, counted over what the engine sent in this run - a replay after a
+    resume counts its cache hits, so the budget spans sessions), gives the cheap objectives and
+    constraints without evaluating (``cheap``), and the archive of evaluated networks read from
+    ``evaluations.jsonl`` (``archive``) for the surrogate loop.
+    """
+
     def __init__(self, cfg, points, evaluator: Evaluator, store, progress: Progress):
         self.cfg = cfg
         self.points = points
@@ -112,6 +129,16 @@ class NetworkProblem(Problem):
         self.n_constr = len(self.limits) + (1 if points.sparse else 0)
         self.xl, self.xu = spec.xl, spec.xu
         self.integer = True
+        self.vtypes = spec.vtypes
+        known = cheap_objectives(points)
+        self.expensive = [o not in known for o in self.objectives]
+        self.limit = cfg.engine.evaluations  # budget of distinct full-budget evaluations (None: none)
+        self.sent: Dict[str, None] = {}  # feasible arch ids the engine sent in this run, in order
+        self.proposed = 0  # gene vectors the engine sent (feasible or not)
+        self.notes: Dict[str, Dict[str, Any]] = {}  # arch id -> what the engine said about it (predictions)
+        self.codes: Dict[str, List[int]] = {}  # arch id -> its gene vector
+        self.gen_proposed = 0  # self.proposed when the current generation began
+        self.reference: Optional[Dict[str, Any]] = None  # hv_reference.json, set by the stage
         self.budgets = (None,) if cfg.tabular else fidelity.budgets(cfg.evaluation)
         self.budget = self.budgets[-1]
         self.multi_fidelity = len(self.budgets) > 1
@@ -148,16 +175,87 @@ class NetworkProblem(Problem):
         g = [point.cheap[k] / limit - 1.0 for k, limit in self.limits]
         return g + ([0.0] if self.points.sparse else [])
 
-    def evaluate(self, X: np.ndarray):
+    # ------------------------------------------------------------------ budget
+
+    def spent(self) -> int:
+        """Distinct networks the engine sent in this run that have a full-budget result."""
+        return sum((a, self.budget) in self.cache for a in self.sent)
+
+    def budget_prefix(self, X: np.ndarray) -> int:
+        """Leading rows of ``X`` the budget pays for. A new feasible network costs one unit
+        (assumed to reach the full budget: successive halving may stop it earlier, never later);
+        infeasible rows and networks already sent are free."""
+        if self.limit is None:
+            return len(X)
+        left = self.limit - self.spent()
+        new = set()
+        for n, p in enumerate(self.points.points(X)):
+            if p.arch_id in self.sent or p.arch_id in new or any(v > 0 for v in self.violations(p)):
+                continue
+            if len(new) >= left:
+                return n
+            new.add(p.arch_id)
+        return len(X)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.limit is not None and self.spent() >= self.limit
+
+    # ------------------------------------------------------------------ for the surrogate loop
+
+    def cheap(self, X: np.ndarray):
+        """Cheap objectives (NaN where an evaluation is needed) and constraints, evaluating nothing."""
+        pts = self.points.points(X)
+        G = np.array([self.violations(p) for p in pts], dtype=float).reshape(len(X), self.n_constr)
+        F = np.full((len(X), self.n_obj), np.nan)
+        for n, p in enumerate(pts):
+            for j, name in enumerate(self.objectives):
+                if not self.expensive[j]:
+                    v = p.cheap.get(name)
+                    F[n, j] = self.worst.get(name, np.inf) if v is None else (-v if name in self.maximize else v)
+        return F, G
+
+    def archive(self, generation: int):
+        """``(X, F)`` of the networks evaluated before ``generation``, read from evaluations.jsonl:
+        per network the result at the highest budget it reached (what the engine was shown);
+        failed ones are left out."""
+        best: Dict[str, Dict[str, Any]] = {}
+        for r in self.store.records(EVALS):
+            if r.get("status") != "ok" or r.get("generation", 0) >= generation:
+                continue
+            old = best.get(r["arch_id"])
+            if old is None or (r.get("epochs") or 0) >= (old.get("epochs") or 0):
+                best[r["arch_id"]] = r
+        rows = [r for r in best.values() if "x" in r]
+        X = np.array([r["x"] for r in rows], dtype=int).reshape(len(rows), self.n_var)
+        F = np.array([self.row(r) for r in rows], dtype=float).reshape(len(rows), self.n_obj)
+        return X, F
+
+    def normalise(self, F: np.ndarray) -> Optional[np.ndarray]:
+        """Objectives scaled as the run's hypervolume scales them (costs on log10), or None."""
+        ref = self.reference
+        if ref is None:
+            return None
+        return normalise(F, ref["lower"], ref["upper"], ref["log_scale"])
+
+    # ------------------------------------------------------------------ evaluation
+
+    def evaluate(self, X: np.ndarray, notes: Optional[Sequence[Dict[str, Any]]] = None):
+        X = np.asarray(X, dtype=int).reshape(len(X), self.n_var)
         pts = self.points.points(X)
         G = np.array([self.violations(p) for p in pts], dtype=float).reshape(len(X), self.n_constr)
         feasible = np.all(G <= 0, axis=1)
+        self.proposed += len(X)
         cands: Dict[str, Point] = {}
-        for p, ok in zip(pts, feasible):
+        for n, (p, ok) in enumerate(zip(pts, feasible)):
             if not ok:
                 self.infeasible += 1
             elif p.arch_id not in cands:
                 cands[p.arch_id] = p
+                self.sent.setdefault(p.arch_id)
+                self.codes[p.arch_id] = [int(v) for v in X[n]]
+                if notes is not None and notes[n]:
+                    self.notes[p.arch_id] = dict(notes[n])
         self.cached_hits += sum((a, self.budgets[0]) in self.cache for a in cands)
         results = self._halving(cands)
         F = np.zeros((len(X), self.n_obj))
@@ -238,9 +336,11 @@ class NetworkProblem(Problem):
         record = {
             "arch_id": point.arch_id,
             "genome": point.genome,
+            "x": self.codes.get(point.arch_id),  # the gene vector: what the surrogate learns from
             **point.cheap,
             **{key: v for key, v in result.items() if key != "arch_id"},
             "generation": self.generation,
+            **self.notes.get(point.arch_id, {}),
         }
         if self.multi_fidelity:
             record["rung"] = k
@@ -278,15 +378,18 @@ class NetworkStage:
         self.progress = progress or Progress(quiet=True)
         self.problem = NetworkProblem(cfg, points, evaluator, store, self.progress)
         self.reference = self._hv_reference()
+        self.problem.reference = self.reference
         self.t0 = time.perf_counter()
+        self.duplicates = 0  # offspring the engine dropped as repeats of earlier proposals
 
     def _hv_reference(self) -> Dict[str, Any]:
         """Fixed bounds for normalising objectives, so hypervolumes compare across generations.
 
-        Network spaces: cost bounds from 2,000 random genomes of the space (analytic, milliseconds)
-        widened by 10 % on a log scale - latency from the first 64 of them (each new block is
-        timed), widened 2x - and error in [0, 1]. Tabular spaces: the exact range of each
-        objective over the table. Written once and reused on resume.
+        Network spaces: error in [0, 1]; params, MACs and FLOPs from the exact smallest network
+        of the block library (:func:`~hybridnas.network.costs.smallest_cost`) to the largest of
+        2,000 random genomes (analytic, milliseconds) times 1.1, on a log scale; latency from the
+        first 64 of them (each new block is timed), halved and doubled. Tabular spaces: the exact
+        range of each objective over the table. Written once and reused on resume.
         """
         if self.store.exists("hv_reference.json"):
             return self.store.read_json("hv_reference.json")
@@ -299,6 +402,7 @@ class NetworkStage:
         rng = np.random.default_rng(derive_seed(self.cfg.seed, "hv-reference"))
         X = p.points.spec.sample(rng, 2000)
         costs = [p.points.analytic(p.points.arch(x)) for x in X]
+        least = self._smallest()
         lower, upper, log = [], [], []
         for name in p.objectives:
             if name == "error":
@@ -312,7 +416,7 @@ class NetworkStage:
                 upper.append(float(v.max()) * 2)
             else:
                 v = np.array([c[name] for c in costs], dtype=float)
-                lower.append(float(v.min()) / 1.1)
+                lower.append(float(least[name]) if least is not None else float(v.min()))
                 upper.append(float(v.max()) * 1.1)
             log.append(True)
         ref = {
@@ -322,43 +426,90 @@ class NetworkStage:
             "upper": upper,
             "log_scale": log,
             "ref_point": [1.1] * len(lower),
-            "note": "objectives normalised to [0, 1] between lower and upper (log10 for costs); HV against ref_point",
+            "note": "objectives normalised to [0, 1] between lower and upper (log10 for costs); HV against ref_point; "
+                    + ("cost lower bounds: the smallest network of the library (exact)" if least is not None else
+                       "cost lower bounds: the smallest of 2,000 random genomes (too many layouts to enumerate)"),
         }
         self.store.write_json("hv_reference.json", ref)
         return ref
 
+    def _smallest(self) -> Optional[Dict[str, float]]:
+        """The fewest params, MACs and FLOPs any network of the library can have (None: too many layouts)."""
+        from .costs import smallest_cost
+
+        pts = self.problem.points
+        d = pts.data
+        least = smallest_cost(self.cfg.network, self.cfg.cell.nodes, d.in_chans, d.num_classes, tuple(d.image_size),
+                              pts.blocks)
+        return None if least is None else {"params": least.params, "macs": least.macs, "flops": least.flops}
+
     def run(self) -> Dict[str, Any]:
         cfg = self.cfg
         engine = build_engine(cfg.engine)
-        bar = self.progress.bar("network search", cfg.engine.generations)
-        self.problem.generation = 0
+        p = self.problem
+        by_budget = cfg.engine.generations is None  # progress in evaluations when only the budget stops it
+        total = cfg.engine.evaluations if by_budget else cfg.engine.generations
+        bar = self.progress.bar("network search", total)
+        p.generation = 0
+        self._announce(engine)
 
-        def on_generation(gen: int, X, F, G) -> None:
-            self._write_generation(gen, X, F, G)
+        def on_generation(gen: int, X, F, G, info: Dict[str, Any]) -> None:
+            self.duplicates += int(info.get("duplicates_rejected", 0))
+            self._write_generation(gen, X, F, G, info)
+            if info.get("surrogate") is not None:
+                self._write_surrogate(gen, info["surrogate"])
             front = self.front()
             hv = self.hv(front)
             self._write_front(front)
             self._prune_weights(front)
-            self.problem.generation = gen + 1
-            self.problem.gen_trained = {}
-            self.problem.gen_epochs = 0
+            p.generation = gen + 1
+            p.gen_trained = {}
+            p.gen_epochs = 0
+            p.gen_proposed = p.proposed
             bar.update(
-                gen + 1,
-                f"| evaluated {len(self.ok_records())} (new {self.problem.new_evals}) | front {len(front)} | HV {hv:.4f}",
+                p.spent() if by_budget else gen + 1,
+                f"| evaluated {len(self.ok_records())} (new {p.new_evals}) | front {len(front)} | HV {hv:.4f}",
             )
 
         with bar:
-            engine.minimize(self.problem, derive_seed(cfg.seed, "engine"), on_generation)
+            engine.minimize(p, derive_seed(cfg.seed, "engine"), on_generation)
         front = self.front()
-        full = {a for (a, b) in self.problem.cache if b == self.problem.budget}
+        full = {a for (a, b) in p.cache if b == p.budget}
         return {
             "front": front,
             "failed": self.failed_records(),
             "evaluated": len(self.ok_records()),
-            "stopped_early": len({a for (a, _) in self.problem.cache} - full),  # multi-fidelity
-            "new_evaluations": self.problem.new_evals,
+            "stopped_early": len({a for (a, _) in p.cache} - full),  # multi-fidelity
+            "new_evaluations": p.new_evals,
+            "search": self.counts(),
             "seconds": time.perf_counter() - self.t0,
         }
+
+    def counts(self) -> Dict[str, Any]:
+        """What the engine did in this run (a resume replays earlier sessions, so these span them)."""
+        p = self.problem
+        return {
+            "proposed": p.proposed,  # gene vectors sent for evaluation (never one twice)
+            "duplicates_rejected": self.duplicates,  # offspring dropped as repeats of earlier proposals
+            "infeasible": p.infeasible,  # sent, but violating a constraint: not evaluated
+            "distinct_evaluations": p.spent(),  # distinct networks with a full-budget result
+            "budget": p.limit,  # engine.evaluations
+            "surrogate": bool(getattr(self.cfg.engine.surrogate, "enabled", False)),
+        }
+
+    def _announce(self, engine) -> None:
+        """One line saying how the network stage searches (and how to switch the surrogate)."""
+        e = self.cfg.engine
+        stop = ", ".join(x for x in ((f"{e.generations} generations" if e.generations is not None else ""),
+                                     (f"{e.evaluations} distinct evaluations" if e.evaluations is not None else "")) if x)
+        if e.surrogate.enabled:
+            s = e.surrogate
+            self.progress.info(
+                f"network search: surrogate-assisted {e.name} {e.algorithm} (on by default; "
+                f"engine.surrogate.enabled=false for plain NSGA-II): {s.initial or e.pop_size} random networks, then "
+                f"{s.batch or e.pop_size} per iteration from the predicted front; stops at {stop}")
+        else:
+            self.progress.info(f"network search: {e.name} {e.algorithm}, population {e.pop_size}; stops at {stop}")
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -376,7 +527,29 @@ class NetworkStage:
     def hv(self, front: List[Dict[str, Any]]) -> float:
         return front_hypervolume(front, self.reference)
 
-    def _write_generation(self, gen: int, X, F, G) -> None:
+    def _write_surrogate(self, gen: int, info: Dict[str, Any]) -> None:
+        """``surrogate/iter_NNN.json``: the predictor chosen, its cross-validated rank correlation,
+        what it predicted for the batch, and how well that ranked the batch once evaluated."""
+        from .surrogate import prediction_quality
+
+        p = self.problem
+        recs = [r for (a, b), r in p.cache.items() if b == p.budget and r.get("generation") == gen]
+        batch = []
+        for r in recs:
+            entry = {"arch_id": r["arch_id"], "genome": r["genome"], "status": r.get("status")}
+            for key in ("predicted", "predicted_std", "selected_by"):
+                if key in r:
+                    entry[key] = r[key]
+            entry["actual"] = {o: objective_value(r, o, p.maximize) for o in r.get("predicted", {})} if r.get("status") == "ok" else None
+            batch.append(entry)
+        quality = {}
+        for o in info.get("predictor", {}):
+            pairs = [(b["actual"][o], b["predicted"][o]) for b in batch if b["actual"] and o in b.get("predicted", {})]
+            quality[o] = prediction_quality([a for a, _ in pairs], [q for _, q in pairs])
+        self.store.write_json(f"surrogate/iter_{gen:03d}.json",
+                              {"generation": gen, **info, "batch": batch, "batch_quality": quality})
+
+    def _write_generation(self, gen: int, X, F, G, info: Optional[Dict[str, Any]] = None) -> None:
         p = self.problem
         pop = []
         for pt, x, f, g in zip(p.points.points(X), X, F, G):
@@ -399,7 +572,13 @@ class NetworkStage:
             "evaluated": len(self.ok_records()),
             "elapsed_s": time.perf_counter() - self.t0,
             "new_results": dict(p.gen_trained),  # per budget ("lookup" for a table)
+            "proposed": p.proposed - p.gen_proposed,  # gene vectors sent this generation
+            "duplicates_rejected": int((info or {}).get("duplicates_rejected", 0)),
+            "distinct_evaluations": p.spent(),  # so far, in this run
         }
+        if (info or {}).get("surrogate") is not None:
+            sg = info["surrogate"]
+            out["surrogate"] = {k: sg[k] for k in ("phase", "predictor", "cv_kendall_tau", "train_size") if k in sg}
         if not self.cfg.tabular:
             out["epochs_trained"] = p.gen_epochs
         self.store.write_json(f"generations/gen_{gen:03d}.json", out)
@@ -421,7 +600,8 @@ class NetworkStage:
                     pass
 
 
-FRONT_COLUMNS = ("arch_id", "genome", "val_acc", "test_acc", "error", "params", "macs", "flops", "latency", "epochs", "seconds")
+FRONT_COLUMNS = ("arch_id", "genome", "val_acc", "val_acc_se", "test_acc", "test_acc_se", "within_noise_of", "error",
+                 "params", "macs", "flops", "latency", "epochs", "seconds")
 
 
 def pareto_front(records: List[Dict[str, Any]], objectives: Sequence[str], maximize: Sequence[str] = ()) -> List[Dict[str, Any]]:
@@ -468,7 +648,11 @@ def front_hypervolume(front: List[Dict[str, Any]], reference: Dict[str, Any]) ->
 
 def write_front(store, front: List[Dict[str, Any]], objectives: Sequence[str], maximize: Sequence[str] = (),
                 extra_columns: Sequence[str] = (), source: Optional[str] = None) -> None:
+    from ..analysis.uncertainty import NOISE_COLUMNS, mark_within_noise
+
     rows = [{**r, "error": objective_value(r, "error")} if ("val_acc" in r or "error" in r) else dict(r) for r in front]
+    rows = mark_within_noise(rows, [o for o in objectives if o != "error" and o not in maximize])
+
     def present(c):
         return any(r.get(c) is not None for r in rows)
 
@@ -479,6 +663,8 @@ def write_front(store, front: List[Dict[str, Any]], objectives: Sequence[str], m
     buf.write(f"# hybridnas front; objectives: {', '.join(objectives)}"
               + (f" (maximised: {', '.join(maximize)})" if maximize else "") + f"; {where}\n")
     buf.write("# columns as in the table; nothing was trained\n" if source else f"# {CONVENTION}\n")
+    if present("val_acc_se"):
+        buf.write(f"# {NOISE_COLUMNS}\n")
     w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in rows:

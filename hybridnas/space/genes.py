@@ -4,41 +4,69 @@ A :class:`GeneSpec` is an ordered list of genes; each is an integer range, a cho
 index, because string choices come back truncated from some pymoo versions) or a binary flag.
 Engines see only integer vectors with bounds ``[0, n_values - 1]`` (or ``[low, high]`` for integer
 ranges); :meth:`GeneSpec.decode` turns a vector into a ``{name: value}`` dict.
+
+Every gene also has a *variable type*, which decides how the engines vary it
+(:mod:`hybridnas.network.engines.variation`):
+
+- ``ordinal``: ordered values - an integer range (depth), or numbers listed in order (a width
+  multiplier, a stem width); a mutation steps to a neighbouring value or resets;
+- ``categorical``: unordered choices (which block, which op, a string column of a table); a
+  mutation resets to another choice, never "one further";
+- ``binary``: a flag (downsample or not); a mutation flips it.
+
+Default types: an integer range and a list of numbers are ordinal (neighbours are adjacent in the
+order listed), anything else categorical; a space can say otherwise (``type: categorical``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..errors import UserError
 
+VTYPES = ("ordinal", "categorical", "binary")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
 
 @dataclass(frozen=True)
 class Gene:
     name: str
-    kind: str  # "int" | "choice" | "binary"
+    kind: str  # storage: "int" (the code is the value) | "choice" (the code indexes choices) | "binary"
     low: int = 0
     high: int = 1
     choices: Tuple[Any, ...] = ()
+    vtype: str = "ordinal"  # variation: "ordinal" | "categorical" | "binary"
+
+    def __post_init__(self):
+        if self.vtype not in VTYPES:
+            raise UserError(f"gene '{self.name}' has an unknown type '{self.vtype}'; use one of: {', '.join(VTYPES)}")
 
     @staticmethod
-    def integer(name: str, low: int, high: int) -> "Gene":
+    def integer(name: str, low: int, high: int, vtype: str = "ordinal") -> "Gene":
         if int(low) > int(high):
             raise UserError(f"gene '{name}' has an empty range [{low}, {high}]; use low <= high")
-        return Gene(name, "int", int(low), int(high))
+        return Gene(name, "int", int(low), int(high), vtype=vtype)
 
     @staticmethod
-    def choice(name: str, choices: Sequence[Any]) -> "Gene":
+    def choice(name: str, choices: Sequence[Any], vtype: Optional[str] = None) -> "Gene":
+        """A choice among ``choices``; ``vtype`` None: ordinal for numbers, categorical otherwise."""
         if not choices:
             raise UserError(f"gene '{name}' has no choices; give at least one value")
-        return Gene(name, "choice", 0, len(choices) - 1, tuple(choices))
+        if vtype is None:
+            vtype = "ordinal" if all(_is_number(c) for c in choices) else "categorical"
+        if vtype == "binary" and len(choices) > 2:
+            raise UserError(f"gene '{name}' is binary but has {len(choices)} choices; give two, or type categorical")
+        return Gene(name, "choice", 0, len(choices) - 1, tuple(choices), vtype)
 
     @staticmethod
     def binary(name: str) -> "Gene":
-        return Gene(name, "binary", 0, 1)
+        return Gene(name, "binary", 0, 1, vtype="binary")
 
     def value(self, code: int) -> Any:
         code = int(min(max(int(round(code)), self.low), self.high))
@@ -84,6 +112,16 @@ class GeneSpec:
     @property
     def xu(self) -> np.ndarray:
         return np.array([g.high for g in self.genes], dtype=int)
+
+    @property
+    def vtypes(self) -> Tuple[str, ...]:
+        """The variable type of each gene, in order (what the engines' operators read)."""
+        return tuple(g.vtype for g in self.genes)
+
+    def masks(self) -> Dict[str, np.ndarray]:
+        """One boolean column mask per variable type (``ordinal``, ``categorical``, ``binary``)."""
+        v = np.array(self.vtypes)
+        return {t: v == t for t in VTYPES}
 
     def decode(self, x: Sequence[float]) -> Dict[str, Any]:
         return {g.name: g.value(v) for g, v in zip(self.genes, x)}

@@ -97,14 +97,16 @@ class GenomeSpace:
     def __init__(self, network_cfg, n_blocks: int):
         self.cfg = network_cfg
         self.n_blocks = n_blocks
-        genes = [Gene.choice("stem", tuple(network_cfg.stem))]
+        # stem and width are ordered numbers, the block is one of an unordered library, the
+        # downsampling flag is binary (the engines vary each type with its own operator)
+        genes = [Gene.choice("stem", tuple(network_cfg.stem), "ordinal")]
         lo, hi = network_cfg.blocks
         for s in range(network_cfg.stages):
             genes += [
                 Gene.integer(f"s{s}.repeats", lo, hi),
-                Gene.choice(f"s{s}.block", tuple(range(n_blocks))),
-                Gene.choice(f"s{s}.width", tuple(network_cfg.widths)),
-                Gene.choice(f"s{s}.down", tuple(int(v) for v in network_cfg.downsample)),
+                Gene.choice(f"s{s}.block", tuple(range(n_blocks)), "categorical"),
+                Gene.choice(f"s{s}.width", tuple(network_cfg.widths), "ordinal"),
+                Gene.choice(f"s{s}.down", tuple(dict.fromkeys(int(v) for v in network_cfg.downsample)), "binary"),
             ]
         self.spec = GeneSpec(genes)
 

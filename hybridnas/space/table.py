@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import UserError
-from .genes import Gene, GeneSpec
+from .genes import VTYPES, Gene, GeneSpec
 
 # Fields of a search record; a table column of the same name would be overwritten by them.
-RESERVED = ("arch_id", "genome", "status", "epochs", "generation", "weights", "reason")
+RESERVED = ("arch_id", "genome", "status", "epochs", "generation", "weights", "reason", "x", "predicted",
+            "predicted_std", "predictor", "selected_by")
 # Constraints and the column each one reads.
 CONSTRAINT_COLUMNS = (("max_params", "params"), ("max_flops", "flops"), ("max_latency_ms", "latency"))
 # Result columns that are also "cheap" (known before evaluation) in a network space.
@@ -32,12 +33,27 @@ COST_COLUMNS = ("params", "macs", "flops", "latency")
 
 
 def declared_genes(genes: Mapping[str, Any], source: str = "config") -> GeneSpec:
-    """The genes of a tabular space: a list is a choice, ``{low, high}`` an integer range."""
+    """The genes of a tabular space: a list is a choice, ``{low, high}`` an integer range.
+
+    Numbers (a range, or a list of numbers) are ordinal and strings categorical, unless the
+    declaration says ``type``: ``{choices: [1, 3, 5], type: categorical}`` or
+    ``{low: 0, high: 4, type: categorical}`` (``ordinal``, ``categorical`` or ``binary``).
+    """
     if not isinstance(genes, Mapping) or not genes:
         raise UserError(f"{source}: 'genes' must map each gene name to a list of choices or {{low: L, high: H}}")
     out = []
     for name, decl in genes.items():
         key = f"genes.{name}"
+        vtype = None
+        if isinstance(decl, Mapping) and "type" in decl:
+            vtype = decl["type"]
+            if vtype not in VTYPES:
+                raise UserError(f"{source}: '{key}.type' is '{vtype}'; use one of: {', '.join(VTYPES)}")
+            decl = {k: v for k, v in decl.items() if k != "type"}
+        if isinstance(decl, Mapping) and set(decl) == {"choices"}:
+            decl = decl["choices"]
+            if not isinstance(decl, (list, tuple)):
+                raise UserError(f"{source}: '{key}.choices' must be a list of values, got {decl!r}")
         if isinstance(decl, (list, tuple)):
             if not decl:
                 raise UserError(f"{source}: '{key}' has no choices; list at least one value")
@@ -46,16 +62,21 @@ def declared_genes(genes: Mapping[str, Any], source: str = "config") -> GeneSpec
                     raise UserError(f"{source}: '{key}' choices must be numbers or strings, got {v!r}")
             if len(set(map(_canon, decl))) != len(decl):
                 raise UserError(f"{source}: '{key}' lists a value twice; list each once")
-            out.append(Gene.choice(str(name), tuple(decl)))
+            if vtype == "binary" and len(decl) != 2:
+                raise UserError(f"{source}: '{key}' is binary but lists {len(decl)} choices; give two, or another type")
+            out.append(Gene.choice(str(name), tuple(decl), vtype))
         elif isinstance(decl, Mapping) and set(decl) == {"low", "high"}:
             lo, hi = decl["low"], decl["high"]
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi)):
                 raise UserError(f"{source}: '{key}' bounds must be integers, got low={lo!r}, high={hi!r}")
             if lo > hi:
                 raise UserError(f"{source}: '{key}' is an empty range [{lo}, {hi}]; use low <= high")
-            out.append(Gene.integer(str(name), lo, hi))
+            if vtype == "binary" and hi - lo != 1:
+                raise UserError(f"{source}: '{key}' is binary but spans {hi - lo + 1} values; give two, or another type")
+            out.append(Gene.integer(str(name), lo, hi, vtype or "ordinal"))
         else:
-            raise UserError(f"{source}: '{key}' must be a list of choices or {{low: L, high: H}}, got {decl!r}")
+            raise UserError(f"{source}: '{key}' must be a list of choices or {{low: L, high: H}} (either may add "
+                            f"type: ordinal|categorical|binary, a list then as {{choices: [...]}}), got {decl!r}")
     return GeneSpec(out)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hybridnas.analysis.pareto import hypervolume, non_dominated
-from hybridnas.config import EngineConfig
+from hybridnas.config import EngineConfig, SurrogateConfig
 from hybridnas.network.engines import ENGINES, build_engine
 from hybridnas.network.problem import Problem
 
@@ -43,9 +43,8 @@ class IntegerToy(Problem):
 
 def run(engine, problem, pop, gens, seed=1):
     history = []
-    build_engine(EngineConfig(name=engine, pop_size=pop, generations=gens)).minimize(
-        problem, seed, lambda g, X, F, G: history.append((g, X.copy(), F.copy(), G.copy()))
-    )
+    cfg = EngineConfig(name=engine, pop_size=pop, generations=gens, surrogate=SurrogateConfig(enabled=False))
+    build_engine(cfg).minimize(problem, seed, lambda g, X, F, G, info: history.append((g, X.copy(), F.copy(), G.copy())))
     return history
 
 

@@ -8,6 +8,7 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -78,21 +79,30 @@ def test_pick_rules_through_the_cli(run_copy, capsys):
     assert cli("pick", run_copy, "--prefer", f"acc={best['val_acc']:.6f}") == 0
     out = capsys.readouterr().out
     assert out.splitlines()[1].split()[0] in {r["arch_id"] for r in front if r["val_acc"] == best["val_acc"]}
-    # pseudo-weights all on params -> the smallest model
+    # pseudo-weights all on params -> the model whose pseudo-weight vector (Deb: (max - f) / (max - min)
+    # per objective, error linear and costs log10, normalised to sum 1) is nearest (0, 1, 0); the
+    # smallest model only when it is not also the most accurate or the cheapest in FLOPs
     assert cli("pick", run_copy, "--weights", "params=1", "-n", "2") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1].split()[0] == min(front, key=lambda r: (r["params"], -r["val_acc"]))["arch_id"]
+    F = np.array([[1 - r["val_acc"], np.log10(r["params"]), np.log10(r["flops"])] for r in front])
+    pw = (F.max(0) - F) / (F.max(0) - F.min(0))
+    pw = pw / pw.sum(1, keepdims=True)
+    dist = np.abs(pw - [0, 1, 0]).sum(1)
+    assert lines[1].split()[0] in {r["arch_id"] for r, d in zip(front, dist) if d == pytest.approx(dist.min())}
     assert cli("pick", run_copy, "--rule", "high-tradeoff", "-n", "3") == 0
     picks = json.loads((run_copy / "picks.json").read_text())["picks"]
     assert [p["rule"] for p in picks] == ["asf", "pseudo-weights", "high-tradeoff"]
     assert picks[0]["prefer"] == {"acc": pytest.approx(best["val_acc"], abs=1e-6)}
-    assert len(picks[1]["arch_ids"]) == 2 and len(picks[2]["arch_ids"]) == 3
-    # the same pick again is one entry, moved last; a different -n is another pick
+    # -n K lists K models but records one pick: the first; the others are kept as listed
+    assert [len(p["arch_ids"]) for p in picks] == [1, 1, 1]
+    assert len(picks[1]["listed"]) == 2 and len(picks[2]["listed"]) == 3
+    assert picks[2]["listed"][0] == picks[2]["arch_ids"][0]
+    # the same pick again is one entry, moved last - also with another -n (it picks the same model)
     assert cli("pick", run_copy, "--weights", "params=1", "-n", "2") == 0
     assert cli("pick", run_copy, "--weights", "params=1", "-n", "1") == 0
     again = json.loads((run_copy / "picks.json").read_text())["picks"]
-    assert [(p["rule"], len(p["arch_ids"])) for p in again] == \
-        [("asf", 1), ("high-tradeoff", 3), ("pseudo-weights", 2), ("pseudo-weights", 1)]
+    assert [p["rule"] for p in again] == ["asf", "high-tradeoff", "pseudo-weights"]
+    assert "listed" not in again[-1] and again[-1]["arch_ids"] == picks[1]["arch_ids"]
 
 
 def test_limits_no_model_meets_exit_2_naming_the_nearest(run_copy, capsys):
@@ -171,7 +181,7 @@ def test_full_training_resumes_exactly_and_export_drops_the_aux_head(run_copy, t
 def test_training_again_with_other_settings_is_refused_until_restart(run_copy, capsys):
     aid = json.loads((run_copy / "front.json").read_text())["members"][0]["arch_id"]
     assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--quiet") == 0
-    assert "full  (1 epochs)" in capsys.readouterr().out
+    assert "full  (1 epochs on train+val: " in capsys.readouterr().out
     assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--quiet") == 0  # done: nothing retrained
     assert len((run_copy / "trained.jsonl").read_text().splitlines()) == 1
     assert cli("train", run_copy, "--id", aid, "--epochs", "2", "--quiet") == 2
@@ -180,6 +190,67 @@ def test_training_again_with_other_settings_is_refused_until_restart(run_copy, c
     assert cli("train", run_copy, "--id", aid, "--epochs", "2", "--restart", "--quiet") == 0
     assert cli("train", run_copy, "--id", aid, "--drop-path", "1.5", "--quiet") == 2
     assert "drop_path" in capsys.readouterr().err
+
+
+def test_full_training_trains_on_all_the_data_by_default_and_says_so(run_copy, capsys):
+    """The search's caps (tiny.yaml: 300 training images) do not apply; training and validation
+    splits are trained on together; the test split is the search's, untouched."""
+    from hybridnas.data import load_dataset
+    from hybridnas.results import RunResults
+
+    aid = json.loads((run_copy / "front.json").read_text())["members"][0]["arch_id"]
+    assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--quiet") == 0
+    out = capsys.readouterr().out
+    rec = RunResults(run_copy).trained()[aid]
+    cfg = RunResults(run_copy).config
+    searched = load_dataset(cfg.data, cfg.seed)
+    assert len(searched.train) == 300
+    assert rec["data"]["splits"] == "train+val" and rec["val_acc"] is None
+    assert rec["data"]["sizes"] == {"train": 1797 - len(searched.test), "val": 0, "test": len(searched.test)}
+    assert "on train+val: 1,438 images at 8x8): test" in out and "val " not in out.split("full")[1]
+    history = [json.loads(line) for line in (run_copy / "trained" / aid / "history.jsonl").read_text().splitlines()]
+    assert "test_acc" in history[-1] and "val_acc" not in history[-1]  # logged, never used to choose
+    # the training split alone, with validation logged; a change of data is a change of settings
+    assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--no-include-val", "--quiet") == 2
+    assert "--restart" in capsys.readouterr().err
+    assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--no-include-val", "--set", "data.subset=200",
+               "--restart", "--quiet") == 0
+    rec = RunResults(run_copy).trained()[aid]
+    assert rec["data"]["splits"] == "train" and abs(rec["data"]["sizes"]["train"] - 200) <= 5 and rec["val_acc"] is not None
+    assert rec["data"]["sizes"]["val"] == len(searched.val)
+    # --set takes data.* and train.* only, typed like the space file
+    assert cli("train", run_copy, "--id", aid, "--set", "engine.generations=2") == 2
+    assert "train takes data.KEY" in capsys.readouterr().err
+    assert cli("train", run_copy, "--id", aid, "--set", "train.epochs=abc") == 2
+    assert "'train.epochs' must be an integer" in capsys.readouterr().err
+    assert cli("train", run_copy, "--id", aid, "--set", "data.subsett=5") == 2
+    assert "did you mean 'subset'" in capsys.readouterr().err
+
+
+def test_training_at_another_resolution_exports_a_model_for_it(run_copy, capsys):
+    """Cells and head do not depend on the resolution: a model searched at 8x8 trains at 16x16,
+    its FLOPs are given at both, and the export takes 16x16 images."""
+    from hybridnas.network.costs import measured_cost
+    from hybridnas.results import RunResults
+
+    aid = json.loads((run_copy / "front.json").read_text())["members"][-1]["arch_id"]
+    assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--set", "data.image_size=16", "--quiet") == 0
+    out = capsys.readouterr().out
+    rec = RunResults(run_copy).trained()[aid]
+    proxy = RunResults(run_copy).record(aid)
+    assert rec["image_size"] == [16, 16] and rec["search_image_size"] == [8, 8]
+    assert rec["search_flops"] == proxy["flops"] and rec["flops"] > proxy["flops"] and rec["params"] == proxy["params"]
+    assert f"FLOPs {rec['flops']:,} at 16x16 (the search's {proxy['flops']:,} were at 8x8)" in out
+    folder = hybridnas.Run.load(run_copy).export(aid)
+    card = json.loads((folder / "card.json").read_text())
+    assert card["input_shape"] == [None, 1, 16, 16] and card["flops"] == rec["flops"]
+    assert card["dataset"]["image_size"] == [16, 16] and "on train+val" in card["accuracy_note"]
+    assert "per 16x16 image" in (folder / "card.md").read_text() and "test accuracy" in (folder / "card.md").read_text()
+    model = hybridnas.load(folder)
+    assert measured_cost(model, (1, 16, 16)).flops == rec["flops"]
+    assert model(torch.zeros(2, 1, 16, 16)).shape == (2, 10)
+    # the search's record and its cost model are unchanged: the front still compares 8x8 costs
+    assert RunResults(run_copy).spec(proxy).image_size == (8, 8)
 
 
 # ---------------------------------------------------------------------------------- report

@@ -96,8 +96,9 @@ def test_plot_and_report_of_a_tabular_run_skip_the_block_figures(tmp_path, capsy
     capsys.readouterr()
     assert cli("plot", run) == 0  # all that apply: no cells or alpha figures (there are no blocks)
     written = capsys.readouterr().out.split()
-    assert written == [str(run / "plots" / f"{n}.png") for n in ("front", "front3d", "parallel", "hypervolume")]
-    assert all((run / "plots" / f"{n}.png").is_file() for n in ("front", "front3d", "parallel", "hypervolume"))
+    drawn = ("front", "front3d", "parallel", "hypervolume", "surrogate")  # the surrogate loop is on by default
+    assert written == [str(run / "plots" / f"{n}.png") for n in drawn]
+    assert all((run / "plots" / f"{n}.png").is_file() for n in drawn)
     assert not (run / "plots" / "cells").exists() and not list((run / "plots").glob("block_*"))
     for name in ("cells", "alpha", "proxy"):  # asked for by name: one line saying why, nothing drawn
         assert cli("plot", run, "--figure", f"hypervolume,{name}", "--format", "svg") == 2
@@ -121,7 +122,7 @@ def test_plot_and_report_of_a_tabular_run_skip_the_block_figures(tmp_path, capsy
 
     refs = Refs()
     refs.feed(page.read_text())
-    assert sorted(refs.src) == sorted(f"plots/{n}.png" for n in ("front", "front3d", "parallel", "hypervolume"))
+    assert sorted(refs.src) == sorted(f"plots/{n}.png" for n in drawn)
     assert all((run / ref).is_file() for ref in refs.src)
 
 
@@ -133,7 +134,7 @@ def test_report_of_a_table_without_cost_columns_leaves_out_the_figures_that_need
     assert cli("search", tmp_path / "s.yaml", "--out", tmp_path, "--name", "r", "--quiet") == 0
     run = tmp_path / "r"
     assert cli("report", run) == 0
-    assert [p.name for p in (run / "plots").iterdir()] == ["hypervolume.png"]
+    assert sorted(p.name for p in (run / "plots").iterdir()) == ["hypervolume.png", "surrogate.png"]
     assert "](plots/hypervolume.png)" in (run / "report.md").read_text()
     capsys.readouterr()
     assert cli("plot", run, "--figure", "front") == 2

@@ -163,6 +163,21 @@ def _not_writable(c: Ctx) -> List:
     return c.search(TINY)
 
 
+def _idx_cut(c: Ctx) -> Path:
+    """MNIST's four idx files, the training images cut short."""
+    import gzip
+    import struct
+
+    folder = c.tmp / "mnist"
+    folder.mkdir()
+    images = struct.pack(">IIII", 0x803, 20, 28, 28) + bytes(20 * 28 * 28)
+    labels = struct.pack(">II", 0x801, 20) + bytes(range(10)) * 2
+    for stem, data in (("train-images-idx3-ubyte", images[:-100]), ("train-labels-idx1-ubyte", labels),
+                       ("t10k-images-idx3-ubyte", images), ("t10k-labels-idx1-ubyte", labels)):
+        (folder / f"{stem}.gz").write_bytes(gzip.compress(data))
+    return c.space(f"data:\n  dataset: mnist\n  path: {c.tmp}\n")
+
+
 CASES = [
     # the space file and --set
     Case("malformed-yaml", lambda c: c.search(c.space("cell:\n  ops: [max_pool_3x3\n")), "malformed YAML"),
@@ -201,6 +216,10 @@ CASES = [
          "not a .npz archive"),
     Case("data-missing-path", lambda c: c.search(c.space(f"data:\n  dataset: npz\n  path: {c.tmp / 'none.npz'}\n")),
          "does not exist"),
+    Case("named-dataset-missing", lambda c: c.search(c.space(f"data:\n  dataset: fashion_mnist\n  path: {c.tmp}\n")),
+         "fashion_mnist not found"),
+    Case("idx-truncated", lambda c: c.search(_idx_cut(c)), "download it again"),
+    Case("val-subset-zero", lambda c: c.search(TINY, "--set", "data.val_subset=0"), "data.val_subset"),
     # a damaged run store
     Case("resume-corrupted-blocks", lambda c: ["search", "--resume", _corrupt("blocks.json", b'{"blocks": [')(c), "--quiet"],
          "blocks.json", "run"),
@@ -236,7 +255,15 @@ CASES = [
     Case("pick-unknown-rule", lambda c: ["pick", c.run, "--rule", "best"], "best", "run"),
     Case("export-unknown-format", lambda c: ["export", c.run, "--id", _front_id(c), "--format", "gif"], "gif", "run"),
     Case("export-unknown-id", lambda c: ["export", c.run, "--id", "zzzz"], "zzzz", "run"),
+    Case("train-set-other-section", lambda c: ["train", c.run, "--id", _front_id(c), "--set", "engine.generations=2"],
+         "train takes data.KEY", "run"),
+    Case("train-data-bad-size", lambda c: ["train", c.run, "--id", _front_id(c), "--set", "data.image_size=0"],
+         "train.data.image_size", "run"),
     Case("train-negative-epochs", lambda c: ["train", c.run, "--id", _front_id(c), "--epochs", "-3"], "epochs", "run"),
+    Case("zero-threads", lambda c: c.search(TINY, "--threads", "0"), "--threads"),
+    Case("resume-with-threads", lambda c: ["search", "--resume", c.run, "--threads", "2", "--quiet"], "--threads", "run"),
+    Case("train-threads-not-a-number", lambda c: ["train", c.run, "--id", _front_id(c), "--threads", "two"], "--threads",
+         "run"),
 ]
 
 

@@ -4,11 +4,13 @@ and the least likely op of every edge is pruned - the worst-scored one, not the 
 import pytest
 import torch
 
+from hybridnas.block.derive import parameter_free_count
 from hybridnas.block.strategies.base import build_strategy
 from hybridnas.block.supernet import KINDS, Supernet
 from hybridnas.config import load_config
 from hybridnas.errors import UserError
 from hybridnas.network.costs import network_cost
+from hybridnas.space.genotype import edge_index
 
 OPS = ("max_pool_3x3", "skip_connect", "sep_conv_3x3", "dil_conv_3x3")
 # validation accuracies a few points apart, as sub-nets' are (x 100 in the row softmax)
@@ -160,3 +162,61 @@ def test_bad_options_are_one_line_errors():
         load_config(None, ["block.strategy={name: ddpnas, rounds: 0}", "block.library=[{}]"])
     with pytest.raises(UserError, match="budget_metric"):
         load_config(None, ["block.strategy={name: ddpnas, budget_metric: latency}", "block.library=[{}]"])
+
+
+def _prune_fully(s, net, ranking):
+    """Feed the same scripted accuracy records (``ranking[kind]``: E x K) until one op per edge is left."""
+    while s.remaining() > 1:
+        s.records = [{k: ranking[k].clone() for k in KINDS}]
+        s.update_and_prune()
+
+
+def test_fully_pruned_search_ranks_edges_by_how_clearly_their_op_won():
+    """After full pruning every edge keeps one op and theta is 1 everywhere: derivation must rank
+    a node's edges by the strength kept from before the last pruning, not read inputs 0 and 1."""
+    s, net, _ = make({"rounds": 1})
+    sep, dil = OPS.index("sep_conv_3x3"), OPS.index("dil_conv_3x3")
+    ranking = {}
+    for k in KINDS:
+        acc = torch.full((net.n_edges, len(OPS)), 0.50)
+        # every edge: sep_conv wins; by a hair on the edges from input 0, clearly elsewhere
+        for e, (_, j) in enumerate(edge_index(net.nodes)):
+            acc[e, sep] = 0.60
+            acc[e, dil] = 0.5995 if j == 0 else 0.55
+        ranking[k] = acc
+    _prune_fully(s, net, ranking)
+    assert s.prunings == len(OPS) - 1
+    for k in KINDS:
+        assert torch.equal(s.probabilities(k).max(-1).values, torch.ones(net.n_edges))  # theta cannot rank edges
+    g = s.derive()
+    for cell in (g.normal, g.reduce):
+        assert cell.nodes[0] == (("sep_conv_3x3", 0), ("sep_conv_3x3", 1))  # node 2 has only two inputs
+        assert cell.nodes[1] == (("sep_conv_3x3", 1), ("sep_conv_3x3", 2))  # not input 0: its op won by a hair
+    state = s.extra_state()
+    s2, net2, _ = make({"rounds": 1})
+    s2.load_extra_state(state)
+    net2.op_mask.copy_(net.op_mask)
+    assert s2.derive() == g  # the strength survives a resume
+
+
+def test_fully_pruned_parameter_free_cells_are_capped_by_reinstating_pruned_ops():
+    """Pruning that keeps only pooling and skip ops leaves the guard no kept parametric op: it
+    reinstates the strongest pruned ones, says so, and the cap holds."""
+    s, net, cfg = make({"rounds": 1})
+    limit = cfg.block.max_parameter_free
+    ranking = {}
+    for k in KINDS:
+        acc = torch.tensor([[0.60, 0.58, 0.50, 0.55]] * net.n_edges)  # pool > skip > dil > sep
+        ranking[k] = acc
+    _prune_fully(s, net, ranking)
+    for k in KINDS:
+        assert (net.mask(k).float().argmax(-1) == OPS.index("max_pool_3x3")).all()
+    d = s.derivation()
+    unguarded_free = [parameter_free_count(c) for c in (d.unguarded.normal, d.unguarded.reduce)]
+    assert unguarded_free == [2 * net.nodes] * 2
+    for kind, cell in (("normal", d.block.normal), ("reduce", d.block.reduce)):
+        assert parameter_free_count(cell) == limit
+        assert all(op in ("max_pool_3x3", "dil_conv_3x3") for op in cell.ops())  # dil was pruned last
+        assert any(n.startswith(f"{kind} cell: the collapse guard reinstated") for n in d.notes)
+    for cell in (d.block.normal, d.block.reduce):  # every node still reads distinct inputs
+        assert all(len({j for _, j in node}) == len(node) for node in cell.nodes)

@@ -144,20 +144,51 @@ def test_egs_all_none_code_is_guarded():
     assert all(torch.isfinite(a.grad).all() for a in net.arch_parameters())
 
 
-def test_egs_adc_is_the_l1_between_distribution_and_code():
-    s, net = make("egs", {"samples": 2, "adc": 0.1})
-    s.weights()
-    by_hand = sum((p - b.detach()).abs().mean() for p, b in (s._last[k] for k in KINDS))
+def test_egs_adc_is_the_l1_between_distribution_and_normalised_code():
+    """ADC pulls p toward the code normalised as the forward pass weights it, b / n (n: the
+    code's ones on that node), as the public code does - a distribution like p, not b itself."""
+    s, net = make("egs", {"samples": 3, "adc": 0.1}, nodes=3)
+    weights = s.weights()
+    targets, several = {}, 0
+    for k in KINDS:
+        b = (weights[k].weights.detach() > 0).float()
+        t = torch.zeros_like(b)
+        for r0, r1 in s.node_rows:
+            n = b[r0:r1].sum()
+            several += int(n > 1)
+            t[r0:r1] = b[r0:r1] / n
+            assert t[r0:r1].sum().item() == pytest.approx(1.0)
+        targets[k] = t
+    assert several > 0  # some node drew two or more pairs: b and b / n differ there
+    by_hand = sum((s._last[k][0] - targets[k]).abs().mean() for k in KINDS)
     assert s.adc_loss().item() == pytest.approx(by_hand.item())
-    # descending ADC alone pulls p toward the sampled code
-    p, b = s._last["normal"]
-    code = b.detach()
+    # descending ADC alone pulls p toward that target
+    p = s._last["normal"][0].detach()
     opt = torch.optim.SGD([net.alphas["normal"]], lr=5.0)
     for _ in range(5):
         opt.zero_grad()
-        F.l1_loss(s.joint("normal"), code).backward()
+        F.l1_loss(s.joint("normal"), targets["normal"]).backward()
         opt.step()
-    assert F.l1_loss(s.joint("normal"), code) < F.l1_loss(p.detach(), code)
+    assert F.l1_loss(s.joint("normal"), targets["normal"]) < F.l1_loss(p, targets["normal"])
+
+
+def test_egs_entropies_are_per_node_against_the_nodes_pairs():
+    """The alpha log's entropy of egs is one per node, over that node's (edge, op) pairs: at the
+    start (alpha ~ 0) it is the uniform entropy log(pairs), and the margin is ~ 0."""
+    from hybridnas.block.health import distribution_stats
+
+    s, net = make("egs", nodes=3)
+    with torch.no_grad():
+        for k in KINDS:
+            net.alphas[k].zero_()
+    dists = s.distributions("normal")
+    sizes = [len(p) for p in dists]
+    assert sizes == [len(OPS) * (i + 2) for i in range(net.nodes)]
+    stats = distribution_stats(dists)
+    expected = sum(math.log(n) for n in sizes) / len(sizes)
+    assert stats["entropy"] == pytest.approx(expected, rel=1e-6)
+    assert stats["max_entropy"] == pytest.approx(expected, rel=1e-6)
+    assert stats["margin"] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_egs_anneals_tau_from_five_to_one():

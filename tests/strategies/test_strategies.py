@@ -122,3 +122,82 @@ def test_darts_second_order_runs_and_restores_weights():
     s.arch_step(batch(), batch())
     assert all(torch.equal(a, b) for a, b in zip(w_before, net.weight_parameters()))
     assert all(a.grad is not None for a in net.arch_parameters())
+
+
+# ---------------------------------------------------------------- alpha-only architecture gradients
+
+GRADIENT_STRATEGIES = ["darts", "enhanced", "gdas", "egs"]
+
+
+def _weight_grad_calls(net):
+    """Count the gradients autograd computes for the supernet's weights (hooks on each leaf)."""
+    calls = [0]
+    for p in net.weight_parameters():
+        p.register_hook(lambda g: calls.__setitem__(0, calls[0] + 1))
+    return calls
+
+
+@pytest.mark.parametrize("name", GRADIENT_STRATEGIES)
+def test_arch_step_gradients_equal_backward_into_everything(name):
+    """The alpha step asks for alpha's gradient alone: the same gradient as ``backward()`` into
+    every weight (what the step did before), and no weight gradient is computed at all."""
+    s, net, batch = setup(name)
+    ref, ref_net, _ = setup(name)  # same seed: same weights, alpha and sampling generator
+    train, val = batch(), batch()
+    s.begin_epoch(0, 1)
+    ref.begin_epoch(0, 1)
+    calls = _weight_grad_calls(net)
+    s.arch_step(train, val)
+    assert calls[0] == 0
+    ref.a_opt.zero_grad(set_to_none=True)
+    ref.arch_objective(*val).backward()
+    for k in KINDS:
+        assert torch.allclose(net.alphas[k].grad, ref_net.alphas[k].grad, atol=1e-7, rtol=1e-5)
+
+
+def test_cdarts_joint_step_computes_no_search_weight_gradients():
+    s, net, batch = setup("cdarts", {"warmup_steps": 1})
+    s.begin_search(0, 1, 4)
+    s.begin_epoch(0, 1)
+    s.arch_step(batch(), batch())  # derives, builds the evaluation network, warms it up one step
+    calls = _weight_grad_calls(net)
+    before = {k: net.alphas[k].detach().clone() for k in KINDS}
+    e_before = [p.detach().clone() for p in s.e_opt.param_groups[0]["params"]]
+    s.arch_step(batch(), batch())
+    assert calls[0] == 0
+    assert any(not torch.equal(before[k], net.alphas[k]) for k in KINDS)
+    assert any(not torch.equal(a, b) for a, b in zip(e_before, s.e_opt.param_groups[0]["params"]))
+
+
+def test_second_order_virtual_step_includes_momentum_and_weight_decay():
+    """DARTS's unrolled step moves the weights as their next SGD step would: w - xi (mu m + g + wd w)."""
+    import copy
+
+    import torch.nn.functional as F
+
+    s, net, batch = setup("darts", {"order": 2})
+    s.begin_epoch(0, 1)
+    for _ in range(2):  # momentum buffers exist after real weight steps
+        s.weight_step(batch())
+    train, val = batch(), batch()
+    virtual = copy.deepcopy(net)
+    weights = list(net.weight_parameters())
+    g = torch.autograd.grad(F.cross_entropy(net(train[0], s.weights()), train[1]), weights, allow_unused=True)
+    mu, wd, xi = s.cfg.momentum, s.cfg.weight_decay, s.lr
+    with torch.no_grad():
+        for p, q, gp in zip(weights, virtual.weight_parameters(), g):
+            if gp is not None:
+                q.sub_(xi * (mu * s.w_opt.state[p]["momentum_buffer"] + gp + wd * p))
+    expected = F.cross_entropy(virtual(val[0], {k: s.cell_weights(k) for k in KINDS}), val[1])
+    w_before = [p.detach().clone() for p in weights]
+    got = s.arch_step(train, val)["val_loss"]  # the validation loss at the virtual weights
+    assert got == pytest.approx(expected.item(), rel=1e-5)
+    assert all(torch.equal(a, b) for a, b in zip(w_before, net.weight_parameters()))  # restored
+    # without the momentum term the validation loss differs: the test can tell them apart
+    no_mom = copy.deepcopy(net)
+    with torch.no_grad():
+        for p, q, gp in zip(weights, no_mom.weight_parameters(), g):
+            if gp is not None:
+                q.sub_(xi * (gp + wd * p))
+    plain = F.cross_entropy(no_mom(val[0], {k: s.cell_weights(k) for k in KINDS}), val[1])
+    assert abs(plain.item() - expected.item()) > 1e-4

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from hybridnas.config import load_config, parse_override, to_dict, config_from_dict
@@ -96,3 +97,73 @@ def test_strategy_options_are_overridden_by_either_key(key):
     assert cfg.block.strategy.options["mode"] == "multiplicative"
     with pytest.raises(UserError, match="'mode' must be one of additive, multiplicative"):
         load_config(TINY, [f"{key}=weird"])
+
+
+def test_extends_with_another_strategy_drops_the_parents_options_with_a_note(tmp_path):
+    p = write(tmp_path, "extends: digits\nblock:\n  strategy: {name: ddpnas, rounds: 2}\n")
+    notes = []
+    cfg = load_config(str(p), notes=notes)  # was: block.library[0] (ddpnas options): unknown key 'mode'
+    assert cfg.block.strategy.name == "ddpnas" and cfg.block.strategy.options == {"rounds": 2}
+    assert cfg.block.library == ({},)
+    assert len(notes) == 1 and "'ddpnas' replaces 'enhanced'" in notes[0] and "cost, lam, mode" in notes[0]
+    assert "library members: 3 -> 1" in notes[0] and "extends digits.yaml" in notes[0]
+    # a child's own library and options are its own: kept, and checked
+    p = write(tmp_path, "extends: digits\nblock:\n  strategy: {name: darts, order: 2}\n  library: [{}]\n")
+    cfg = load_config(str(p), notes=[])
+    assert cfg.block.strategy.options == {"order": 2} and cfg.block.library == ({},)
+    p = write(tmp_path, "extends: digits\nblock:\n  strategy: {name: darts, mode: additive}\n")
+    with pytest.raises(UserError, match="unknown key 'mode'"):
+        load_config(str(p))
+    # the same strategy inherits the options as before
+    p = write(tmp_path, "extends: digits\nblock:\n  strategy: {name: enhanced, lam: 0.2}\n")
+    assert load_config(str(p)).block.strategy.options == {"mode": "additive", "cost": "params", "lam": 0.2}
+
+
+def test_data_paths_resolve_against_the_space_file_and_overrides_against_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "spaces").mkdir()
+    (tmp_path / "data").mkdir()
+    np.savez(tmp_path / "data" / "x.npz", x=np.zeros((40, 4, 4)), y=np.arange(40) % 2)
+    space = tmp_path / "spaces" / "mine.yaml"
+    space.write_text("extends: digits\ndata: {dataset: npz, path: ../data/x.npz}\ntrain: {data: {path: ../data/x.npz}}\n")
+    monkeypatch.chdir(tmp_path / "spaces")
+    cfg = load_config(str(space))
+    assert cfg.data.path == str(tmp_path / "data" / "x.npz") and cfg.train.data["path"] == cfg.data.path
+    monkeypatch.chdir(tmp_path)  # the space file decides, not where the command runs
+    assert load_config(str(space)).data.path == str(tmp_path / "data" / "x.npz")
+    assert load_config(str(space), ["data.path=data/x.npz"]).data.path == str(tmp_path / "data" / "x.npz")
+    # a missing file says where it looked
+    space.write_text("extends: digits\ndata: {dataset: npz, path: nowhere.npz}\n")
+    from hybridnas.data import load_dataset
+
+    with pytest.raises(UserError, match=f"looked for {tmp_path}/spaces/nowhere.npz; .* relative to that file"):
+        load_dataset(load_config(str(space)).data, 0)
+
+
+def test_train_data_is_all_of_the_dataset_with_train_data_on_top():
+    from hybridnas.config import train_data_config
+
+    cfg = load_config("fashion_mnist")
+    assert (cfg.data.image_size, cfg.data.subset, cfg.data.val_subset) == (14, 6000, 2000)
+    dc = train_data_config(cfg.data, cfg.train)
+    assert (dc.image_size, dc.subset, dc.val_subset, dc.test_subset) == (28, None, None, None)
+    assert dc.dataset == "fashion_mnist" and cfg.train.include_val is True
+    with pytest.raises(UserError, match=r"'train.data.subset' must be > 0"):
+        load_config("fashion_mnist", ["train.data.subset=0"])
+    with pytest.raises(UserError, match=r"unknown key 'train.data.sub'; did you mean 'subset'"):
+        load_config("fashion_mnist", ["train.data.sub=5"])
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in __import__("hybridnas.config").config.SPACES_DIR.glob("*.yaml")))
+def test_every_shipped_space_loads_by_name(name):
+    cfg = load_config(name)
+    assert config_from_dict(to_dict(cfg)) == cfg
+
+
+def test_the_fashion_mnist_spaces_search_small_and_train_at_full_resolution():
+    from hybridnas.config import train_data_config
+
+    cpu, gpu = load_config("fashion_mnist"), load_config("fashion_mnist_gpu")
+    assert cpu.data.dataset == gpu.data.dataset == "fashion_mnist" and cpu.data.download
+    assert cpu.data.image_size == 14 and gpu.data.image_size is None and gpu.data.subset is None
+    assert train_data_config(cpu.data, cpu.train).image_size == train_data_config(gpu.data, gpu.train).image_size == 28
+    assert gpu.engine.pop_size * gpu.engine.generations > cpu.engine.pop_size * cpu.engine.generations

@@ -162,3 +162,64 @@ def test_batches_cover_split_once_and_augment_keeps_shape(digits):
     assert random_crop_flip(x, torch.Generator().manual_seed(0)).shape == x.shape
     cut = cutout(torch.ones(4, 1, 8, 8), 4, torch.Generator().manual_seed(0))
     assert (cut == 0).any() and cut.shape == (4, 1, 8, 8)
+
+
+# ------------------------------------------------------------------ image size, caps, final training data
+
+
+def test_image_size_resizes_every_source(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, size=(60, 12, 12), dtype=np.uint8)
+    y = np.arange(60) % 3
+    np.savez(tmp_path / "a.npz", x=x, y=y, x_test=x[:9], y_test=y[:9])
+    d = load_dataset(DataConfig(dataset="npz", path=str(tmp_path / "a.npz"), image_size=6), seed=0)
+    assert d.image_size == (6, 6) and d.train.x.shape[1:] == (1, 6, 6) and d.test.x.shape[1:] == (1, 6, 6)
+    assert load_dataset(DataConfig(dataset="digits", image_size=16), seed=0).image_size == (16, 16)
+    # a folder of images in two sizes: each resized as it is read, the same way
+    for c, side in (("a", 12), ("b", 9)):
+        (tmp_path / "f" / c).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(rng.integers(0, 255, (side, side), dtype=np.uint8)).save(tmp_path / "f" / c / f"{i}.png")
+    assert load_dataset(DataConfig(dataset="folder", path=str(tmp_path / "f"), image_size=6), seed=0).image_size == (6, 6)
+
+
+def test_resize_averages_when_shrinking_and_keeps_the_value_range():
+    from hybridnas.data import resize_images
+
+    x = np.zeros((2, 1, 4, 4), dtype=np.uint8)
+    x[0, 0, :2, :2] = 200  # one bright 2x2 block: its 1x1 image after halving is the block's mean
+    small = resize_images(x, (2, 2))
+    assert small.dtype == np.float32 and small.shape == (2, 1, 2, 2)
+    assert small[0, 0].tolist() == [[200, 0], [0, 0]] and small[1].max() == 0
+    assert resize_images(x, (4, 4)) is x  # nothing to do
+    big = resize_images(x.astype(np.float32), (8, 8))
+    assert big.shape == (2, 1, 8, 8) and 0 <= big.min() and big.max() <= 200 + 1e-3
+
+
+def test_caps_take_stratified_parts_of_the_uncapped_splits():
+    full = load_dataset(DataConfig(dataset="digits"), seed=0)
+    capped = load_dataset(DataConfig(dataset="digits", subset=300, val_subset=100, test_subset=50), seed=0)
+    assert (len(capped.train), len(capped.val), len(capped.test)) == (300, 100, 50)
+    for part, whole in ((capped.val, full.val), (capped.test, full.test)):
+        assert torch.bincount(part.y, minlength=10).min() >= 4  # every class kept
+        rows = {tuple(r) for r in (whole.x * full.std[0] + full.mean[0]).flatten(1).numpy().round(3).tolist()}
+        mine = (part.x * capped.std[0] + capped.mean[0]).flatten(1).numpy().round(3).tolist()
+        assert all(tuple(r) in rows for r in mine)  # a part of the full split, not other images
+    with pytest.raises(UserError, match="val_subset"):
+        from hybridnas.config import load_config
+
+        load_config("digits", ["data.val_subset=0"])
+
+
+def test_merge_val_trains_on_both_splits_and_leaves_the_test_split_alone():
+    plain = load_dataset(DataConfig(dataset="digits", subset=200), seed=0)
+    merged = load_dataset(DataConfig(dataset="digits"), seed=0, merge_val=True)
+    assert len(merged.val) == 0 and len(merged.train) == 1797 - len(plain.test)
+    assert torch.equal(merged.test.y, plain.test.y)  # the same seeded test split as the search's
+    raw = lambda d, s: (s.x * d.std[0] + d.mean[0]).flatten(1).numpy().round(3)  # noqa: E731
+    test_rows = {tuple(r) for r in raw(plain, plain.test).tolist()}
+    assert np.allclose(raw(plain, plain.test), raw(merged, merged.test), atol=1e-3)
+    overlap = sum(tuple(r) in test_rows for r in raw(merged, merged.train).tolist())
+    assert overlap <= 3  # digits has a few exact duplicate images; no test image is trained on

@@ -100,12 +100,14 @@ def test_precision_and_threads_rules():
     with pytest.raises(UserError, match="fp16' needs a CUDA GPU"):
         resolve_precision("fp16", "cpu")
     a = Accel("cpu", "auto")
-    assert a.dtype is None and a.scaler is None and not a.channels_last
+    assert a.dtype is None and a.scaler is None and not a.channels_last  # None: the old rule, GPU only
+    assert Accel("cpu", "auto", TrainSettings(epochs=1).channels_last).channels_last  # the default: on
     assert fits_on_device(10**12, "cpu")
     cfg, _, _ = population(["threads=null"])  # the tiny space pins one thread; unpin it
-    assert candidate_threads(cfg, 3) == 3
+    assert candidate_threads(cfg, 3) == 1  # one thread per worker unless asked
     assert candidate_threads(population(["threads=null", "deterministic=true"])[0], 3) == 1
     assert candidate_threads(population(["deterministic=true", "threads=2"])[0], 3) == 2
+    assert candidate_threads(population(["threads=4"])[0], 2) == 2  # never above the worker's share
 
 
 def test_bf16_autocast_trains_on_cpu():

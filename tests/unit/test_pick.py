@@ -11,6 +11,7 @@ from hybridnas.analysis.pick import (
     parse_targets,
 )
 from hybridnas.errors import UserError
+from tests.conftest import TINY
 
 NAMES = ["error", "params", "flops"]
 
@@ -104,3 +105,62 @@ def test_pseudo_weights_do_not_depend_on_the_scale_of_the_weights():
     for scale in (1e308, 1e-300):
         big = _rank_pseudo_weights(F, NAMES, {"flops": scale, "params": scale})
         assert big[0] == small[0] and np.allclose(big[1], small[1]) and np.allclose(big[2], small[2])
+
+
+# ---------------------------------------------------------------- picks on a run with known records
+
+
+def _run_with(tmp_path, records, overrides=()):
+    """A run directory holding the tiny space's config and these evaluation records."""
+    from hybridnas.config import dump_yaml, load_config
+    from hybridnas.network.search import EVALS
+    from hybridnas.pipeline import manifest
+    from hybridnas.store import RunStore
+
+    cfg = load_config(TINY, list(overrides))
+    store = RunStore(tmp_path / "run")
+    store.ensure_writable()
+    store.write_text("config.yaml", dump_yaml(cfg))
+    store.write_json("manifest.json", manifest(cfg, "cpu"))
+    for i, (acc, params, flops, latency) in enumerate(records):
+        store.append(EVALS, {"arch_id": f"m{i}", "genome": f"g{i}", "status": "ok", "epochs": cfg.evaluation.epochs,
+                             "val_acc": acc, "test_acc": acc, "params": params, "macs": flops // 2, "flops": flops,
+                             "latency": latency})
+    return store.root
+
+
+# latency is measured for a constraint, not an objective: m2 is dominated by m0 but the fastest
+LATENCY_RUN = [(0.95, 1000, 100_000, 5.0), (0.97, 2000, 200_000, 8.0), (0.94, 1500, 150_000, 1.0)]
+
+
+def test_a_latency_limit_on_a_non_objective_can_pick_a_model_off_the_front(tmp_path):
+    from hybridnas.analysis.pick import pick
+    from hybridnas.results import RunResults
+
+    root = _run_with(tmp_path, LATENCY_RUN, ["constraints.max_latency_ms=10"])
+    assert {r["arch_id"] for r in RunResults(root).front()} == {"m0", "m1"}
+    [chosen] = pick(root, max_latency=2)
+    assert chosen["arch_id"] == "m2" and chosen["on_front"] is False
+    # among the models that meet the limit, a dominated one still loses to the one dominating it
+    assert [r["arch_id"] for r in pick(root, rule="max-acc", max_latency=6, n=3)] == ["m0"]
+    # limits on objectives filter the front as before
+    assert [r["arch_id"] for r in pick(root, rule="max-acc", max_params=1800, n=3)] == ["m0"]
+
+
+def test_a_limit_nothing_meets_names_the_nearest_evaluated_models(tmp_path):
+    from hybridnas.analysis.pick import pick
+
+    root = _run_with(tmp_path, LATENCY_RUN, ["constraints.max_latency_ms=10"])
+    with pytest.raises(UserError, match=r"no evaluated model meets max_latency=0.5; nearest: m2 \(1,500 params"):
+        pick(root, max_latency=0.5)
+
+
+def test_pick_n_records_only_the_chosen_model(tmp_path):
+    from hybridnas.analysis.pick import pick
+    from hybridnas.results import RunResults
+
+    root = _run_with(tmp_path, [(0.90, 1000, 100_000, None), (0.95, 3000, 400_000, None), (0.98, 30_000, 8e6, None)])
+    listed = pick(root, rule="max-acc", n=3)
+    assert [r["arch_id"] for r in listed] == ["m2", "m1", "m0"]
+    [entry] = RunResults(root).picks()
+    assert entry["arch_ids"] == ["m2"] and entry["listed"] == ["m2", "m1", "m0"]

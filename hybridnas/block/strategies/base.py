@@ -12,8 +12,10 @@ The block stage drives a strategy like this:
    plan, for strategies with their own schedule: temperatures, rounds, pruning); then each epoch:
    ``begin_epoch(epoch, epochs)``; per pair of batches ``step(train, val)`` (``warmup_step(train)``
    during the shared warm-up); then ``end_epoch()``;
-3. ``derive()`` returns the :class:`~hybridnas.space.genotype.BlockGenotype`;
-   ``probabilities(kind)`` feeds the logs and heat-maps;
+3. ``derive()`` returns the :class:`~hybridnas.space.genotype.BlockGenotype`; ``derivation()``
+   also gives the block without the collapse guard (what ``skip_stop`` counts) and the guard's
+   notes; ``probabilities(kind)`` and ``distributions(kind)`` feed the logs, heat-maps and the
+   stage's health check;
 4. ``state_dict()`` / ``load_state_dict()`` carry its state across a resume (a strategy with
    state of its own - a distribution, a second network, a random generator - puts it in
    ``extra_state()``).
@@ -28,14 +30,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, NamedTuple, Optional, Set, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
 
 import torch
 import torch.nn.functional as F
 
 from ...config import from_dict
 from ...errors import UserError
-from ...space.genotype import BlockGenotype
+from ...space.genotype import BlockGenotype, CellGenotype
 from ..derive import derive_cell
 from ..supernet import KINDS, CellWeights, Supernet
 
@@ -55,6 +57,18 @@ class SearchPlan(NamedTuple):
     first_epoch: int
     epochs: int
     steps_per_epoch: int
+
+
+class Derivation(NamedTuple):
+    """What a strategy derives now. ``block``: its rule with the collapse guard (and any budget)
+    applied - what the library keeps; ``unguarded``: the same rule without them - what the
+    distribution itself prefers, where ``skip_stop`` counts skip connections (counted after the
+    guard, they could never exceed ``max_parameter_free``); ``notes``: what the guard could not
+    do, or did beyond swapping ops, and why (one line each, naming the cell)."""
+
+    block: BlockGenotype
+    unguarded: BlockGenotype
+    notes: Tuple[str, ...]
 
 
 class BlockStrategy:
@@ -119,6 +133,22 @@ class BlockStrategy:
         with torch.no_grad():
             return F.softmax(self.masked_alpha(kind), dim=-1)
 
+    def support(self, kind: str) -> torch.Tensor:
+        """``E x K``: the entries ``probabilities`` may give weight to (the ops still in the space)."""
+        return self.net.mask(kind)
+
+    def distributions(self, kind: str) -> List[torch.Tensor]:
+        """The probability vectors the strategy samples or mixes from, each over its support: one
+        per edge here (a strategy with joint distributions over several edges groups them)."""
+        p, s = self.probabilities(kind).cpu(), self.support(kind).cpu()
+        return [row[m] for row, m in zip(p, s)]
+
+    @classmethod
+    def uniform_hint(cls, block_cfg) -> str:
+        """What to change when the op probabilities stay near uniform (for the health check)."""
+        return (f"raise block.arch_lr (now {block_cfg.arch_lr:g}) or block.epochs (now {block_cfg.epochs}) so the "
+                "architecture can move")
+
     def arch_step(self, train: Batch, val: Batch) -> Dict[str, float]:
         raise NotImplementedError
 
@@ -178,17 +208,34 @@ class BlockStrategy:
         return {}
 
     def derive(self) -> BlockGenotype:
-        cells = {
-            kind: derive_cell(
-                self.probabilities(kind),
-                self.net.op_names,
-                self.net.nodes,
-                max_parameter_free=self.cfg.max_parameter_free,
-                mask=self.net.mask(kind),
-            )
-            for kind in KINDS
-        }
+        """The block this search gives now (collapse guard applied)."""
+        return self.derive_block(guarded=True)
+
+    def derivation(self) -> Derivation:
+        notes: List[str] = []
+        block = self.derive_block(guarded=True, notes=notes)
+        return Derivation(block, self.derive_block(guarded=False), tuple(notes))
+
+    def derive_block(self, guarded: bool = True, notes: Optional[List[str]] = None) -> BlockGenotype:
+        """Both cells by :meth:`cell_genotype`; ``guarded`` applies ``block.max_parameter_free``."""
+        cells = {}
+        for kind in KINDS:
+            cell_notes: List[str] = []
+            cells[kind] = self.cell_genotype(kind, self.cfg.max_parameter_free if guarded else None, cell_notes)
+            if notes is not None:
+                notes += [f"{kind} cell: {n}" for n in cell_notes]
         return BlockGenotype(cells["normal"], cells["reduce"])
+
+    def cell_genotype(self, kind: str, max_parameter_free: Optional[int], notes: List[str]) -> CellGenotype:
+        """The derivation rule of one cell kind: DARTS's, on ``probabilities``."""
+        return derive_cell(
+            self.probabilities(kind),
+            self.net.op_names,
+            self.net.nodes,
+            max_parameter_free=max_parameter_free,
+            mask=self.net.mask(kind),
+            notes=notes,
+        )
 
     @property
     def lr(self) -> float:
@@ -209,6 +256,13 @@ class BlockStrategy:
         self.w_opt.load_state_dict(state["w_opt"])
         self.a_opt.load_state_dict(state["a_opt"])
         self.load_extra_state(state.get("extra", {}))
+
+
+def set_grads(params: Sequence[torch.Tensor], grads: Sequence[Optional[torch.Tensor]]) -> None:
+    """Hand ``torch.autograd.grad``'s gradients to an optimiser (``None``: the parameter was not
+    used, and the optimiser leaves it alone)."""
+    for p, g in zip(params, grads):
+        p.grad = g
 
 
 def build_strategy(name: str, supernet: Supernet, cfg, options: Mapping[str, Any]) -> BlockStrategy:

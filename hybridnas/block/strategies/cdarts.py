@@ -41,7 +41,7 @@ from ...errors import UserError
 from ...space.genotype import BlockGenotype
 from ..supernet import KINDS
 from . import STRATEGIES
-from .base import Batch, BlockStrategy
+from .base import Batch, BlockStrategy, set_grads
 
 
 @dataclass(frozen=True)
@@ -158,11 +158,12 @@ class Cdarts(BlockStrategy):
         if self.refresh or self.eval_net is None:
             self.refresh_eval_net()
         x, y = val
+        e_params = self.e_opt.param_groups[0]["params"]
         if self.eval_warm_left > 0:  # a fresh evaluation network first learns on its own
             self.eval_warm_left -= 1
             self.e_opt.zero_grad(set_to_none=True)
             loss = F.cross_entropy(self.eval_net(x), y)
-            loss.backward()
+            set_grads(e_params, torch.autograd.grad(loss, e_params, allow_unused=True))
             self._clip_and_step()
             return {"eval_loss": loss.item()}
         self.a_opt.zero_grad(set_to_none=True)
@@ -173,10 +174,13 @@ class Cdarts(BlockStrategy):
         w = self.reg_weight()
         if w:
             loss = loss + w * self.reg_loss()
-        loss.backward()
+        # gradients of alpha and the evaluation network only: the search weights (the shared stem
+        # included) learn on the training batch alone, so theirs would be thrown away
+        alphas = self.net.arch_parameters()
+        grads = torch.autograd.grad(loss, alphas + list(e_params), allow_unused=True)
+        set_grads(alphas + list(e_params), grads)
         self._clip_and_step()
         self.a_opt.step()
-        self.w_opt.zero_grad(set_to_none=True)  # the search weights learn on the training batch only
         return {
             "val_loss": loss.item(),
             "kd": parts["kd"].item(),
@@ -188,7 +192,6 @@ class Cdarts(BlockStrategy):
         if self.cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip)
         self.e_opt.step()
-        self.w_opt.zero_grad(set_to_none=True)  # the shared stem got gradients from the eval net
 
     def begin_epoch(self, epoch: int, epochs: int) -> None:
         super().begin_epoch(epoch, epochs)

@@ -3,18 +3,25 @@
 Liu, Simonyan, Yang. "DARTS: Differentiable Architecture Search", ICLR 2019,
 https://arxiv.org/abs/1806.09055. ``order: 1`` alternates plain steps (alpha on a validation
 batch, then weights on a training batch); ``order: 2`` uses the unrolled approximation
-``grad_a L_val(w - xi grad_w L_train(w, a), a)`` with its finite-difference Hessian-vector term.
+``grad_a L_val(w', a) - xi * (grad_a L_train(w+, a) - grad_a L_train(w-, a)) / (2 r)`` with the
+virtual step ``w' = w - xi (mu m + grad_w L_train(w, a) + wd w)`` - the weights' next SGD step,
+momentum buffer ``m`` and weight decay included, as DARTS's ``_compute_unrolled_model`` takes it -
+and ``w+- = w +- r grad_w' L_val(w', a)``.
+
+The architecture step asks autograd for the gradient of alpha alone
+(``torch.autograd.grad(loss, alphas)``): the same alpha gradient as ``loss.backward()``, without
+computing (and throwing away) the gradients of every supernet weight.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Literal
+from typing import Dict, List, Literal, Sequence, Tuple
 
 import torch
 
 from . import STRATEGIES
-from .base import Batch, BlockStrategy
+from .base import Batch, BlockStrategy, set_grads
 
 
 @dataclass(frozen=True)
@@ -31,34 +38,46 @@ class Darts(BlockStrategy):
         """The loss whose gradient updates alpha. Subclasses add terms here."""
         return self.loss(x, y)[0]
 
-    def adjust_arch_grads(self) -> None:
-        """Called after the alpha gradient is computed, before the optimiser step."""
+    def adjust_arch_update(self, before: List[torch.Tensor]) -> None:
+        """Called after the optimiser step with alpha as it was before it (for rules that act
+        on the update itself)."""
 
     def arch_step(self, train: Batch, val: Batch) -> Dict[str, float]:
+        alphas = self.net.arch_parameters()
         self.a_opt.zero_grad(set_to_none=True)
         if getattr(self.opts, "order", 1) == 2:
-            val_loss = self._unrolled_grads(train, val)
+            val_loss, grads = self._unrolled_grads(train, val)
         else:
             val_loss = self.arch_objective(*val)
-            val_loss.backward()
-        self.adjust_arch_grads()
+            grads = torch.autograd.grad(val_loss, alphas, allow_unused=True)
+        set_grads(alphas, grads)
+        before = [a.detach().clone() for a in alphas]
         self.a_opt.step()
-        self.w_opt.zero_grad(set_to_none=True)  # the alpha step must not leave grads on weights
+        self.adjust_arch_update(before)
         return {"val_loss": val_loss.item()}
 
-    def _unrolled_grads(self, train: Batch, val: Batch) -> torch.Tensor:
-        """Second-order DARTS: sets alpha.grad; leaves the weights as they were."""
+    def virtual_step(self, weights: List[torch.Tensor], grads: Sequence[torch.Tensor]) -> None:
+        """Move ``weights`` in place by the step SGD would take next: ``xi (mu m + g + wd w)``."""
+        xi, mu, wd = self.lr, self.cfg.momentum, self.cfg.weight_decay
+        with torch.no_grad():
+            for p, g in zip(weights, grads):
+                if g is None:  # unused this step: SGD would not move it either
+                    continue
+                d = g + wd * p
+                buf = self.w_opt.state.get(p, {}).get("momentum_buffer")
+                if buf is not None and mu:
+                    d = d + mu * buf
+                p.sub_(xi * d)
+
+    def _unrolled_grads(self, train: Batch, val: Batch) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """Second-order DARTS: the validation loss at the virtual weights and alpha's gradient;
+        leaves the weights as they were."""
         weights = [p for p in self.w_opt.param_groups[0]["params"]]
         alphas = self.net.arch_parameters()
         xi = self.lr
-        wd = self.cfg.weight_decay
         backup = [p.detach().clone() for p in weights]
-        # w' = w - xi * (grad_w L_train + wd * w)
         g_w = torch.autograd.grad(self.loss(*train)[0], weights, allow_unused=True)
-        with torch.no_grad():
-            for p, g in zip(weights, g_w):
-                if g is not None:
-                    p.sub_(xi * (g + wd * p))
+        self.virtual_step(weights, g_w)
         val_loss = self.arch_objective(*val)
         grads = torch.autograd.grad(val_loss, alphas + weights, allow_unused=True)
         d_alpha, d_w = grads[: len(alphas)], grads[len(alphas) :]
@@ -74,13 +93,17 @@ class Darts(BlockStrategy):
                 for p, g in zip(weights, d_w):
                     if g is not None:
                         p.add_(sign * r * g)
-            out = torch.autograd.grad(self.loss(*train)[0], alphas)
+            out = torch.autograd.grad(self.loss(*train)[0], alphas, allow_unused=True)
             with torch.no_grad():
                 for p, b in zip(weights, backup):
                     p.copy_(b)
             return out
 
         g_pos, g_neg = alpha_grad_at(+1.0), alpha_grad_at(-1.0)
-        for a, da, gp, gn in zip(alphas, d_alpha, g_pos, g_neg):
-            a.grad = da - xi * (gp - gn) / (2 * r)
-        return val_loss
+        out = []
+        for da, gp, gn in zip(d_alpha, g_pos, g_neg):
+            if da is None or gp is None or gn is None:
+                out.append(da)
+            else:
+                out.append(da - xi * (gp - gn) / (2 * r))
+        return val_loss, out

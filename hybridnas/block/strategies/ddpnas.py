@@ -23,7 +23,15 @@ whole schedule over the member's ``block.epochs``: ``steps // (rounds * sum of t
 still to go)``, at least 1. With fewer steps than that sum, pruning stops where the budget ends and
 the derivation reads ``theta`` as it is (the alpha log shows how far it got).
 
-Derivation is the DARTS rule on ``theta``; with ``budget`` set it is
+Derivation is the DARTS rule on the *edge strength*, not on ``theta`` itself: once pruning has
+left one op per edge, ``theta`` is 1 on every edge and cannot rank the edges a node reads (every
+node would read inputs 0 and 1). The strength of an op is its probability in the last update in
+which its edge still had a choice, taken before that update's pruning: for a surviving op, its
+share against the op it last beat (at least 1/2), for a pruned op the share it had when pruned
+(at most 1/2). A node thus reads the edges whose survivors won most clearly. Pruned ops are
+out of the search, but the collapse guard (``block.max_parameter_free``) may reinstate the
+strongest of them - and the run output says so - when no parametric op the search kept is left
+on an input a node could take. With ``budget`` set, derivation is
 :func:`~hybridnas.block.derive.derive_block_under_budget`: the most likely block whose reference
 network (the ``blocks.json`` ``net_params`` / ``net_macs`` at ``block.reference_width``) costs at
 most ``budget`` params (or MACs, ``budget_metric: macs``) - the paper's generation of networks
@@ -43,8 +51,8 @@ import torch
 import torch.nn.functional as F
 
 from ...errors import UserError
-from ...space.genotype import BlockGenotype
-from ..derive import derive_block_under_budget
+from ...space.genotype import BlockGenotype, CellGenotype
+from ..derive import derive_block_under_budget, derive_cell, parameter_free_count
 from ..supernet import KINDS, CellWeights
 from . import STRATEGIES
 from .base import Batch, BlockStrategy
@@ -85,6 +93,9 @@ class Ddpnas(BlockStrategy):
         self.sub_steps, self.sub_correct, self.sub_seen = 0, 0, 0
         self.subnet_steps: Optional[int] = self.opts.subnet_steps  # fitted at the first step when None
         self.prunings = 0
+        # per op: its probability in the last update in which its edge still had a choice
+        self.strength: Dict[str, torch.Tensor] = {k: v.clone() for k, v in self.theta.items()}
+        self.pruned: Dict[str, torch.Tensor] = {k: torch.zeros_like(v, dtype=torch.bool) for k, v in self.theta.items()}
         self._weights_cache: Dict[Any, CellWeights] = {}
 
     @classmethod
@@ -109,6 +120,14 @@ class Ddpnas(BlockStrategy):
     def probabilities(self, kind: str) -> torch.Tensor:
         t = self.theta[kind] * self._allowed(kind)
         return t / t.sum(-1, keepdim=True).clamp_min(1e-12)
+
+    def support(self, kind: str) -> torch.Tensor:
+        return self._allowed(kind)
+
+    @classmethod
+    def uniform_hint(cls, block_cfg) -> str:
+        return (f"raise block.epochs (now {block_cfg.epochs}) or lower the strategy's rounds, so that pruning gets "
+                "further")
 
     def remaining(self) -> int:
         """Most unpruned ops on any edge (1: pruning is finished)."""
@@ -166,10 +185,14 @@ class Ddpnas(BlockStrategy):
             m = self.opts.momentum
             self.velocity[kind] = (m * self.velocity[kind] + (1 - m) * expectation) * allowed
             theta = (self.theta[kind] + self.velocity[kind]) * allowed
+            competing = allowed & (allowed.sum(-1, keepdim=True) > 1)
+            shares = theta / theta.sum(-1, keepdim=True).clamp_min(1e-12)
+            self.strength[kind] = torch.where(competing, shares, self.strength[kind])
             for e in range(theta.shape[0]):
                 if int(allowed[e].sum()) > 1:
                     worst = int(theta[e].masked_fill(~allowed[e], float("inf")).argmin())
                     self.net.op_mask[KINDS.index(kind), e, worst] = False
+                    self.pruned[kind][e, worst] = True
                     theta[e, worst] = 0.0
                     self.velocity[kind][e, worst] = 0.0
             self.theta[kind] = theta / theta.sum(-1, keepdim=True).clamp_min(1e-12)
@@ -217,9 +240,20 @@ class Ddpnas(BlockStrategy):
 
     # ---------------------------------------------------------------- derivation
 
-    def derive(self) -> BlockGenotype:
-        if self.opts.budget is None:
-            return super().derive()
+    def cell_genotype(self, kind: str, max_parameter_free: Optional[int], notes: List[str]) -> CellGenotype:
+        return derive_cell(
+            self.strength[kind],
+            self.net.op_names,
+            self.net.nodes,
+            max_parameter_free=max_parameter_free,
+            mask=self._allowed(kind),
+            reserve=self.pruned[kind],
+            notes=notes,
+        )
+
+    def derive_block(self, guarded: bool = True, notes: Optional[List[str]] = None) -> BlockGenotype:
+        if self.opts.budget is None or not guarded:
+            return super().derive_block(guarded, notes)
         from ...network.costs import network_cost
         from ..library import reference_spec
 
@@ -230,19 +264,26 @@ class Ddpnas(BlockStrategy):
             return float(r.params if self.opts.budget_metric == "params" else r.macs)
 
         block, spent = derive_block_under_budget(
-            {k: self.probabilities(k) for k in KINDS},
+            {k: self.strength[k] for k in KINDS},
             n.op_names,
             n.nodes,
             cost,
             self.opts.budget,
             max_parameter_free=c.max_parameter_free,
-            masks={k: n.mask(k) for k in KINDS},
+            masks={k: self._allowed(k) for k in KINDS},
+            notes=notes,
         )
         if spent > self.opts.budget:
-            warnings.warn(
-                f"ddpnas: no block within budget {self.opts.budget:g} {self.opts.budget_metric}; "
-                f"the cheapest reachable costs {spent:g}"
-            )
+            msg = (f"no block within budget {self.opts.budget:g} {self.opts.budget_metric}; "
+                   f"the cheapest reachable costs {spent:g}")
+            warnings.warn(f"ddpnas: {msg}")
+            if notes is not None:
+                notes.append(msg)
+        free = {k: parameter_free_count(getattr(block, k)) for k in KINDS}
+        over = {k: v for k, v in free.items() if v > c.max_parameter_free}
+        if notes is not None and over:
+            notes += [f"{k} cell: keeps {v} parameter-free ops against max_parameter_free {c.max_parameter_free}: "
+                      f"the budget ({self.opts.budget:g} {self.opts.budget_metric}) takes precedence" for k, v in over.items()]
         return block
 
     # ---------------------------------------------------------------- state
@@ -260,6 +301,8 @@ class Ddpnas(BlockStrategy):
             "sub": [self.sub_steps, self.sub_correct, self.sub_seen],
             "subnet_steps": self.subnet_steps,
             "prunings": self.prunings,
+            "strength": dict(self.strength),
+            "pruned": dict(self.pruned),
         }
 
     def load_extra_state(self, state: Dict[str, Any]) -> None:
@@ -277,3 +320,9 @@ class Ddpnas(BlockStrategy):
         self.sub_steps, self.sub_correct, self.sub_seen = state["sub"]
         self.subnet_steps = state["subnet_steps"]
         self.prunings = int(state["prunings"])
+        if "strength" in state:
+            self.strength = {k: v.cpu() for k, v in state["strength"].items()}
+            self.pruned = {k: v.cpu() for k, v in state["pruned"].items()}
+        else:  # a checkpoint of an older version: rank by theta, reinstate nothing
+            self.strength = {k: v.clone() for k, v in self.theta.items()}
+            self.pruned = {k: torch.zeros_like(v, dtype=torch.bool) for k, v in self.theta.items()}

@@ -16,29 +16,33 @@ For each intermediate node, the rows of alpha of its incoming edges form one joi
    and the node contributes zeros instead of dividing by ~0).
 
 ``tau`` anneals linearly from ``tau_max`` (5) to ``tau_min`` (1) over the search. The alpha step
-minimises the validation loss plus ADC, ``adc * L1(p, b.detach())`` (mean over entries), which
-pulls the distribution toward the codes it samples and so lowers the variance of sampling.
+minimises the validation loss plus ADC, ``adc * L1(p, (b / n).detach())`` (mean over entries),
+which pulls the distribution toward the codes it samples and so lowers the variance of sampling.
+The target is the code normalised as the forward pass weights it (``n``: its entries other than
+``none``), as in the public code (``weights_norm`` in ``architect.py``): like ``p``, a node's
+target then sums to 1, where the raw code sums to 1..M.
 Derivation is the multinomial top-k rule (:func:`~hybridnas.block.derive.derive_cell_topk`):
 a node keeps 1..M inputs. ``none`` is not sampled unless ``sample_none: true``.
 
 ``probabilities(kind)`` returns the joint distributions laid out ``E x K``: the rows of one node
-sum to 1 together, not each row.
+sum to 1 together, not each row; ``distributions(kind)`` gives one vector per node, so the
+entropies in ``block/alpha.jsonl`` are per node, against the log of the node's (edge, op) pairs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 
 from ...errors import UserError
-from ...space.genotype import BlockGenotype, node_edges
+from ...space.genotype import CellGenotype, node_edges
 from ..derive import derive_cell_topk
 from ..supernet import KINDS, CellWeights
 from . import STRATEGIES
-from .sampling import GumbelDarts, active_lists, hard_gumbel, sample_mask
+from .sampling import GumbelDarts, active_lists, hard_gumbel
 
 
 @dataclass(frozen=True)
@@ -95,18 +99,19 @@ class Egs(GumbelDarts):
 
     def cell_weights(self, kind: str) -> CellWeights:
         p, b = self.sample_code(kind)
-        self._last[kind] = (p, b)
         hard = b.detach() > 0.5
         real = hard.clone()
         if self.none >= 0:
             real[:, self.none] = False
         counts = [max(int(real[r0:r1].sum()), 1) for r0, r1 in self.node_rows]
         weights = torch.cat([b[r0:r1] / n for (r0, r1), n in zip(self.node_rows, counts)])
+        self._last[kind] = (p, weights)
         return CellWeights(weights, active_lists(real))
 
     def adc_loss(self) -> torch.Tensor:
-        """``L1(p, b.detach())`` of the codes of the last forward pass, summed over cell kinds."""
-        return sum(F.l1_loss(p, b.detach()) for p, b in (self._last[k] for k in KINDS))
+        """``L1(p, (b / n).detach())`` of the normalised codes of the last forward pass, summed
+        over cell kinds."""
+        return sum(F.l1_loss(p, target.detach()) for p, target in (self._last[k] for k in KINDS))
 
     def arch_objective(self, x, y) -> torch.Tensor:
         loss = super().arch_objective(x, y)
@@ -118,16 +123,18 @@ class Egs(GumbelDarts):
         with torch.no_grad():
             return self.joint(kind)
 
-    def derive(self) -> BlockGenotype:
-        cells = {
-            kind: derive_cell_topk(
-                self.probabilities(kind),
-                self.net.op_names,
-                self.net.nodes,
-                self.opts.samples,
-                max_parameter_free=self.cfg.max_parameter_free,
-                mask=sample_mask(self.net, kind, self.opts.sample_none),
-            )
-            for kind in KINDS
-        }
-        return BlockGenotype(cells["normal"], cells["reduce"])
+    def distributions(self, kind: str) -> List[torch.Tensor]:
+        """One joint distribution per node, over its allowed (edge, op) pairs."""
+        p, s = self.probabilities(kind).cpu(), self.support(kind).cpu()
+        return [p[r0:r1][s[r0:r1]] for r0, r1 in self.node_rows]
+
+    def cell_genotype(self, kind: str, max_parameter_free: Optional[int], notes: List[str]) -> CellGenotype:
+        return derive_cell_topk(
+            self.probabilities(kind),
+            self.net.op_names,
+            self.net.nodes,
+            self.opts.samples,
+            max_parameter_free=max_parameter_free,
+            mask=self.support(kind),
+            notes=notes,
+        )

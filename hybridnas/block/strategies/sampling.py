@@ -103,6 +103,9 @@ class GumbelDarts(Darts):
         a = self.net.alphas[kind]
         return a.masked_fill(~sample_mask(self.net, kind, self.opts.sample_none).to(a.device), float("-inf"))
 
+    def support(self, kind: str) -> torch.Tensor:
+        return sample_mask(self.net, kind, self.opts.sample_none)
+
     def extra_state(self) -> Dict[str, Any]:
         return {"gen": self.gen.get_state()}
 

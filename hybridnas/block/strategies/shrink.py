@@ -93,6 +93,11 @@ class Shrink(BlockStrategy):
         return {f.name for f in dataclasses.fields(ShrinkOptions)} | inner.option_names(options)
 
     @classmethod
+    def uniform_hint(cls, block_cfg) -> str:
+        inner = str(dict(block_cfg.strategy.options).get("inner", ShrinkOptions.inner))
+        return cls._inner_cls(inner, "block.strategy").uniform_hint(block_cfg)
+
+    @classmethod
     def check_options(cls, opts, run_cfg, source):
         for key in ("keep", "epochs_per_round", "children"):
             if getattr(opts, key) < 1:
@@ -178,8 +183,14 @@ class Shrink(BlockStrategy):
     def probabilities(self, kind: str) -> torch.Tensor:
         return self.inner.probabilities(kind)
 
-    def derive(self):
-        return self.inner.derive()
+    def support(self, kind: str) -> torch.Tensor:
+        return self.inner.support(kind)
+
+    def distributions(self, kind: str):
+        return self.inner.distributions(kind)
+
+    def derive_block(self, guarded: bool = True, notes=None):
+        return self.inner.derive_block(guarded, notes)
 
     # ---------------------------------------------------------------- the angle
 

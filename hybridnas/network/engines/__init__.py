@@ -1,27 +1,39 @@
 """Multi-objective engines over the :class:`~hybridnas.network.problem.Problem` protocol.
 
-An engine gets a problem, a seed and a termination (``pop_size``, ``generations``) and calls
-``on_generation(gen, X, F, G)`` with the surviving population after every generation. It must be
-deterministic for a seed *given the objective values*: that is what lets a killed search resume
-by replaying the engine against the cache of finished evaluations.
+An engine gets a problem, a seed and a termination (``pop_size``, ``generations``, and the
+problem's evaluation budget) and calls ``on_generation(gen, X, F, G, info)`` with the surviving
+population after every generation (``info``: what the engine did, e.g. duplicates it rejected).
+It must be deterministic for a seed *given the objective values*: that is what lets a killed
+search resume by replaying the engine against the cache of finished evaluations.
+
+Integer problems are varied by variable type (:mod:`.variation`: uniform crossover, random-reset
+or step mutation, at least one gene changed per child) and never propose a gene vector twice in a
+run (:class:`.variation.History`); real-valued problems keep SBX and polynomial mutation.
+With ``engine.surrogate`` on, :func:`build_engine` wraps the engine in the surrogate-assisted
+loop of :mod:`hybridnas.network.surrogate`, which runs it on predicted objectives.
 """
 
 from __future__ import annotations
 
 import random
-from typing import Callable
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
 from ...registry import Registry
-from ..problem import FreeView, Problem
+from ..problem import FreeView, Problem, variable_types
+from .variation import History, is_typed
 
 ENGINES = Registry(
     "engine",
     modules=["hybridnas.network.engines.pymoo_engine", "hybridnas.network.engines.deap_engine"],
 )
 
-OnGeneration = Callable[[int, np.ndarray, np.ndarray, np.ndarray], None]
+OnGeneration = Callable[[int, np.ndarray, np.ndarray, np.ndarray, Dict[str, Any]], None]
+
+# an engine without a generation limit stops after this many generations in a row that sent
+# nothing feasible to evaluate (an evaluation budget no feasible network is left to spend on)
+STALL_GENERATIONS = 25
 
 
 class Engine:
@@ -37,31 +49,97 @@ class Engine:
                 f"engine '{self.name}' has no algorithm '{cfg.algorithm}' (at 'engine.algorithm'); "
                 f"choose one of: {', '.join(self.algorithms)}"
             )
+        self.history = History()
+        self._stall = 0
 
-    def minimize(self, problem: Problem, seed: int, on_generation: OnGeneration) -> None:
+    def minimize(self, problem: Problem, seed: int, on_generation: OnGeneration,
+                 initial: Optional[np.ndarray] = None) -> None:
+        """Run to the end. ``initial``: gene vectors to start the population with (the rest random)."""
         view = FreeView(problem)
+        self.history = History()
+        self._stall = 0
+        self._reported = 0
 
-        def evaluate(X):
+        def evaluate(X, notes=None):
             # Evaluation may train networks, which may touch global RNGs; the engine's own
             # random stream must not depend on whether a result came from the cache.
             py_state, np_state = random.getstate(), np.random.get_state()
             try:
-                return view.evaluate(X)
+                return view.evaluate(X) if notes is None else view.evaluate(X, notes)
             finally:
                 random.setstate(py_state)
                 np.random.set_state(np_state)
 
-        def report(gen, X, F, G):
-            on_generation(gen, view.full(X), F, G)
+        def report(gen, X, F, G, info=None):
+            info = dict(info or {})
+            info.setdefault("duplicates_rejected", self.history.rejected - self._reported)
+            self._reported = self.history.rejected
+            on_generation(gen, view.full(X), F, G, info)
 
-        self._minimize(view, evaluate, seed, report)
+        start = None if initial is None else np.asarray(initial)[:, view.free]
+        self._minimize(view, evaluate, seed, report, start)
 
-    def _minimize(self, problem: Problem, evaluate, seed: int, report: OnGeneration) -> None:
+    def _minimize(self, problem: Problem, evaluate, seed: int, report, initial) -> None:
         raise NotImplementedError
+
+    # ------------------------------------------------------------ shared by the engines
+
+    def typed(self, problem: Problem) -> bool:
+        return problem.integer and is_typed(variable_types(problem))
 
     def mutation_prob(self, n_var: int) -> float:
         return self.cfg.mutation_prob if self.cfg.mutation_prob is not None else 1.0 / max(n_var, 1)
 
+    def running(self, gen: int, problem: Problem) -> bool:
+        """Whether generation ``gen`` (0-based) runs: within ``generations``, budget left, not stalled."""
+        limit = self.cfg.generations
+        if limit is not None and gen >= limit:
+            return False
+        if problem.exhausted:
+            return False
+        return limit is not None or self._stall < STALL_GENERATIONS
+
+    def affordable(self, problem: Problem, X: np.ndarray) -> int:
+        """How many leading rows of ``X`` to evaluate: the budget's prefix (rows sent are remembered)."""
+        n = problem.budget_prefix(X) if len(X) else 0
+        self.history.add(X[:n])
+        return n
+
+    def evaluated(self, G: np.ndarray) -> None:
+        """Book-keeping after a generation's evaluation: count generations with nothing feasible."""
+        G = np.asarray(G)
+        feasible = np.all(G <= 0, axis=1) if G.size else np.ones(len(G), dtype=bool)
+        self._stall = 0 if feasible.any() else self._stall + 1
+
+    def sample(self, problem: Problem, rng: np.random.Generator, n: int, initial=None) -> np.ndarray:
+        """``n`` distinct starting vectors: the rows of ``initial`` first, then uniform random ones."""
+        rows = [] if initial is None else [np.asarray(x) for x in initial]
+        keys = set()
+        out = []
+        for x in rows:
+            k = History.key(x)
+            if k not in keys and len(out) < n:
+                keys.add(k)
+                out.append(x)
+        xl, xu = np.asarray(problem.xl), np.asarray(problem.xu)
+        for _ in range(50 * n):
+            if len(out) >= n:
+                break
+            x = rng.integers(xl, xu + 1) if problem.integer else rng.uniform(xl, xu)
+            k = History.key(x)
+            if k not in keys:
+                keys.add(k)
+                out.append(x)
+        dtype = int if problem.integer else float
+        return np.array(out, dtype=dtype).reshape(len(out), problem.n_var)
+
 
 def build_engine(cfg) -> Engine:
-    return ENGINES.get(cfg.name, key="engine.name")(cfg)
+    """The engine ``cfg.name``; wrapped in the surrogate-assisted loop when ``cfg.surrogate`` is on."""
+    engine = ENGINES.get(cfg.name, key="engine.name")(cfg)
+    surrogate = getattr(cfg, "surrogate", None)
+    if surrogate is not None and surrogate.enabled:
+        from ..surrogate import SurrogateSearch
+
+        return SurrogateSearch(cfg, engine)
+    return engine

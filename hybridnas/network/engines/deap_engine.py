@@ -1,12 +1,15 @@
-"""DEAP engine: NSGA-II written with DEAP's operators and non-dominated sorting.
+"""DEAP engine: NSGA-II written with DEAP's non-dominated sorting and selection.
 
 Deb et al., "A fast and elitist multiobjective genetic algorithm: NSGA-II", IEEE TEC 2002.
 Constraints use Deb's constraint-domination through a fitness class whose ``dominates`` puts
 feasible before infeasible and ranks infeasible ones by total violation. Variation: binary
-tournament on (rank, crowding), SBX crossover and polynomial mutation (bounded), rounding for
-integer genes, and re-mutation of offspring that duplicate a genome already seen this generation.
+tournament on (rank, crowding); integer genes by type with the same operators as the pymoo
+engine (:mod:`.variation`: uniform crossover, random-reset or step mutation, at least one gene
+changed per child), real ones by SBX and polynomial mutation (bounded). An offspring that repeats
+any vector the run has evaluated is mutated again (up to 20 times), else dropped.
 DEAP draws from Python's ``random``; the engine keeps its own ``random.Random`` state and swaps it
-in around every DEAP call, so nothing else in the process can shift its stream.
+in around every DEAP call, so nothing else in the process can shift its stream; the typed
+operators draw from the engine's own numpy generator.
 """
 
 from __future__ import annotations
@@ -16,7 +19,11 @@ from typing import List
 
 import numpy as np
 
+from ..problem import variable_types
 from . import ENGINES, Engine
+from .variation import History, crossover, mutate
+
+RETRIES = 20  # re-mutations of an offspring that repeats an earlier vector before it is dropped
 
 
 def _fitness_class(n_obj: int):
@@ -59,15 +66,18 @@ class DeapEngine(Engine):
     name = "deap"
     algorithms = ("nsga2",)
 
-    def _minimize(self, problem, evaluate, seed, report):
+    def _minimize(self, problem, evaluate, seed, report, initial):
         from deap import tools
 
         rng = random.Random(seed)
+        nrng = np.random.default_rng(seed)
         Fitness = _fitness_class(problem.n_obj)
         lo = [float(v) for v in problem.xl]
         up = [float(v) for v in problem.xu]
         pm = self.mutation_prob(problem.n_var)
         n = self.cfg.pop_size
+        typed = self.typed(problem)
+        vtypes = variable_types(problem)
 
         def with_rng(fn, *args, **kw):
             outer = random.getstate()
@@ -84,30 +94,25 @@ class DeapEngine(Engine):
             ind.G = np.zeros(problem.n_constr)
             return ind
 
-        def fix(ind):
-            for k in range(len(ind)):
-                v = min(max(ind[k], lo[k]), up[k])
-                ind[k] = int(round(v)) if problem.integer else v
-            return ind
+        def as_array(inds):
+            return np.array([list(i) for i in inds], dtype=int if problem.integer else float).reshape(len(inds), problem.n_var)
 
-        def key(ind):
-            return tuple(ind)
-
-        def sample():
-            if problem.integer:
-                return make([rng.randint(int(a), int(b)) for a, b in zip(lo, up)])
-            return make([rng.uniform(a, b) for a, b in zip(lo, up)])
-
-        def assign(inds: List[_Individual]):
+        def assign(inds: List[_Individual]) -> List[_Individual]:
+            """Evaluate what the budget pays for; returns the individuals evaluated."""
             todo = [i for i in inds if not i.fitness.valid]
             if not todo:
-                return
-            X = np.array([list(i) for i in todo], dtype=int if problem.integer else float)
-            F, G = evaluate(X)
-            for ind, f, g in zip(todo, np.atleast_2d(F), np.atleast_2d(G) if problem.n_constr else [[]] * len(todo)):
+                return []
+            todo = todo[: self.affordable(problem, as_array(todo))]
+            if not todo:
+                return []
+            F, G = evaluate(as_array(todo))
+            G = np.asarray(G, float).reshape(len(todo), problem.n_constr)
+            for ind, f, g in zip(todo, np.atleast_2d(F), G):
                 ind.fitness.values = tuple(float(v) for v in f)
-                ind.G = np.asarray(g, float)
-                ind.fitness.cv = float(np.maximum(ind.G, 0).sum()) if len(g) else 0.0
+                ind.G = g
+                ind.fitness.cv = float(np.maximum(g, 0).sum()) if len(g) else 0.0
+            self.evaluated(G)
+            return todo
 
         def rank_and_crowd(inds):
             fronts = tools.sortNondominated(inds, len(inds))
@@ -121,42 +126,62 @@ class DeapEngine(Engine):
                 return a if a.rank < b.rank else b
             return a if a.fitness.crowding_dist >= b.fitness.crowding_dist else b
 
-        def unique_sample(seen, tries=50):
-            for _ in range(tries):
-                ind = sample()
-                if key(ind) not in seen:
-                    return ind
-            return ind
+        def publish(gen, pop):
+            report(gen, as_array(pop), np.array([i.fitness.values for i in pop]), self._G(pop, problem))
 
-        pop: List[_Individual] = []
-        seen = set()
-        while len(pop) < n:
-            ind = unique_sample(seen)
-            seen.add(key(ind))
-            pop.append(ind)
-        assign(pop)
-        pop = with_rng(tools.selNSGA2, pop, n)
-        rank_and_crowd(pop)
-        report(0, np.array([list(i) for i in pop]), np.array([i.fitness.values for i in pop]), self._G(pop, problem))
-
-        for gen in range(1, self.cfg.generations):
+        def offspring_of(pop) -> List[_Individual]:
             parents = [better(rng.choice(pop), rng.choice(pop)) for _ in range(n)]
+            if typed:
+                A, B = as_array(parents[::2]), as_array(parents[1::2])
+                m = min(len(A), len(B))
+                cross = nrng.random(m) < self.cfg.crossover_prob
+                C, D = crossover(A[:m], B[:m], vtypes, nrng)
+                kids = np.concatenate([np.where(cross[:, None], C, A[:m]), np.where(cross[:, None], D, B[:m]), A[m:]])
+                kids = mutate(kids, vtypes, problem.xl, problem.xu, pm, nrng)
+                out, fresh = [], set()
+                for x in kids:
+                    for _ in range(RETRIES):
+                        if History.key(x) not in fresh and x not in self.history:
+                            break
+                        self.history.rejected += 1
+                        x = mutate(x[None], vtypes, problem.xl, problem.xu, pm, nrng)[0]
+                    else:
+                        continue  # still a repeat: dropped
+                    fresh.add(History.key(x))
+                    out.append(make([int(v) for v in x]))
+                return out
             offspring = [make(list(p)) for p in parents]
             for a, b in zip(offspring[::2], offspring[1::2]):
                 if rng.random() < self.cfg.crossover_prob:
                     with_rng(tools.cxSimulatedBinaryBounded, a, b, eta=15.0, low=lo, up=up)
-            seen = {key(i) for i in pop}
+            out = []
             for ind in offspring:
-                for _ in range(20):
-                    with_rng(tools.mutPolynomialBounded, ind, eta=20.0, low=lo, up=up, indpb=pm)
-                    fix(ind)
-                    if key(ind) not in seen:
-                        break
-                seen.add(key(ind))
-            assign(offspring)
+                with_rng(tools.mutPolynomialBounded, ind, eta=20.0, low=lo, up=up, indpb=pm)
+                for k in range(len(ind)):
+                    ind[k] = min(max(ind[k], lo[k]), up[k])
+                if self.history.new(np.array([list(ind)]))[0]:
+                    out.append(ind)
+            return out
+
+        if not self.running(0, problem):
+            return
+        pop = [make(list(x)) for x in self.sample(problem, nrng, n, initial)]
+        pop = assign(pop)
+        if not pop:
+            return
+        pop = with_rng(tools.selNSGA2, pop, n)
+        rank_and_crowd(pop)
+        publish(0, pop)
+
+        gen = 1
+        while self.running(gen, problem):
+            offspring = assign(offspring_of(pop))
+            if not offspring:  # nothing new left to propose, or no budget
+                break
             pop = with_rng(tools.selNSGA2, pop + offspring, n)
             rank_and_crowd(pop)
-            report(gen, np.array([list(i) for i in pop]), np.array([i.fitness.values for i in pop]), self._G(pop, problem))
+            publish(gen, pop)
+            gen += 1
 
     @staticmethod
     def _G(pop, problem):
