@@ -92,3 +92,19 @@ def test_the_readmes_links_point_to_files_that_exist():
     local = [link for link in links if not re.match(r"^[a-z]+:", link)]
     assert local, "the README links into the docs"
     assert [link for link in local if not (ROOT / link).exists()] == []
+
+
+def test_make_docs_installs_the_docs_extra_and_builds_strictly(tmp_path):
+    import shutil
+    import subprocess
+
+    import pytest
+
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    out = subprocess.run([make, "-n", "-C", str(ROOT), "docs", f"VENV={tmp_path / 'venv'}"],
+                         capture_output=True, text=True, timeout=60).stdout
+    assert 'pip install -q -e ".[docs]"' in out and "[dev]" not in out
+    assert "mkdocs build --strict" in out
+    assert "make docs" in (ROOT / ".ci" / "run").read_text()
