@@ -1,4 +1,4 @@
-"""Fashion-MNIST end to end, as the README reports it: search, pick, train on all the data.
+"""Fashion-MNIST end to end, as docs/datasets.md reports it: search, pick, train on all the data.
 
 Runs exactly what these commands run, in one process, and prints the times (with the load
 average, which says whether the machine was quiet), the picked model and its accuracies beside
