@@ -117,7 +117,7 @@ class BlockConfig:
     """
 
     strategy: StrategyConfig = _req()
-    """The search algorithm, a name or ``{name, options...}`` (see ``block.strategy`` above)."""
+    """The search algorithm, a name or ``{name, options...}`` (see ``block.strategy``)."""
     width: int = 16
     """Initial channels C of the supernet (DARTS's C), even; reduction cells double them. Memory
     and time grow with it."""
@@ -498,8 +498,8 @@ class RunConfig:
     genes: Optional[Mapping[str, Any]] = None
     """A tabular space: its genes, declared directly, each named like its table column. A gene is
     a list of choices (strings: categorical; numbers: ordinal), ``{low, high}`` (an integer
-    range), or ``{choices: [...], type: categorical | ordinal | binary}``. Null: a network
-    space."""
+    range), or ``{choices: [...], type: ...}`` with ``categorical``, ``ordinal`` or ``binary``.
+    Null: a network space."""
     table: Optional[TableConfig] = None
     """A tabular space's results; see ``table``."""
     train: TrainConfig = field(default_factory=TrainConfig)

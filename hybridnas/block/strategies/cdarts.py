@@ -46,8 +46,6 @@ from .base import Batch, BlockStrategy, set_grads
 
 @dataclass(frozen=True)
 class CdartsOptions:
-    """``cdarts`` options."""
-
     temperature: float = 2.0
     """T of the distillation between the two networks' logits, > 0."""
     balance: float = 1.0

@@ -61,8 +61,6 @@ from .sampling import new_generator, sample_mask, single_path, uniform_choice
 
 @dataclass(frozen=True)
 class DdpnasOptions:
-    """``ddpnas`` options."""
-
     rounds: int = 3
     """Rounds of sampling (each trains every unpruned op once) between two prunings, >= 1."""
     momentum: float = 0.9

@@ -47,8 +47,6 @@ from .sampling import GumbelDarts, active_lists, hard_gumbel
 
 @dataclass(frozen=True)
 class EgsOptions:
-    """``egs`` options."""
-
     samples: int = 2
     """M, hard Gumbel samples per node and forward pass, >= 1: a node keeps 1..M inputs (the paper
     uses 4 and 7 on CIFAR; 1 is single-path)."""

@@ -35,8 +35,6 @@ from .darts import Darts
 
 @dataclass(frozen=True)
 class EnhancedOptions:
-    """``enhanced`` options."""
-
     lam: float = 0.5
     """``mode: additive``: weight of the expected normalised cost added to alpha's loss; 0 is
     plain DARTS. Sweep it in ``block.library`` for blocks from rich to cheap."""

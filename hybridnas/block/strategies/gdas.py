@@ -26,8 +26,6 @@ from .sampling import GumbelDarts, hard_gumbel
 
 @dataclass(frozen=True)
 class GdasOptions:
-    """``gdas`` options."""
-
     tau_max: float = 10.0
     """Gumbel-softmax temperature at the start of the search, annealed linearly to ``tau_min``."""
     tau_min: float = 0.1

@@ -49,7 +49,8 @@ from .sampling import new_generator, sample_mask, single_path, uniform_choice
 
 @dataclass(frozen=True)
 class ShrinkOptions:
-    """``shrink`` options; every other key goes to the inner strategy."""
+    """Every key that is not one of these goes to the inner strategy, checked against its options
+    (so a library may sweep the inner strategy's settings as usual)."""
 
     inner: str = "enhanced"
     """The strategy that searches what shrinking leaves (any strategy but ``shrink``); its options
