@@ -227,7 +227,7 @@ def _intro(doc: str) -> List[str]:
 
 
 def _section(keys: List[KeyDoc], s: KeyDoc, level: str) -> List[str]:
-    cls = _class_of(s.key)
+    cls = section_class(s.key)
     out = ["", f"{level} `{s.key}` {{ #{anchor(s.key)} }}", ""]
     for para in _intro(cls.__doc__ or ""):
         out += [para, ""]
@@ -238,7 +238,7 @@ def _section(keys: List[KeyDoc], s: KeyDoc, level: str) -> List[str]:
     return out
 
 
-def _class_of(key: str) -> type:
+def section_class(key: str) -> type:
     from .config import RunConfig
 
     cls: Any = RunConfig
