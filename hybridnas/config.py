@@ -67,7 +67,7 @@ class DataConfig:
     block and network stages; ``train.augment`` overrides it for the full training."""
     download: bool = False
     """A named dataset: fetch it into ``path`` when it is not there (MD5-checked); false: a
-    missing dataset is an error naming the files to put there."""
+    missing dataset is an error saying where to put it."""
     image_size: Optional[int] = None
     """Resize every image to this square side in pixels (any source); null: keep the source's
     size."""
@@ -77,8 +77,9 @@ class DataConfig:
 class CellConfig:
     """``cell``: the operations and nodes of a DARTS cell, the search space of the block stage.
 
-    Every cell has two inputs (the two previous cells' outputs) and ``nodes`` intermediate nodes;
-    each node sums two ops, each applied to an input or an earlier node.
+    Every cell has two inputs (the two previous cells' outputs) and ``nodes`` intermediate nodes.
+    A derived node sums ops applied to the inputs or earlier nodes (two, under the DARTS rule);
+    the cell's output concatenates the nodes.
     """
 
     ops: Tuple[str, ...] = _req()
@@ -86,7 +87,7 @@ class CellConfig:
     ``avg_pool_3x3``, ``skip_connect``, ``sep_conv_3x3``, ``sep_conv_5x5``, ``dil_conv_3x3``,
     ``dil_conv_5x5``. More ops: a larger supernet (memory and time grow with the count)."""
     nodes: int = _req()
-    """Intermediate nodes per cell, 1 to 8 (DARTS: 4); their outputs are concatenated."""
+    """Intermediate nodes per cell, 1 to 8 (DARTS: 4)."""
 
 
 @dataclass(frozen=True)
@@ -250,8 +251,8 @@ class RayConfig:
     """CPUs each candidate's task asks for; null: this machine's cores / workers (1 on a
     cluster)."""
     gpus_per_task: Optional[float] = None
-    """GPU share each task asks for, fractional allowed (0.25: four candidates per GPU), a whole
-    number above 1; null: 1 / workers on a GPU, 0 on CPU."""
+    """GPUs each task asks for: a share up to 1 (0.25: four candidates per GPU), whole numbers
+    above; null: 1 / workers on a GPU, 0 on CPU."""
     retries: int = 2
     """Re-runs of a candidate whose worker died; then it is recorded as failed."""
     ship_code: bool = True
@@ -264,7 +265,8 @@ class EvaluationConfig:
     """``evaluation``: how each candidate network is trained and scored (the proxy training).
 
     Every candidate trains from scratch with SGD and a cosine schedule on the training split and
-    is scored on the validation split; its error is ``1 - val_acc``.
+    is scored on the validation split (or by k-fold cross-validation, ``folds``); its error is
+    ``1 - val_acc``.
     """
 
     evaluator: str = "local"
@@ -292,7 +294,7 @@ class EvaluationConfig:
     (each with ``threads`` torch threads)."""
     keep_weights: Literal["front", "all", "none"] = "front"
     """Which proxy-trained weights stay in ``weights/``: the current front's, every candidate's, or
-    none (then there is nothing to export without retraining)."""
+    none (then no model is exported at the end; ``hybridnas train`` trains one)."""
     fidelity: FidelityConfig = field(default_factory=FidelityConfig)
     """Multi-fidelity (successive halving); see ``evaluation.fidelity``."""
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
