@@ -218,3 +218,30 @@ def test_page_sections_and_links_resolve():
     links = set(re.findall(r"\]\(#([\w-]+)\)", page))
     assert links and links <= ids, links - ids
     assert "``" not in re.sub(r"``[^`]+``", "", page), "an unbalanced double backtick"
+
+
+def _registries():
+    from hybridnas.data.sources import SOURCES
+    from hybridnas.evaluate import EVALUATORS
+    from hybridnas.network.engines import ENGINES
+    from hybridnas.network.predictors import AUTO, PREDICTORS
+    from hybridnas.space.ops import OPS
+
+    algorithms = {a for name in ENGINES.names() for a in ENGINES.get(name).algorithms}
+    return [
+        ("data.dataset", SOURCES.names()),
+        ("cell.ops", OPS.names()),
+        ("block.strategy.name", STRATEGIES.names()),
+        ("evaluation.evaluator", EVALUATORS.names()),
+        ("engine.name", ENGINES.names()),
+        ("engine.algorithm", sorted(algorithms)),
+        ("engine.surrogate.predictor", PREDICTORS.names() + list(AUTO)),
+    ]
+
+
+def test_documented_choices_name_every_registered_one():
+    """A key whose values come from a registry lists them all in its docstring, so a new
+    strategy, op, dataset, evaluator, engine or predictor cannot be missing from the page."""
+    keys = by_key()
+    missing = {key: [n for n in names if f"``{n}``" not in keys[key].doc] for key, names in _registries()}
+    assert {k: v for k, v in missing.items() if v} == {}
