@@ -227,6 +227,7 @@ def _intro(doc: str) -> List[str]:
 
 
 def _section(keys: List[KeyDoc], s: KeyDoc, level: str) -> List[str]:
+    """A section's heading, its class docstring, whether it is required, and its own keys."""
     cls = section_class(s.key)
     out = ["", f"{level} `{s.key}` {{ #{anchor(s.key)} }}", ""]
     for para in _intro(cls.__doc__ or ""):
@@ -239,6 +240,7 @@ def _section(keys: List[KeyDoc], s: KeyDoc, level: str) -> List[str]:
 
 
 def section_class(key: str) -> type:
+    """The dataclass behind a section key (``evaluation.fidelity`` -> ``FidelityConfig``)."""
     from .config import RunConfig
 
     cls: Any = RunConfig
@@ -278,6 +280,7 @@ def space_reference() -> str:
 
 
 def strategy_reference() -> List[str]:
+    """The page's last part: per registered strategy, its summary and its options table."""
     from .block.strategies import STRATEGIES
 
     out = ["", "## Block strategy options { #strategy-options }", "",
