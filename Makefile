@@ -1,5 +1,5 @@
 # Quick start: `make search` runs the default search; `make test` runs the test suite.
-# Both create .venv and install what they need on first use.
+# Both create .venv and install what they need on first use. `make docs` builds the site into site/.
 PYTHON ?= python3
 VENV ?= .venv
 # The CPU build of torch; set TORCH=torch (or another spec) for a CUDA machine.
@@ -7,10 +7,11 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 CORE := $(VENV)/.installed-core
 DEV := $(VENV)/.installed-dev
+DOCS := $(VENV)/.installed-docs
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: search test test-all install clean
+.PHONY: search test test-all install docs clean
 
 # what a search needs: torch and the package's own dependencies
 $(CORE): pyproject.toml
@@ -24,6 +25,11 @@ $(DEV): $(CORE)
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $(DEV)
 
+# the site adds the docs extra (mkdocs, Material, gen-files, mkdocstrings)
+$(DOCS): $(CORE)
+	$(BIN)/pip install -q -e ".[docs]"
+	touch $(DOCS)
+
 install: $(DEV)
 
 search: $(CORE)
@@ -35,5 +41,9 @@ test: $(DEV)
 test-all: $(DEV)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# --strict: a broken link or anchor, or a page left out of the nav, fails the build
+docs: $(DOCS)
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache site

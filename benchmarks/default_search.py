@@ -1,4 +1,5 @@
-"""Run the default search (spaces/digits.yaml) once and print what the README reports about it:
+"""Run the default search (spaces/digits.yaml) once and print what the docs report about it
+(docs/getting-started.md, "What the default search gives"; idle workers in docs/scaling.md):
 wall time of each stage, the front's size and parameter span, the best model's accuracy with
 its standard error, and how long evaluation workers sat idle. On a shared machine the wall time
 says little; the CPU time of the search process and its workers gives a load-independent

@@ -250,7 +250,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--space", default="digits")
     ap.add_argument("--candidates", type=int, default=24, help="timed candidates per configuration")
-    ap.add_argument("--epochs", type=int, default=8, help="proxy epochs per candidate (8: the README table)")
+    ap.add_argument("--epochs", type=int, default=8, help="proxy epochs per candidate (8: the table in docs/benchmarks.md)")
     ap.add_argument("--rounds", type=int, default=1, help="repeat the CPU configurations, keep each one's best")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cpu-backends", default="local,ray")

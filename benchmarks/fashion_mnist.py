@@ -1,4 +1,4 @@
-"""Fashion-MNIST end to end, as the README reports it: search, pick, train on all the data.
+"""Fashion-MNIST end to end, as docs/datasets.md reports it: search, pick, train on all the data.
 
 Runs exactly what these commands run, in one process, and prints the times (with the load
 average, which says whether the machine was quiet), the picked model and its accuracies beside
@@ -6,7 +6,7 @@ published baselines::
 
     hybridnas search fashion_mnist [--set data.path=FOLDER]
     hybridnas pick runs/fashion-mnist --rule max-acc --max-params 100000
-    hybridnas train runs/fashion-mnist --id <picked id>
+    hybridnas train runs/fashion-mnist --id <picked id> --threads 2
 
 Usage: ``python benchmarks/fashion_mnist.py [--data FOLDER] [--out runs] [--max-params 1e5]
 [--set KEY=VALUE ...]`` (``--data``: a folder holding the four official gzip files, e.g. one
@@ -40,6 +40,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="runs", help="parent folder of the run")
     ap.add_argument("--name", default="fashion-mnist")
     ap.add_argument("--max-params", type=float, default=1e5, help="the picked model's parameter limit")
+    ap.add_argument("--train-threads", type=int, default=os.cpu_count(),
+                    help="torch threads of the final training, which runs alone (default: every core)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args(argv)
     overrides = list(args.overrides) + ([f"data.path={Path(args.data).resolve()}"] if args.data else [])
@@ -51,7 +53,7 @@ def main(argv=None) -> int:
     load1 = os.getloadavg()
     [best] = run.pick(rule="max-acc", max_params=args.max_params)
     t1 = time.perf_counter()
-    rec = run.train(best["arch_id"], progress=True)
+    rec = run.train(best["arch_id"], progress=True, threads=args.train_threads)
     t_train = time.perf_counter() - t1
     load2 = os.getloadavg()
     summary = run.results.store.read_json("summary.json")
@@ -63,7 +65,8 @@ def main(argv=None) -> int:
           f"{load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}; after training {load2[0]:.2f} {load2[1]:.2f} {load2[2]:.2f}")
     import torch
 
-    print(f"torch threads: {run.config.threads or f'default ({torch.get_num_threads()})'}; cores: {os.cpu_count()}")
+    print(f"torch threads: search {run.config.threads or 'default (one per worker)'}, training {args.train_threads}; "
+          f"cores: {os.cpu_count()}")
     print()
     print("| step | wall time | estimated before it started |")
     print("|---|---:|---:|")

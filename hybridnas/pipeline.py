@@ -67,7 +67,7 @@ def manifest(cfg: RunConfig, device) -> Dict[str, Any]:
     }
 
 
-# the entries of a run directory (README, "What a run writes"), its lock and temporaries: a folder
+# the entries of a run directory (docs/concepts.md, "What a run writes"), its lock and temporaries: a folder
 # holding only these (a search stopped before its manifest) may be started again; anything else
 # is the user's, and a new run never writes beside it
 _RUN_ENTRY = re.compile(

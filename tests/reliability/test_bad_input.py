@@ -4,7 +4,8 @@ Each case must exit with status 2 and print exactly one line on stderr, ``hybrid
 <what is wrong>; <the fix>``, with no traceback, and leave nothing half-written: a new run's
 directory is not created, an existing run's files are unchanged.
 
-The README's "Reliability" section lists these cases; keep its count in step with ``CASES``.
+The docs' reliability page (docs/reliability.md, "Bad input") lists these cases; keep its count in step
+with ``CASES``.
 """
 
 from __future__ import annotations
@@ -293,10 +294,11 @@ def test_bad_input_is_one_line_exit_2_nothing_written(case: Case, tmp_path, requ
         assert not (watched / ".lock").exists()
 
 
-def test_readme_states_the_number_of_cases():
+def test_the_docs_state_the_number_of_cases():
     from tests.conftest import ROOT
 
-    assert f"{len(CASES)} cases, each a test in `tests/reliability/test_bad_input.py`" in (ROOT / "README.md").read_text()
+    page = (ROOT / "docs" / "reliability.md").read_text()
+    assert f"{len(CASES)} cases, each a test in `tests/reliability/test_bad_input.py`" in page
 
 
 def test_limit_below_the_library_is_refused_before_any_network_is_trained(tmp_path, capsys):

@@ -46,15 +46,26 @@ from .base import Batch, BlockStrategy, set_grads
 
 @dataclass(frozen=True)
 class CdartsOptions:
-    temperature: float = 2.0  # T of the distillation
-    balance: float = 1.0  # a: CE terms are divided by it, the distillation term multiplied
+    temperature: float = 2.0
+    """T of the distillation between the two networks' logits, > 0."""
+    balance: float = 1.0
+    """a, > 0: the cross-entropy terms are divided by it, the distillation term multiplied."""
     detach_teacher: bool = True
-    reg: float = 5.0  # L1 weight on the alpha of parameter-free ops at the start
-    reg_ratio: float = 0.5  # ... decaying linearly to 0 over this fraction of the search
-    eval_cells: Optional[int] = None  # depth of the evaluation network (default: block.cells)
+    """Stop the distillation's gradient at the evaluation network (a fixed target); false makes
+    the distillation mutual, as the public code does."""
+    reg: float = 5.0
+    """L1 weight on the alpha of parameter-free ops (pooling, skip) at the start, >= 0."""
+    reg_ratio: float = 0.5
+    """The L1 weight decays linearly to 0 over this fraction of the search, in (0, 1]."""
+    eval_cells: Optional[int] = None
+    """Depth in cells of the evaluation network, >= 3; null: ``block.cells``."""
     cycle_epochs: int = 1
+    """Epochs between two derivations (and rebuilds) of the evaluation network, > 0."""
     warmup_steps: int = 10
-    eval_lr: Optional[float] = None  # default: block.lr, on the same cosine schedule
+    """Cross-entropy steps a rebuilt evaluation network trains alone first, >= 0."""
+    eval_lr: Optional[float] = None
+    """Learning rate of the evaluation network, on the search network's cosine schedule; null:
+    ``block.lr``."""
 
 
 def cdarts_loss(

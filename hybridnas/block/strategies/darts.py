@@ -27,6 +27,8 @@ from .base import Batch, BlockStrategy, set_grads
 @dataclass(frozen=True)
 class DartsOptions:
     order: Literal[1, 2] = 1
+    """1: alternate first-order steps (alpha on a validation batch, then the weights); 2: DARTS's
+    unrolled second-order approximation (three more forward-backward passes per alpha step)."""
 
 
 @STRATEGIES.register("darts")

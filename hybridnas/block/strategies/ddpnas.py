@@ -61,13 +61,23 @@ from .sampling import new_generator, sample_mask, single_path, uniform_choice
 
 @dataclass(frozen=True)
 class DdpnasOptions:
-    rounds: int = 3  # rounds of sampling between two prunings
+    rounds: int = 3
+    """Rounds of sampling (each trains every unpruned op once) between two prunings, >= 1."""
     momentum: float = 0.9
-    sharpness: float = 100.0  # accuracies are multiplied by this before the row softmax
-    subnet_steps: Optional[int] = None  # weight steps per sub-net; None: fitted to the search budget
+    """Momentum of the distribution's update, in [0, 1)."""
+    sharpness: float = 100.0
+    """Sub-net accuracies are multiplied by this before each edge's softmax: higher trusts small
+    accuracy differences more."""
+    subnet_steps: Optional[int] = None
+    """Weight steps per sampled sub-net, >= 1; null: fitted so pruning to one op per edge ends
+    with ``block.epochs``."""
     sample_none: bool = False
-    budget: Optional[float] = None  # max params (or MACs) of the block's reference network
+    """Sample (and score) the ``none`` op too; off by default."""
+    budget: Optional[float] = None
+    """Derive the most likely block whose reference network (at ``block.reference_width``) costs
+    at most this many params (or MACs, see ``budget_metric``); null: no budget, the DARTS rule."""
     budget_metric: Literal["params", "macs"] = "params"
+    """What ``budget`` limits: parameters or multiply-accumulates."""
 
 
 @STRATEGIES.register("ddpnas")

@@ -47,11 +47,18 @@ from .sampling import GumbelDarts, active_lists, hard_gumbel
 
 @dataclass(frozen=True)
 class EgsOptions:
-    samples: int = 2  # M: Gumbel samples per node (the paper uses 4 and 7 on CIFAR)
+    samples: int = 2
+    """M, hard Gumbel samples per node and forward pass, >= 1: a node keeps 1..M inputs (the paper
+    uses 4 and 7 on CIFAR; 1 is single-path)."""
     tau_max: float = 5.0
+    """Gumbel-softmax temperature at the start of the search, annealed linearly to ``tau_min``."""
     tau_min: float = 1.0
-    adc: float = 0.1  # weight of the architecture distribution constraint; 0 turns it off
+    """Temperature at the end of the search, with 0 < ``tau_min`` <= ``tau_max``."""
+    adc: float = 0.1
+    """Weight of the architecture distribution constraint (pulls each node's distribution toward
+    the codes it samples), >= 0; 0 turns it off."""
     sample_none: bool = False
+    """Sample the ``none`` op too; off by default, as sampled search collapses to it."""
 
 
 @STRATEGIES.register("egs")

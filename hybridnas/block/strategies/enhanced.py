@@ -36,10 +36,17 @@ from .darts import Darts
 @dataclass(frozen=True)
 class EnhancedOptions:
     lam: float = 0.5
+    """``mode: additive``: weight of the expected normalised cost added to alpha's loss; 0 is
+    plain DARTS. Sweep it in ``block.library`` for blocks from rich to cheap."""
     mode: Literal["additive", "multiplicative"] = "additive"
+    """``additive``: the cost term ``lam * C(alpha)`` in the gradient; ``multiplicative``: alpha's
+    rising steps are scaled by ``1 + beta (1 - cost / max cost)``, so cheap ops grow faster."""
     beta: float = 1.0
+    """``mode: multiplicative``: strength of the boost of cheap ops; 0 is plain DARTS."""
     cost: Literal["params", "flops"] = "params"
+    """What an op costs: its parameters, or its multiply-accumulates (``flops``), on its edge."""
     order: Literal[1, 2] = 1
+    """1: first-order alternating steps; 2: DARTS's unrolled second-order approximation."""
 
 
 @STRATEGIES.register("enhanced")

@@ -27,8 +27,11 @@ from .sampling import GumbelDarts, hard_gumbel
 @dataclass(frozen=True)
 class GdasOptions:
     tau_max: float = 10.0
+    """Gumbel-softmax temperature at the start of the search, annealed linearly to ``tau_min``."""
     tau_min: float = 0.1
+    """Temperature at the end of the search, with 0 < ``tau_min`` <= ``tau_max``."""
     sample_none: bool = False
+    """Sample the ``none`` op too; off by default, as single-path search collapses to it."""
 
 
 @STRATEGIES.register("gdas")

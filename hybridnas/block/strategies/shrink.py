@@ -49,11 +49,22 @@ from .sampling import new_generator, sample_mask, single_path, uniform_choice
 
 @dataclass(frozen=True)
 class ShrinkOptions:
+    """Every key that is not one of these goes to the inner strategy, checked against its options
+    (so a library may sweep the inner strategy's settings as usual)."""
+
     inner: str = "enhanced"
-    keep: int = 3  # ops (other than none) left on every edge when shrinking ends
+    """The strategy that searches what shrinking leaves (any strategy but ``shrink``); its options
+    are written beside shrink's own."""
+    keep: int = 3
+    """Ops (other than ``none``) left on every edge when shrinking ends, >= 1."""
     epochs_per_round: int = 1
-    children: int = 64  # sub-nets drawn to score the ops, per round
-    inner_options: Mapping[str, Any] = field(default_factory=dict)  # filled from the other keys
+    """Epochs of uniform single-path training before each removal, >= 1. Shrinking takes
+    ``(ops - keep) x epochs_per_round`` epochs, which must leave some of ``block.epochs``."""
+    children: int = 64
+    """Sub-nets drawn per round to score the ops by their angle, >= 1."""
+    inner_options: Mapping[str, Any] = field(default_factory=dict)
+    """The inner strategy's options, filled from the keys that are not shrink's own (written here
+    directly, they count too)."""
 
 
 POOL_ENTRY = 1.0 / 9.0  # a pooling op counts as a fixed 3x3 averaging kernel per channel
