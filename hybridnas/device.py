@@ -132,11 +132,12 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def configure(device, deterministic: bool = False, threads=None) -> None:
+def configure(device, deterministic: bool = False, threads=None) -> int:
     """Apply the run's speed/reproducibility settings to this process.
 
     Threads: ``threads`` torch threads (``None``: the policy's default), at most the cores
-    (:func:`process_threads`).
+    (:func:`process_threads`); returns the count before, for a caller that runs inside another
+    program (the Python API) to restore with ``torch.set_num_threads``.
     Fast (default): cuDNN autotuning (it picks the fastest convolution kernel per shape; the
     choice may vary between runs) and TF32 matrix products on GPUs that have them.
     Deterministic: deterministic kernels where torch has them (a warning names any op that has
@@ -144,6 +145,7 @@ def configure(device, deterministic: bool = False, threads=None) -> None:
     """
     import torch
 
+    before = torch.get_num_threads()
     torch.set_num_threads(process_threads(threads))
     cuda = getattr(device, "type", str(device).split(":")[0]) == "cuda"
     if deterministic:
@@ -158,6 +160,15 @@ def configure(device, deterministic: bool = False, threads=None) -> None:
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+    return before
+
+
+def restore_threads(before: Optional[int]) -> None:
+    """Undo :func:`configure`'s thread count (``before``: what it returned; None: it did not run)."""
+    if before:
+        import torch
+
+        torch.set_num_threads(before)
 
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")

@@ -63,6 +63,14 @@ def _timed(fn: Callable[[], Any], repeats: int = 2) -> float:
     return statistics.median(times)
 
 
+def _shaped(shape):
+    """What the builders read of a dataset (in_chans, num_classes, image_size), from ``shape``."""
+    from types import SimpleNamespace
+
+    in_chans, num_classes, size = shape
+    return SimpleNamespace(in_chans=in_chans, num_classes=num_classes, image_size=tuple(size))
+
+
 def _batch(n: int, in_chans: int, size, num_classes: int, device):
     import torch
 
@@ -77,15 +85,15 @@ def _batch(n: int, in_chans: int, size, num_classes: int, device):
 
 def block_stage(cfg, shape, n_train: int, device) -> Dict[str, Any]:
     """Seconds the block stage will take (``shape``: in_chans, num_classes, image_size)."""
+    from .block.stage import build_supernet
     from .block.strategies.base import build_strategy
-    from .block.supernet import Supernet
     from .config import MEMBER_KEYS
 
     b = cfg.block
     in_chans, num_classes, size = shape
     batch = b.batch_size
     steps = max(1, (n_train // 2) // batch)
-    net = Supernet(cfg.cell.ops, cfg.cell.nodes, b.width, b.cells, in_chans, num_classes, tuple(size)).to(device)
+    net = build_supernet(cfg, _shaped(shape), device)  # as the block stage builds it (memory format too)
     first = dict(b.library[0]) if b.library else {}
     options = {**dict(b.strategy.options), **{k: v for k, v in first.items() if k not in MEMBER_KEYS}}
     strategy = build_strategy(b.strategy.name, net, b, options)
@@ -145,9 +153,7 @@ def network_stage(cfg, blocks: Sequence, shape, sizes: Dict[str, int], device, g
     resumed run has finished."""
     import torch
 
-    from types import SimpleNamespace
-
-    from .device import candidate_threads, cpu_share, derive_seed
+    from .device import Accel, candidate_threads, cpu_share, derive_seed, evaluation_devices
     from .evaluate.base import torch_threads
     from .network.builder import build_network
     from .network.points import NetworkPoints
@@ -155,13 +161,12 @@ def network_stage(cfg, blocks: Sequence, shape, sizes: Dict[str, int], device, g
 
     in_chans, num_classes, size = shape
     e = cfg.evaluation
-    shaped = SimpleNamespace(in_chans=in_chans, num_classes=num_classes, image_size=tuple(size))  # as NetworkPoints reads data
-    points = NetworkPoints(cfg, blocks, shaped)
+    points = NetworkPoints(cfg, blocks, _shaped(shape))
     rng = np.random.default_rng(derive_seed(cfg.seed, "estimate"))
     specs = [points.arch(x) for x in points.spec.sample(rng, sample)]
     flops = np.array([points.analytic(s)["flops"] for s in specs], dtype=float)
     lo, hi = specs[int(flops.argmin())], specs[int(flops.argmax())]
-    workers = max(1, e.workers) if device.type == "cpu" else max(1, e.workers) * max(1, torch.cuda.device_count())
+    workers = max(1, e.workers) * len(evaluation_devices(device))  # as the local evaluator spreads them
     threads = candidate_threads(cfg, cpu_share(e.workers)) if device.type == "cpu" else None
     settings = TrainSettings.from_eval(e)
     x, y = _batch(e.batch_size, in_chans, size, num_classes, device)
@@ -169,20 +174,28 @@ def network_stage(cfg, blocks: Sequence, shape, sizes: Dict[str, int], device, g
     with torch_threads(threads):
         for spec in (lo, hi):
             model = build_network(spec).to(device)
+            accel = Accel.for_model(model, settings.precision, settings.channels_last)  # as a worker trains
+            accel.prepare(model)
             opt = make_optimizer(model, settings)
+            xb, yb = accel.batch(x, y)
 
             def train_step():
                 opt.zero_grad(set_to_none=True)
-                torch.nn.functional.cross_entropy(model(x), y).backward()
-                opt.step()
+                with accel.autocast():
+                    loss = torch.nn.functional.cross_entropy(model(xb), yb)
+                accel.backward(loss)
+                accel.step(opt)
 
             step_s.append(_timed(train_step))
     f0, f1 = float(flops.min()), float(flops.max())
     slope = (step_s[1] - step_s[0]) / (f1 - f0) if f1 > f0 else 0.0
     mean_step = step_s[0] + slope * (float(flops.mean()) - f0)
-    steps_per_epoch = -(-sizes["train"] // e.batch_size)
-    eval_steps = (sizes.get("val", 0) + sizes.get("test", 0)) / e.batch_size / 3  # a forward is ~1/3 of a step
-    candidate_s = mean_step * (steps_per_epoch * _epochs_per_candidate(cfg) + eval_steps)
+    k = max(1, e.folds)  # k-fold: k trainings on (k-1)/k of train + val, each validating the rest
+    pool = sizes["train"] + sizes.get("val", 0)
+    trained, validated = (sizes["train"], sizes.get("val", 0)) if k == 1 else (pool * (k - 1) / k, pool / k)
+    steps_per_epoch = -(-int(trained) // e.batch_size)
+    eval_steps = (validated + sizes.get("test", 0)) / e.batch_size / 3  # a forward is ~1/3 of a step
+    candidate_s = mean_step * k * (steps_per_epoch * _epochs_per_candidate(cfg) + eval_steps)
     left = cfg.engine.pop_size * max(cfg.engine.generations - generations_done, 0)
     return {"network_stage_s": candidate_s * left / workers, "networks_at_most": left, "candidate_s": candidate_s,
             "workers": workers, "step_s_cheapest": step_s[0], "step_s_costliest": step_s[1],

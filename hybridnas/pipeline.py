@@ -239,7 +239,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
 
     from .block.stage import BlockStage
     from .data import load_dataset
-    from .device import configure, resolve_device, seed_everything
+    from .device import configure, resolve_device, restore_threads, seed_everything
     from .evaluate.base import build_evaluator
     from .network.costs import check_constraints
     from .network.latency import LatencyTable
@@ -254,6 +254,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     if resumed:  # refuse a run held by another search before anything else
         store.ensure_writable()
         store.lock()
+    threads_before = None
     try:
         # what bad input can break is checked before a new run's directory is made, so a
         # refused search leaves nothing behind
@@ -267,7 +268,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             store.write_text("config.yaml", dump_yaml(cfg))
             store.write_json("manifest.json", manifest(cfg, device))
         extended = _extension(cfg, store) if continued else {}
-        configure(device, cfg.deterministic, cfg.threads)
+        threads_before = configure(device, cfg.deterministic, cfg.threads)
         estimated = None
         seed_everything(cfg.seed)
         t_block = time.perf_counter()
@@ -344,4 +345,5 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             raise exc.then("run the same command again") from None
         raise exc.then(f"resume with: hybridnas search --resume {store.root}") from None
     finally:
+        restore_threads(threads_before)
         store.unlock()

@@ -187,13 +187,15 @@ def _proxy(results: RunResults, images: Dict[str, str]) -> List[Block]:
     rows = []
     sizes = results.split_sizes()
 
-    def acc(v, split):  # ± its standard error, from the split's size
-        return _acc(fill_standard_errors({f"{split}_acc": v}, sizes), split)
+    def acc(v, split, n=sizes):  # ± its standard error, from the split's size
+        return _acc(fill_standard_errors({f"{split}_acc": v}, n), split)
 
     for r in sorted(trained.values(), key=lambda r: r["params"]):
         st = r.get("settings", {})
+        full = results.trained_split_sizes(r)  # the full training's splits, not the search's caps
         rows.append([f"`{r['arch_id']}`", _num(r["params"]), acc(r.get("proxy_val_acc"), "val"),
-                     acc(r.get("proxy_test_acc"), "test"), acc(r["val_acc"], "val"), acc(r["test_acc"], "test"),
+                     acc(r.get("proxy_test_acc"), "test"), acc(r["val_acc"], "val", full),
+                     acc(r["test_acc"], "test", full),
                      str(r["epochs"]),
                      f"cutout {st.get('cutout')}, drop-path {st.get('drop_path')}, aux {st.get('aux_weight')}",
                      f"{r.get('seconds', 0):.0f}"])

@@ -79,6 +79,12 @@ class RunResults:
             return {}
         return {k: int(v) for k, v in self.dataset.get("sizes", {}).items()}
 
+    def trained_split_sizes(self, record: Dict[str, Any]) -> Dict[str, int]:
+        """Images per split of a full training's accuracies (``hybridnas train`` uses all of the
+        data, not the search's caps); the search's sizes for records made before it said."""
+        sizes = (record.get("data") or {}).get("sizes")
+        return {k: int(v) for k, v in sizes.items()} if sizes else self.split_sizes()
+
     def front(self) -> List[Dict[str, Any]]:
         """The front (all objectives), each member marked when its accuracy is within noise of a
         member that costs no more (:func:`~hybridnas.analysis.uncertainty.mark_within_noise`)."""

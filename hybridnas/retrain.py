@@ -81,7 +81,7 @@ def train_model(
     import torch
 
     from .data import load_dataset
-    from .device import configure, derive_seed, resolve_device, seed_everything
+    from .device import configure, derive_seed, resolve_device, restore_threads, seed_everything
     from .network.builder import build_network, strip_aux
     from .network.costs import network_cost
     from .training import accuracy, fit, make_optimizer
@@ -103,6 +103,7 @@ def train_model(
     store = RunStore(results.root / "trained" / aid)
     store.ensure_writable()
     store.lock()
+    threads_before = None
     try:
         done = store.read_json("metrics.json", default=None)
         if done is not None and not restart:
@@ -114,7 +115,7 @@ def train_model(
                 "pass --restart to train it again with the new ones"
             )
         dev = resolve_device(device or cfg.device)
-        configure(dev, cfg.deterministic, threads or cfg.threads)
+        threads_before = configure(dev, cfg.deterministic, threads or cfg.threads)
         # the same seed as the search's: the same test split, which training never sees
         data = load_dataset(data_cfg, cfg.seed, merge_val=tc.include_val)
         spec = _spec_for(spec, data, data_cfg)
@@ -194,6 +195,7 @@ def train_model(
             "resumed_at": start,
             "seconds": sum(_epoch_seconds(history)),
             "device": str(dev),
+            "threads": torch.get_num_threads(),
             "settings": to_dict(tc),
             "data": {**data.info(), "splits": splits, "config": to_dict(data_cfg)},
             "seed": seed,
@@ -213,6 +215,7 @@ def train_model(
         store.path("ckpt.pt").unlink()  # finished: model.pt and metrics.json replace it
         return out
     finally:
+        restore_threads(threads_before)
         store.unlock()
 
 

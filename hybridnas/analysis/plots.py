@@ -406,7 +406,8 @@ def fig_proxy(results: RunResults, t: Theme):
     if sizes.get("val") and sizes.get("test"):  # ±1 standard error of each accuracy from its split size
         pxe = [100 * standard_error(r["proxy_val_acc"], sizes["val"]) for r in trained]
         ax.errorbar(px, [100 * r["test_acc"] for r in trained], xerr=pxe,
-                    yerr=[100 * standard_error(r["test_acc"], sizes["test"]) for r in trained],
+                    yerr=[100 * standard_error(r["test_acc"], results.trained_split_sizes(r).get("test", sizes["test"]))
+                          for r in trained],
                     fmt="none", ecolor=t.muted, elinewidth=0.8, capsize=2, zorder=2, label="±1 standard error")
     ax.scatter(px, [100 * r["test_acc"] for r in trained], s=40, c=t.front, label="full training, test split", zorder=3)
     with_val = [(x, r) for x, r in zip(px, trained) if r.get("val_acc") is not None]  # none: val was trained on

@@ -4,6 +4,7 @@ front.csv, pick, the front figure and the report (also for runs written before t
 import csv
 import json
 
+import pytest
 import torch
 
 from hybridnas.cli.main import main
@@ -37,8 +38,21 @@ def test_train_threads_flag(run_copy, capsys):
     assert cli("pick", run_copy) == 0
     aid = capsys.readouterr().out.splitlines()[1].split()[0]
     want = min(2, cpu_cores())
+    torch.set_num_threads(1)
     assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--threads", "2", "--quiet") == 0
-    assert torch.get_num_threads() == want  # the training ran with the threads asked for (at most the cores)
+    [rec] = [json.loads(l) for l in (run_copy / "trained.jsonl").read_text().splitlines()]
+    assert rec["threads"] == want  # the training ran with the threads asked for (at most the cores)
+    assert torch.get_num_threads() == 1  # and gave the caller's count back
+
+
+def test_the_api_gives_the_callers_thread_count_back(tmp_path):
+    import hybridnas
+
+    torch.set_num_threads(min(2, cpu_cores()))
+    before = torch.get_num_threads()
+    run = hybridnas.search(TINY, name="t", out=tmp_path,
+                           overrides=["engine.generations=1", "threads=1"])
+    assert run.config.threads == 1 and torch.get_num_threads() == before
 
 
 def test_front_pick_plot_and_report_carry_standard_errors(run_copy, capsys):
@@ -77,3 +91,32 @@ def test_runs_written_before_standard_errors_get_them_from_the_split_sizes(run_c
     sizes = json.loads((run_copy / "dataset.json").read_text())["sizes"]
     front = RunResults(run_copy).front()
     assert front and all(r["val_acc_se"] == standard_error(r["val_acc"], sizes["val"]) for r in front)
+
+
+def test_full_training_accuracies_carry_the_error_of_their_own_split(run_copy):
+    """``hybridnas train`` tests on all of the test split, not the search's cap: the report and the
+    proxy figure take the full training's standard error from the sizes its record gives."""
+    from hybridnas.analysis.plots import THEMES, fig_proxy
+    from hybridnas.report import _proxy
+    from hybridnas.results import TRAINED, RunResults
+
+    results = RunResults(run_copy)
+    [r] = [r for r in results.records() if r.get("val_acc") is not None][:1]
+    search_test = results.split_sizes()["test"]
+    results.store.append(TRAINED, {
+        "arch_id": r["arch_id"], "genome": r["genome"], "params": r["params"], "proxy_val_acc": 0.9,
+        "proxy_test_acc": 0.9, "proxy_epochs": 1, "val_acc": None, "test_acc": 0.9, "epochs": 1, "seconds": 1.0,
+        "settings": {}, "data": {"sizes": {"train": 60000, "test": 100 * search_test}}})
+    [table] = [b for b in _proxy(RunResults(run_copy), {}) if b[0] == "table"]
+    row = table[2][0]
+    from hybridnas.analysis.uncertainty import standard_error
+
+    assert row[3] == f"90.00 ± {100 * standard_error(0.9, search_test):.2f}"  # proxy: the search's test split
+    assert row[5] == f"90.00 ± {100 * standard_error(0.9, 100 * search_test):.2f}"  # full: its own, 100x larger
+    from matplotlib.container import ErrorbarContainer
+
+    fig = fig_proxy(RunResults(run_copy), THEMES["light"])
+    [bars] = [c for c in fig.axes[0].containers if isinstance(c, ErrorbarContainer)]
+    _, _, (xerr, yerr) = bars.lines
+    heights = [seg[1][1] - seg[0][1] for seg in yerr.get_segments()]
+    assert heights[0] == pytest.approx(2 * 100 * standard_error(0.9, 100 * search_test))

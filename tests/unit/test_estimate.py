@@ -86,6 +86,19 @@ def test_a_cost_model_measured_on_two_networks_orders_them_by_flops(tiny):
     assert lo * steps * 0.999 <= d["candidate_s"] <= hi * steps * 1.001
 
 
+def test_k_fold_counts_k_trainings_on_the_folds():
+    from hybridnas.estimate import network_stage
+
+    cfg = load_config(TINY, ["evaluation.folds=2"])
+    d = network_stage(cfg, stand_in_blocks(cfg, 1, (8, 8)), (1, 10, (8, 8)), {"train": 300, "val": 100, "test": 100},
+                      torch.device("cpu"))
+    # 2 trainings, each on half of train + val (200 images), validating the other half and testing 100
+    bs = cfg.evaluation.batch_size
+    steps = 2 * (cfg.evaluation.epochs * -(-200 // bs) + (200 + 100) / bs / 3)
+    lo, hi = sorted((d["step_s_cheapest"], d["step_s_costliest"]))
+    assert lo * steps * 0.999 <= d["candidate_s"] <= hi * steps * 1.001
+
+
 def test_the_search_prints_the_estimate_and_keeps_it_in_the_summary(tmp_path, capsys):
     from hybridnas.cli.main import main
 
