@@ -63,15 +63,13 @@ def main(argv=None) -> int:
           f"{args.max_params:,.0f} parameters (run {run.path})")
     print(f"load average (1, 5, 15 min): start {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}; after the search "
           f"{load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}; after training {load2[0]:.2f} {load2[1]:.2f} {load2[2]:.2f}")
-    import torch
-
     print(f"torch threads: search {run.config.threads or 'default (one per worker)'}, training {args.train_threads}; "
           f"cores: {os.cpu_count()}")
     print()
     print("| step | wall time | estimated before it started |")
     print("|---|---:|---:|")
     print(f"| block stage | {summary['block_stage_s'] / 60:.1f} min | {(est.get('block_stage_s') or 0) / 60:.1f} min |")
-    lib = est.get("with_library", {})
+    lib = est.get("with_library") or {}
     print(f"| network stage ({summary['evaluated']} networks trained) | {summary['network_stage_s'] / 60:.1f} min | "
           f"{(lib.get('network_stage_s') or est.get('network_stage_s') or 0) / 60:.1f} min |")
     print(f"| search in all | {t_search / 60:.1f} min | {(est.get('total_s') or 0) / 60:.1f} min |")
@@ -83,7 +81,8 @@ def main(argv=None) -> int:
     print(f"picked: `{rec['arch_id']}` `{rec['genome']}`: {rec['params']:,} params, {rec['flops']:,} FLOPs at 28x28 "
           f"({rec.get('search_flops', rec['flops']):,} at the search's "
           f"{'x'.join(map(str, rec.get('search_image_size', rec['image_size'])))})")
-    print(f"proxy (search, {rec['proxy_epochs']} epochs on {run.config.data.subset:,} images at 14x14): "
+    print(f"proxy (search, {rec['proxy_epochs']} epochs on {run.results.split_sizes().get('train', 0):,} "
+          f"images at 14x14): "
           f"val {100 * rec['proxy_val_acc']:.2f} %, test {100 * rec['proxy_test_acc']:.2f} % "
           f"(on {run.config.data.test_subset:,} test images)")
     print(f"full training: **{100 * rec['test_acc']:.2f} % test** on {rec['data']['sizes']['test']:,} images "

@@ -18,7 +18,6 @@ the PNGs must equal those of the label files.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 def main(argv=None) -> int:
     from PIL import Image
 
+    from hybridnas.data.fetch import md5sum
     from hybridnas.data.idx import FASHION_MNIST, read_idx, write_idx
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for split, prefix in (("train", "train"), ("test", "t10k")):
         label_file = args.labels / f"{prefix}-labels-idx1-ubyte.gz"
-        digest = hashlib.md5(label_file.read_bytes()).hexdigest()
+        digest = md5sum(label_file)
         if digest != FASHION_MNIST.md5[label_file.name]:
             sys.exit(f"{label_file}: MD5 {digest} is not the published {FASHION_MNIST.md5[label_file.name]}")
         labels = read_idx(label_file)

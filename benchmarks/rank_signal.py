@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from hybridnas.network.predictors import kendall_tau  # noqa: E402
 from hybridnas.config import load_config  # noqa: E402
 from hybridnas.data import load_dataset  # noqa: E402
 from hybridnas.device import derive_seed  # noqa: E402
@@ -53,13 +54,6 @@ from evaluators import random_block  # noqa: E402
 
 
 REFERENCE = {}  # (data settings, epochs, networks) -> accuracy of each network's longer training
-
-
-def kendall(a, b) -> float:
-    from scipy.stats import kendalltau
-
-    tau = kendalltau(a, b).statistic
-    return float("nan") if tau is None or np.isnan(tau) else float(tau)
 
 
 @torch.inference_mode()
@@ -106,7 +100,7 @@ def measure(space, overrides, n, seeds, halvings, seed, reference=None):
         for _ in range(halvings):
             perm = split_rng.permutation(len(data.val))
             a, b = perm[: len(perm) // 2], perm[len(perm) // 2:]
-            halves.append(kendall(val[:, a].mean(1), val[:, b].mean(1)))
+            halves.append(kendall_tau(val[:, a].mean(1), val[:, b].mean(1)))
     return {
         "val images": results[0]["val_n"],
         "test images": len(data.test),
@@ -117,10 +111,10 @@ def measure(space, overrides, n, seeds, halvings, seed, reference=None):
         "spread %": 100 * float(np.mean([acc[s].std(ddof=1) for s in range(seeds)])),
         "se %": 100 * float(np.mean([r["val_acc_se"] for r in results])),
         "halves tau": statistics.mean(halves) if halves else float("nan"),
-        "seeds tau": statistics.mean(kendall(acc[s], acc[t]) for s in range(seeds) for t in range(s + 1, seeds))
+        "seeds tau": statistics.mean(kendall_tau(acc[s], acc[t]) for s in range(seeds) for t in range(s + 1, seeds))
         if seeds > 1 else float("nan"),
-        "val-test tau": statistics.mean(kendall(acc[s], test[s]) for s in range(seeds)),
-        "reference tau": statistics.mean(kendall(acc[s], ref) for s in range(seeds)) if ref else float("nan"),
+        "val-test tau": statistics.mean(kendall_tau(acc[s], test[s]) for s in range(seeds)),
+        "reference tau": statistics.mean(kendall_tau(acc[s], ref) for s in range(seeds)) if ref else float("nan"),
         "minutes": minutes,
         "trainings": len(cands),
     }

@@ -84,7 +84,7 @@ def train_model(
     from .device import configure, derive_seed, resolve_device, restore_threads, seed_everything
     from .network.builder import build_network, strip_aux
     from .network.costs import network_cost
-    from .training import accuracy, fit, make_optimizer
+    from .training import fit, make_optimizer
 
     results = run if isinstance(run, RunResults) else RunResults(run)
     progress = progress or Progress(quiet=True)
@@ -155,8 +155,6 @@ def train_model(
         t0 = time.perf_counter()
 
         def checkpoint(epoch: int, m: Dict[str, float]) -> None:
-            if tc.include_val and tc.eval_every and ((epoch + 1) % tc.eval_every == 0 or epoch + 1 == tc.epochs):
-                m = {**m, "test_acc": accuracy(model, data.test)}
             state = {
                 "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                 "optimizer": opt.state_dict(),
@@ -175,8 +173,8 @@ def train_model(
 
         with bar:
             metrics = fit(model, data, settings, seed, eval_splits=("test",) if tc.include_val else ("val", "test"),
-                          start_epoch=start, optimizer=opt, on_epoch=checkpoint,
-                          eval_every=0 if tc.include_val else tc.eval_every)
+                          start_epoch=start, optimizer=opt, on_epoch=checkpoint, eval_every=tc.eval_every,
+                          monitor=monitor)
         history = store.records("history.jsonl")
         out = {
             "arch_id": aid,

@@ -147,6 +147,7 @@ def fit(
     optimizer=None,
     on_epoch: Optional[Callable[[int, Dict[str, float]], None]] = None,
     eval_every: int = 0,
+    monitor: str = "val",
     deadline: Optional[float] = None,
 ) -> Dict[str, float]:
     """Train ``model`` for ``s.epochs`` (from ``start_epoch``); return final metrics.
@@ -156,7 +157,8 @@ def fit(
 
     Metrics: ``train_loss``, ``<split>_acc`` for each of ``eval_splits``, ``seconds``.
     ``on_epoch(epoch, metrics)`` runs after every epoch (checkpointing hooks in here);
-    with ``eval_every`` > 0 it also gets validation accuracy every that many epochs.
+    with ``eval_every`` > 0 it also gets the accuracy on the ``monitor`` split (``val_acc`` by
+    default) every that many epochs and after the last one, which the final metrics reuse.
     """
     accel = Accel.for_model(model, s.precision, s.channels_last)
     accel.prepare(model)  # before the optimizer exists: the memory format change keeps parameters
@@ -164,14 +166,17 @@ def fit(
     t0 = time.perf_counter()
     loss = float("nan")
     end = s.epochs if stop_epoch is None else min(stop_epoch, s.epochs)
+    final: Dict[str, float] = {}  # the monitored accuracy after the last epoch, if measured
     for epoch in range(start_epoch, end):
         loss = train_epoch(model, opt, data, s, epoch, seed, accel=accel, deadline=deadline)
         if on_epoch is not None:
             m = {"train_loss": loss, "lr": cosine_lr(s, epoch)}
             if eval_every and ((epoch + 1) % eval_every == 0 or epoch + 1 == end):
-                m["val_acc"] = accuracy(model, data.val, accel=accel)
+                m[f"{monitor}_acc"] = accuracy(model, getattr(data, monitor), accel=accel)
+                if epoch + 1 == end:
+                    final = {monitor: m[f"{monitor}_acc"]}
             on_epoch(epoch, m)
     out = {"train_loss": loss, "seconds": time.perf_counter() - t0}
     for name in eval_splits:
-        out[f"{name}_acc"] = accuracy(model, getattr(data, name), accel=accel)
+        out[f"{name}_acc"] = final[name] if name in final else accuracy(model, getattr(data, name), accel=accel)
     return out

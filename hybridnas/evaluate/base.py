@@ -120,7 +120,8 @@ class Folds:
     seed: int
 
     def datasets(self, data):
-        """The ``k`` datasets, one at a time (only one copy of train + val at a time in memory)."""
+        """The ``k`` datasets, one at a time: train + val concatenated once, and one fold's
+        copy of it at a time beside the original splits."""
         import numpy as np
         import torch
         from sklearn.model_selection import StratifiedKFold

@@ -54,6 +54,26 @@ def test_fit_uses_the_aux_loss_and_drop_path():
     assert any(not torch.equal(before[k], after[k]) for k in before), "the auxiliary head was not trained"
 
 
+def test_fit_monitors_the_split_it_is_told_and_measures_the_last_epoch_once(monkeypatch):
+    """With the validation split trained on, ``hybridnas train`` watches the test split: every
+    ``eval_every`` epochs and after the last, whose accuracy is the final one (not measured twice)."""
+    import hybridnas.training as training
+    from hybridnas.data import Dataset, Split
+
+    g = torch.Generator().manual_seed(0)
+    split = Split(torch.randn(64, 1, 8, 8, generator=g), torch.randint(0, 10, (64,), generator=g))
+    test = Split(torch.randn(32, 1, 8, 8, generator=g), torch.randint(0, 10, (32,), generator=g))
+    data = Dataset("random", split, split, test, 10, (0.0,), (1.0,))
+    measured = []
+    real = training.accuracy
+    monkeypatch.setattr(training, "accuracy", lambda model, sp, **kw: measured.append(sp) or real(model, sp, **kw))
+    logged = {}
+    out = fit(build_network(spec()), data, TrainSettings(epochs=3, batch_size=32), seed=0, eval_splits=("test",),
+              eval_every=2, monitor="test", on_epoch=lambda e, m: logged.__setitem__(e, m))
+    assert [e for e, m in logged.items() if "test_acc" in m] == [1, 2] and not any("val_acc" in m for m in logged.values())
+    assert measured == [test, test] and out["test_acc"] == logged[2]["test_acc"]
+
+
 def test_train_section_defaults_and_checks():
     cfg = load_config()
     assert cfg.train.epochs == 60 and cfg.train.drop_path == 0.1
