@@ -5,10 +5,10 @@ average, which says whether the machine was quiet), the picked model and its acc
 published baselines::
 
     hybridnas search fashion_mnist [--set data.path=FOLDER]
-    hybridnas pick runs/fashion-mnist --rule max-acc --max-params 100000
+    hybridnas pick runs/fashion-mnist --rule max-acc --max-params 100000 --max-flops 4e6
     hybridnas train runs/fashion-mnist --id <picked id> --threads 2
 
-Usage: ``python benchmarks/fashion_mnist.py [--data FOLDER] [--out runs] [--max-params 1e5]
+Usage: ``python benchmarks/fashion_mnist.py [--data FOLDER] [--out runs] [--max-params 1e5] [--max-flops 4e6] [--resume RUN]
 [--set KEY=VALUE ...]`` (``--data``: a folder holding the four official gzip files, e.g. one
 made by ``benchmarks/fashion_mnist_from_pngs.py``; without it the space downloads them).
 """
@@ -40,6 +40,11 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="runs", help="parent folder of the run")
     ap.add_argument("--name", default="fashion-mnist")
     ap.add_argument("--max-params", type=float, default=1e5, help="the picked model's parameter limit")
+    ap.add_argument("--max-flops", type=float, default=4e6,
+                    help="the picked model's FLOPs limit at the search's 14x14 (4e6: 16 M at 28x28), which "
+                         "bounds the final training's time")
+    ap.add_argument("--resume", metavar="RUN",
+                    help="a search made earlier (resumed if unfinished; its summary gives the search's time)")
     ap.add_argument("--train-threads", type=int, default=os.cpu_count(),
                     help="torch threads of the final training, which runs alone (default: every core)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -48,10 +53,14 @@ def main(argv=None) -> int:
 
     load0 = os.getloadavg()
     t0 = time.perf_counter()
-    run = hybridnas.search("fashion_mnist", name=args.name, out=args.out, progress=True, overrides=overrides)
-    t_search = time.perf_counter() - t0
+    if args.resume:
+        run = hybridnas.search(resume=args.resume, progress=True)
+        t_search = run.results.store.read_json("summary.json")["search_s"]  # every session's stages
+    else:
+        run = hybridnas.search("fashion_mnist", name=args.name, out=args.out, progress=True, overrides=overrides)
+        t_search = time.perf_counter() - t0
     load1 = os.getloadavg()
-    [best] = run.pick(rule="max-acc", max_params=args.max_params)
+    [best] = run.pick(rule="max-acc", max_params=args.max_params, max_flops=args.max_flops)
     t1 = time.perf_counter()
     rec = run.train(best["arch_id"], progress=True, threads=args.train_threads)
     t_train = time.perf_counter() - t1
@@ -60,7 +69,7 @@ def main(argv=None) -> int:
     est = summary.get("estimate", {})
 
     print(f"\nFashion-MNIST, `hybridnas search fashion_mnist` + train of the most accurate front model under "
-          f"{args.max_params:,.0f} parameters (run {run.path})")
+          f"{args.max_params:,.0f} parameters and {args.max_flops:,.0f} FLOPs at 14x14 (run {run.path})")
     print(f"load average (1, 5, 15 min): start {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}; after the search "
           f"{load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}; after training {load2[0]:.2f} {load2[1]:.2f} {load2[2]:.2f}")
     print(f"torch threads: search {run.config.threads or 'default (one per worker)'}, training {args.train_threads}; "

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from .config import RunConfig, config_from_dict, dump_yaml, load_config, to_dict
 from .errors import UserError
@@ -234,6 +234,18 @@ def _estimate(cfg: RunConfig, data, store: RunStore, device, progress: Progress,
     return est.to_json()
 
 
+SESSION_TIMES = ("block_stage_s", "network_stage_s", "total_s")
+
+
+def _sessions(previous: Optional[Dict[str, Any]]) -> List[Dict[str, float]]:
+    """The times of the sessions before this one (a run's summary before it kept them: its last)."""
+    if not previous:
+        return []
+    if "sessions" in previous:
+        return list(previous["sessions"])
+    return [{k: float(previous.get(k) or 0.0) for k in SESSION_TIMES}]
+
+
 def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = None, export: bool = True) -> Dict[str, Any]:
     import torch
 
@@ -311,12 +323,13 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             "resumed": continued,  # the times are this session's: what earlier sessions did is not redone
             **result["search"],  # proposed, duplicates rejected, infeasible, distinct evaluations, budget
         }
+        previous = store.read_json("summary.json", default=None) if continued else None
         if extended:
             summary["extended"] = extended
         if cfg.evaluation.fidelity.budgets:
             summary["stopped_early"] = result["stopped_early"]
-        if estimated is not None:
-            summary["estimate"] = estimated
+        if estimated is not None or (previous and "estimate" in previous):  # a finished run's resume estimates nothing
+            summary["estimate"] = estimated if estimated is not None else previous["estimate"]
         front = result["front"]
         plottable = bool(front) and all(k in r for r in front for k in ("val_acc", "params", "flops"))
         if front and all("val_acc" in r for r in front):
@@ -337,6 +350,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         if export and front and not cfg.tabular:
             summary.update(_export_knee(cfg, store, progress))
         summary["total_s"] = time.perf_counter() - t0
+        summary["sessions"] = _sessions(previous) + [{k: summary[k] for k in SESSION_TIMES}]
+        summary["search_s"] = sum(x["block_stage_s"] + x["network_stage_s"] for x in summary["sessions"])
         store.write_json("summary.json", summary)
         return summary
     except WriteFailed as exc:  # a full disk: everything written so far is kept, the run resumes

@@ -206,7 +206,8 @@ def test_output_into_a_closed_pipe_stops_quietly(run_copy):
 def test_resuming_a_finished_run_keeps_the_users_export_and_says_this_session(finished_run, tmp_path, capsys):
     run = tmp_path / "a"
     shutil.copytree(finished_run, run)
-    knee = json.loads((run / "summary.json").read_text())["exported"]
+    first = json.loads((run / "summary.json").read_text())
+    knee = first["exported"]
     folder = run / knee["path"]
     assert cli("export", run, "--id", knee["arch_id"], "--format", "state,torchscript") == 0
     mine = sorted(p.name for p in folder.iterdir())
@@ -218,6 +219,10 @@ def test_resuming_a_finished_run_keeps_the_users_export_and_says_this_session(fi
     assert "(this session " in out
     summary = json.loads((run / "summary.json").read_text())
     assert summary["resumed"] is True and summary["exported"] == knee
+    # the first session's times and estimate are kept beside this one's
+    assert [x["network_stage_s"] for x in summary["sessions"]] == [first["network_stage_s"], summary["network_stage_s"]]
+    assert summary["search_s"] == pytest.approx(sum(x["block_stage_s"] + x["network_stage_s"] for x in summary["sessions"]))
+    assert summary["estimate"] == first["estimate"]
 
 
 def test_keeping_no_weights_skips_the_automatic_export(tmp_path, capsys):
