@@ -293,7 +293,11 @@ class SurrogateSearch(Engine):
                    np.array([f for _, f in rows]).reshape(len(rows), problem.n_obj))
         X, F = got
         ok = np.all(np.isfinite(F), axis=1)
-        return np.asarray(X, dtype=int)[ok], np.asarray(F, float)[ok]
+        X, F = np.asarray(X, dtype=int)[ok], np.asarray(F, float)[ok]
+        # one row order whatever order the trainings finished (and were recorded) in: the fits,
+        # the predictor choice and the inner search's start then depend on the values only
+        order = np.lexsort(X.T[::-1]) if len(X) else np.arange(0)
+        return X[order], F[order]
 
 
 def _num(v: float) -> Optional[float]:

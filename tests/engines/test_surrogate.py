@@ -107,6 +107,32 @@ def test_the_loop_is_deterministic_never_repeats_and_sends_only_feasible_network
     assert [i for _, _, i in la] == [i for _, _, i in lb]
 
 
+class Recorded(Additive):
+    """Additive, with records that list the evaluations in a different order each time they are
+    read - as evaluations.jsonl lists them in the order parallel trainings finished."""
+
+    def __init__(self, shuffle_seed):
+        super().__init__()
+        self.shuffle = np.random.default_rng(shuffle_seed)
+        self.rows = []
+
+    def evaluate(self, X, notes=None):
+        F, G = super().evaluate(X, notes)
+        self.rows += [(np.asarray(x), f) for x, f in zip(X, F)]
+        return F, G
+
+    def archive(self, generation):
+        rows = [self.rows[i] for i in self.shuffle.permutation(len(self.rows))]
+        return np.array([x for x, _ in rows]), np.array([f for _, f in rows])
+
+
+def test_the_loop_does_not_depend_on_the_order_records_were_written_in():
+    a, b = Recorded(shuffle_seed=1), Recorded(shuffle_seed=2)
+    run(a, seed=5, generations=4)
+    run(b, seed=5, generations=4)
+    assert a.sent == b.sent
+
+
 def test_the_loop_finds_better_networks_than_its_random_design():
     p = Additive()
     run(p, seed=1)
