@@ -67,6 +67,8 @@ def main(argv=None) -> int:
     load2 = os.getloadavg()
     summary = run.results.store.read_json("summary.json")
     est = summary.get("estimate", {})
+    sessions = summary["sessions"]  # a resumed search: every finished session's stage times
+    block_s, network_s = (sum(x[k] for x in sessions) for k in ("block_stage_s", "network_stage_s"))
 
     print(f"\nFashion-MNIST, `hybridnas search fashion_mnist` + train of the most accurate front model under "
           f"{args.max_params:,.0f} parameters and {args.max_flops:,.0f} FLOPs at 14x14 (run {run.path})")
@@ -77,9 +79,9 @@ def main(argv=None) -> int:
     print()
     print("| step | wall time | estimated before it started |")
     print("|---|---:|---:|")
-    print(f"| block stage | {summary['block_stage_s'] / 60:.1f} min | {(est.get('block_stage_s') or 0) / 60:.1f} min |")
+    print(f"| block stage | {block_s / 60:.1f} min | {(est.get('block_stage_s') or 0) / 60:.1f} min |")
     lib = est.get("with_library") or {}
-    print(f"| network stage ({summary['evaluated']} networks trained) | {summary['network_stage_s'] / 60:.1f} min | "
+    print(f"| network stage ({summary['evaluated']} networks trained) | {network_s / 60:.1f} min | "
           f"{(lib.get('network_stage_s') or est.get('network_stage_s') or 0) / 60:.1f} min |")
     print(f"| search in all | {t_search / 60:.1f} min | {(est.get('total_s') or 0) / 60:.1f} min |")
     print(f"| full training ({rec['epochs']} epochs, {rec['data']['sizes']['train']:,} images at "
