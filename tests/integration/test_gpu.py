@@ -45,7 +45,7 @@ def test_fp16_with_gradient_scaling_trains():
 
 def test_real_out_of_memory_is_retried_then_failed():
     cfg, data, cands = population(SHORT, n=1)
-    cuda = torch.device("cuda")
+    cuda = torch.device("cuda", torch.cuda.current_device())  # the memory cap needs an index
     data = data.to(cuda)
     torch.cuda.empty_cache()
     torch.cuda.set_per_process_memory_fraction(1e-6, cuda)  # a few kilobytes: nothing fits
