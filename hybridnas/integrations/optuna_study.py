@@ -91,8 +91,8 @@ def trials(results) -> List[Any]:
         values = None
         if state == TrialState.COMPLETE:
             values = [float(last[o]) if o in maximize else objective_value(last, o) for o in objectives]
-        steps = {int(r["epochs"]): objective_value(r, "error") for r in recs
-                 if r is not last and r.get("status") == "ok" and r.get("epochs") is not None and "val_acc" in r}
+        steps = {int(r["epochs"]): objective_value(r, "error") for r in recs  # the lower rungs
+                 if r.get("epochs") not in (None, top) and r.get("status") == "ok" and "val_acc" in r}
         params = {}
         if spec is not None and last.get("x") is not None and len(last["x"]) == spec.n_var:
             params = {k: _plain(v) for k, v in spec.decode(last["x"]).items()}
@@ -101,6 +101,20 @@ def trials(results) -> List[Any]:
             state=state, values=values, params=params, distributions={k: dists[k] for k in params},
             user_attrs=attrs, intermediate_values=steps or None))
     return out
+
+
+def is_journal(path: Path) -> bool:
+    """Whether ``path`` holds Optuna journal lines (JSON objects with an ``op_code``) and nothing else."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.strip() and "op_code" not in json.loads(line):
+                    return False
+    except (UnicodeDecodeError, ValueError, TypeError):
+        return False
+    return True
 
 
 def export_study(run, storage: str, study_name: Optional[str] = None):
@@ -124,11 +138,9 @@ def export_study(run, storage: str, study_name: Optional[str] = None):
         raise UserError(f"--storage '{target}' is a folder; give a journal file such as {target / 'journal.log'}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "A new study created" line per export
     if target.exists():
-        try:
-            names = optuna.get_all_study_names(JournalStorage(JournalFileBackend(str(target))))
-        except Exception as exc:  # not a journal: never append a study to some other file
-            raise UserError(f"'{target}' is not an Optuna journal file ({type(exc).__name__}); "
-                            "give a new file name with --storage") from None
+        if not is_journal(target):  # never append a study to some other file
+            raise UserError(f"'{target}' is not an Optuna journal file; give a new file name with --storage")
+        names = optuna.get_all_study_names(JournalStorage(JournalFileBackend(str(target))))
         if name in names:
             raise UserError(f"study '{name}' already exists in {target}; choose another --study-name "
                             "(or delete the study with: optuna delete-study)")
