@@ -71,12 +71,17 @@ class _MessageOnly(logging.Formatter):
         return record.getMessage()
 
 
-class _NotRouted(logging.Filter):
-    """On the logger, a run's log file takes only records that no :class:`Progress` handed to it
-    already (messages logged directly with ``logging.getLogger("hybridnas...")``)."""
+class _NotHandled(logging.Filter):
+    """On the logger, a run's log file takes only the records its :class:`Progress` did not hand it
+    already (messages logged directly with ``logging.getLogger("hybridnas...")``, or by another
+    :class:`Progress`)."""
+
+    def __init__(self, handler: logging.Handler):
+        super().__init__()
+        self.handler = handler
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not getattr(record, "hybridnas_routed", False)
+        return self.handler not in getattr(record, "hybridnas_handled", ())
 
 
 class _LogFile(logging.FileHandler):
@@ -107,7 +112,7 @@ class Progress:
         for h in ([self.console] if self.console is not None else []) + self.files:
             if level >= h.level:
                 h.handle(record)
-        record.hybridnas_routed = True
+        record.hybridnas_handled = tuple(self.files)  # the logger's copy of a log file skips it
         if logger.isEnabledFor(level):  # the user's logging configuration decides the rest
             logger.handle(record)
 
@@ -120,7 +125,7 @@ class Progress:
         messages whatever the logger's level, and what others log to ``hybridnas`` meanwhile."""
         handler = _LogFile(str(path), mode="a", encoding="utf-8", delay=True)
         handler.setFormatter(logging.Formatter(FILE_FORMAT))
-        handler.addFilter(_NotRouted())
+        handler.addFilter(_NotHandled(handler))
         self.files.append(handler)
         LOGGER.addHandler(handler)
         try:

@@ -82,10 +82,13 @@ def test_a_log_file_gets_every_message_once_whatever_the_level(tmp_path, seen):
         logging.getLogger("hybridnas.block").warning("two")  # logged directly, not through a Progress
         p.warning("three")
     p.info("after the run")
+    LOGGER.setLevel(logging.INFO)
     with p.log_file(log):  # a second session appends
         p.info("four")
+        Progress(quiet=True).info("five")  # another Progress: through the logger, once
     lines = log.read_text().splitlines()
     assert [l.split(" ", 2)[2] for l in lines] == ["INFO hybridnas: one", "WARNING hybridnas.block: two",
-                                                  "WARNING hybridnas: three", "INFO hybridnas: four"]
-    assert [m[2] for m in seen] == ["two", "three"]
+                                                  "WARNING hybridnas: three", "INFO hybridnas: four",
+                                                  "INFO hybridnas: five"]
+    assert [m[2] for m in seen] == ["two", "three", "four", "five"]
     assert not LOGGER.handlers[1:] or all(not isinstance(h, logging.FileHandler) for h in LOGGER.handlers)
