@@ -268,7 +268,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
 
     progress = progress or Progress()
     callbacks = resolve(callbacks, progress)
-    logged = contextlib.ExitStack()
+    logged, log = contextlib.ExitStack(), None
     t0 = time.perf_counter()
     device = resolve_device(cfg.device)
     resumed = store.root.exists()
@@ -286,7 +286,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         if not resumed:
             store.ensure_writable()
             store.lock()
-        logged.enter_context(progress.log_file(store.path("search.log")))  # the run is ours: log into it
+        log = logged.enter_context(progress.log_file(store.path("search.log")))  # the run is ours: log into it
         if not store.exists("manifest.json"):
             store.write_text("config.yaml", dump_yaml(cfg))
             store.write_json("manifest.json", manifest(cfg, device))
@@ -376,6 +376,10 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             shutil.rmtree(store.root, ignore_errors=True)
             raise exc.then("run the same command again") from None
         raise exc.then(f"resume with: hybridnas search --resume {store.root}") from None
+    except UserError:  # bad input leaves the run as it was, its log included
+        if log is not None:
+            log.discard()
+        raise
     finally:
         callbacks.close()
         logged.close()

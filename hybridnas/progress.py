@@ -120,20 +120,45 @@ class Progress:
         return Bar(self, label, total)
 
     @contextlib.contextmanager
-    def log_file(self, path: Path) -> Iterator[None]:
+    def log_file(self, path: Path) -> Iterator["LogFile"]:
         """Append every message to ``path`` while inside (a run's ``search.log``): this object's
         messages whatever the logger's level, and what others log to ``hybridnas`` meanwhile."""
-        handler = _LogFile(str(path), mode="a", encoding="utf-8", delay=True)
-        handler.setFormatter(logging.Formatter(FILE_FORMAT))
-        handler.addFilter(_NotHandled(handler))
-        self.files.append(handler)
-        LOGGER.addHandler(handler)
+        log = LogFile(self, Path(path))
         try:
-            yield
+            yield log
         finally:
-            LOGGER.removeHandler(handler)
-            self.files.remove(handler)
-            handler.close()
+            log.close()
+
+
+class LogFile:
+    """A log file a :class:`Progress` writes to (:meth:`Progress.log_file`)."""
+
+    def __init__(self, progress: Progress, path: Path):
+        self.progress, self.path = progress, path
+        self.size = path.stat().st_size if path.exists() else None  # what the file held before
+        self.handler = _LogFile(str(path), mode="a", encoding="utf-8", delay=True)
+        self.handler.setFormatter(logging.Formatter(FILE_FORMAT))
+        self.handler.addFilter(_NotHandled(self.handler))
+        progress.files.append(self.handler)
+        LOGGER.addHandler(self.handler)
+
+    def close(self) -> None:
+        LOGGER.removeHandler(self.handler)
+        if self.handler in self.progress.files:
+            self.progress.files.remove(self.handler)
+        self.handler.close()
+
+    def discard(self) -> None:
+        """Stop, and take back what this session wrote: input refused as bad leaves a run as it was."""
+        self.close()
+        try:
+            if self.size is None:
+                self.path.unlink()
+            else:
+                with open(self.path, "r+b") as f:
+                    f.truncate(self.size)
+        except OSError:
+            pass
 
 
 class Bar:

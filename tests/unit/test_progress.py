@@ -92,3 +92,18 @@ def test_a_log_file_gets_every_message_once_whatever_the_level(tmp_path, seen):
                                                   "INFO hybridnas: five"]
     assert [m[2] for m in seen] == ["two", "three", "four", "five"]
     assert not LOGGER.handlers[1:] or all(not isinstance(h, logging.FileHandler) for h in LOGGER.handlers)
+
+
+def test_a_discarded_session_leaves_the_log_as_it_was(tmp_path):
+    log, p = tmp_path / "search.log", Progress(quiet=True)
+    with p.log_file(log) as f:
+        p.info("a new run refused")
+        f.discard()
+    assert not log.exists()
+    with p.log_file(log):
+        p.info("first session")
+    before = log.read_bytes()
+    with p.log_file(log) as f:
+        p.info("a resume refused as bad input")
+        f.discard()
+    assert log.read_bytes() == before and not p.files
