@@ -117,3 +117,15 @@ def test_optunas_plots_work_on_the_study(runs, tmp_path):
     fig = optuna.visualization.plot_pareto_front(study, targets=lambda t: t.values[:2], target_names=["error", "params"])
     shown = sum(len(d.x) for d in fig.data)
     assert shown == sum(t.state.name == "COMPLETE" for t in study.trials)
+
+
+def test_a_tabular_run_exports_its_declared_genes(tmp_path):
+    assert cli("search", "digits_table", "--out", tmp_path, "--name", "tab", "--quiet", "--set",
+               "engine.generations=2") == 0
+    journal = tmp_path / "j.log"
+    assert cli("export-study", tmp_path / "tab", "--storage", journal) == 0
+    study = load(journal, "tab")
+    results = RunResults(tmp_path / "tab")
+    assert sorted(t.user_attrs["arch_id"] for t in study.best_trials) == sorted(r["arch_id"] for r in results.front())
+    for t in study.trials:  # the genome of a table row is its genes, named
+        assert ",".join(f"{k}={v}" for k, v in t.params.items()) == t.user_attrs["genome"]
