@@ -159,9 +159,9 @@ def test_cut_evaluations_are_said_by_pick_and_retrained_by_resume_nothing_else(r
     assert rc == 0, err
     assert err.strip().splitlines() == [f"hybridnas pick: warning: {says}; pick used the records left: resume the "
                                         f"search (hybridnas search --resume {run}) to train the lost ones again"]
-    for cmd in ("plot", "report"):
-        rc, err = cli([cmd, run], capsys)
-        assert rc == 0 and f"hybridnas {cmd}: warning: {says}" in err, err
+    for cmd in (["plot", run, "--figure", "front"], ["report", run]):
+        rc, err = cli(cmd, capsys)
+        assert rc == 0 and f"hybridnas {cmd[0]}: warning: {says}" in err, err
 
     rc, err = cli(["search", "--resume", run, *FLAGS], capsys)
     assert rc == 0, err
