@@ -303,7 +303,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         made = fingerprint.make(cfg, data)
         saved = fingerprint.read(store) if continued else None
         if saved is not None:  # the config was compared as it was read (check_resumed)
-            fingerprint.compare_data(cfg, saved, made)
+            fingerprint.compare_data(store, cfg, saved, made)
         if data is not None:
             check_constraints(cfg, data.in_chans, data.num_classes, data.image_size)
         if not resumed:

@@ -113,22 +113,18 @@ def make(cfg, data) -> Dict[str, Any]:
     }
 
 
-def write(store, cfg, data) -> None:
-    store.write_json(FINGERPRINT, make(cfg, data))
-
-
 def read(store) -> Optional[Dict[str, Any]]:
     """The run's fingerprint, ``None`` for a run made before fingerprints existed."""
     return store.read_json(FINGERPRINT, default=None,
                            fix="delete it: the next resume writes a new one from the run's config and data")
 
 
+_ABSENT = object()  # a key one side lacks
+
+
 def _show(v: Any, width: int = 60) -> str:
     text = "absent" if v is _ABSENT else json.dumps(v)
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-_ABSENT = object()
 
 
 def config_changes(saved: Dict[str, Any], now: Dict[str, Any], new_keys_ok: bool) -> List[Tuple[str, Any, Any]]:
@@ -140,7 +136,7 @@ def config_changes(saved: Dict[str, Any], now: Dict[str, Any], new_keys_ok: bool
         if _uncompared(key) or (new_keys_ok and key not in saved):
             continue
         a, b = saved.get(key, _ABSENT), now.get(key, _ABSENT)
-        if json.dumps(a if a is not _ABSENT else "\0absent") != json.dumps(b if b is not _ABSENT else "\0absent"):
+        if (a is _ABSENT) != (b is _ABSENT) or json.dumps(a, sort_keys=True) != json.dumps(b, sort_keys=True):
             out.append((key, a, b))
     return out
 
@@ -171,16 +167,16 @@ def _shape(part: Dict[str, Any]) -> str:
     return f"{part.get('in_chans', '?')}x{size}, {part.get('num_classes', '?')} classes"
 
 
-def compare_data(cfg, fingerprint: Dict[str, Any], now: Dict[str, Any]) -> None:
+def compare_data(store, cfg, fingerprint: Dict[str, Any], now: Dict[str, Any]) -> None:
     """Refuse a resume whose data (or table) is not the data the run was made with; ``now``: the
     fingerprint of the run as it is (:func:`make`)."""
     saved, now = fingerprint.get("data"), now.get("data")
     if saved is None or now is None or saved == now:
         return
     if "table_sha256" in saved or "table_sha256" in now:
-        raise UserError(f"the table {cfg.table.path} differs from the run's fingerprint (sha256 "
-                        f"{str(now.get('table_sha256'))[:12]} now, {str(saved.get('table_sha256'))[:12]} when the run "
-                        "was made): restore the table the run was made with, or start a new run with --name")
+        raise UserError(f"table {getattr(cfg.table, 'path', '')} changed since run '{store.root}' started (sha256 "
+                        f"{str(now.get('table_sha256'))[:12]} now, {str(saved.get('table_sha256'))[:12]} then): "
+                        "restore the table the run was made with, or start a new run with --name")
     where = f"the data at {cfg.data.path}" if cfg.data.path else f"the data of data.dataset '{cfg.data.dataset}'"
     if _shape(saved) != _shape(now):
         what = f"images {_shape(now)} now, {_shape(saved)} when the run was made"
