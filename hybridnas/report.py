@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -425,7 +426,27 @@ def write_report(run, theme: str = "light") -> List[Path]:
     for p in plot_all(results, ("png",), theme):
         rel = p.relative_to(results.store.path("plots"))
         images[str(rel.with_suffix(""))] = str(p.relative_to(results.root))
+    front, note = _front_page(results)
     blocks = build(results, images)
+    at = next(i for i, b in enumerate(blocks) if b[:3] == ("h", 2, "Figures")) + 1
+    blocks.insert(at, ("p", note))
     md = results.store.write_text("report.md", to_markdown(blocks))
     page = results.store.write_text("report.html", to_html(blocks, f"hybridnas report: {results.root.name}"))
-    return [md, page]
+    return [md, page] + ([front] if front else [])
+
+
+def _front_page(results: RunResults) -> Tuple[Optional[Path], str]:
+    """Write ``front.html`` (the interactive front, :mod:`hybridnas.analysis.front_view`) and say
+    in a sentence where it is, or why it is not there (plotly missing: the report goes on)."""
+    from .errors import UserError
+
+    try:
+        from .analysis.front_view import write_front_page
+
+        path = write_front_page(results)
+    except UserError as exc:
+        print(f"hybridnas report: front.html not written: {exc}", file=sys.stderr)
+        return None, f"The interactive front page (`front.html`) was not written: {exc}."
+    return path, ("[Open the interactive front](front.html) (`front.html`, one file that works offline): hover a "
+                  "model for its numbers, filter by limits on parameters, FLOPs and accuracy to see what "
+                  "`hybridnas pick` would choose, click a model for its cells and the commands that export or train it.")
