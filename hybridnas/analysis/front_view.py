@@ -239,6 +239,7 @@ PAGE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>{{TITLE}}</title>
 <style>{{CSS}}</style>
 <script>{{PLOTLY}}</script>
@@ -285,9 +286,9 @@ JS = r"""
     if (kind === "max") return pos < v.length ? v[pos] : null;
     return pos > 0 ? v[pos - 1] : null;
   }
-  function setupSliders(keep) {
+  function setupSliders(previous) {  // previous: the limits before the data changed (kept on the new positions)
     for (const [key, kind] of SLIDERS) {
-      const el = $(key), v = state.data.limits[key], old = keep ? limitAt(key, kind, +el.value) : null;
+      const el = $(key), v = state.data.limits[key], old = previous ? previous[key] : null;
       el.max = String(v.length);
       let pos = kind === "max" ? v.length : 0;
       if (old !== null) {  // the same limit on the new positions (a maximum: the largest value <= it)
@@ -404,10 +405,10 @@ JS = r"""
     const any = Object.values(lim).some((v) => v !== null);
     if (!d.pick) $("pick").innerHTML = "No front yet: nothing evaluated.";
     else if (!pick) $("pick").innerHTML = "<span id='pick-id' class='none'>none</span>: no model meets these limits "
-      + "(<code>" + esc(command(lim)) + "</code> says so and names the nearest).";
+      + "(<code id='pick-command'>" + esc(command(lim)) + "</code> says so and names the nearest).";
     else $("pick").innerHTML = "<code>hybridnas pick</code> (rule " + esc(d.pick.rule) + ") "
       + (any ? "under these limits" : "with no limit") + " chooses <b><code id='pick-id'>" + esc(pick) + "</code></b>: "
-      + "<code>" + esc(command(lim)) + "</code>";
+      + "<code id='pick-command'>" + esc(command(lim)) + "</code>";
     const layout = Object.assign({}, figs.costs.layout, {annotations: marks(figs.costs.layout.meta.panels, byId, pick),
                                                           datarevision: ++revision, uirevision: "keep"});
     Plotly.react("costs", filtered(figs.costs, shown), layout, CONFIG);
@@ -422,7 +423,7 @@ JS = r"""
     }
   }
   for (const [key] of SLIDERS) $(key).addEventListener("input", () => draw());
-  setupSliders(false);
+  setupSliders(null);
   draw();
   if (LIVE) {
     let busy = false;
@@ -432,7 +433,7 @@ JS = r"""
       try {
         const r = await fetch(LIVE.url + "?since=" + encodeURIComponent(state.stamp), {cache: "no-store"});
         const j = await r.json();
-        if (j.stamp !== state.stamp && j.data) { state = j; setupSliders(true); draw(); }
+        if (j.stamp !== state.stamp && j.data) { const before = limits(); state = j; setupSliders(before); draw(); }
         $("live").textContent = "live: checked the run at " + new Date().toLocaleTimeString() + (j.warning ? "; " + j.warning : "");
       } catch (e) {
         $("live").textContent = "live: the server did not answer (" + e.message + "); retrying";
