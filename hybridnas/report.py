@@ -375,7 +375,7 @@ table { border-collapse: collapse; margin: .5em 0 1.2em; font-size: 13px; displa
 th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
 td:nth-child(n+4) { font-variant-numeric: tabular-nums; }
-td code { word-break: break-all; }
+td code { word-break: normal; overflow-wrap: normal; }  /* ids never split; genomes break at "-", cells at "|" */
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
 pre { background: #f6f8fa; padding: .8em; overflow-x: auto; border-radius: 6px; }
 img { max-width: 100%; height: auto; border: 1px solid #d0d7de; border-radius: 4px; margin: .3em 0; }
