@@ -357,3 +357,36 @@ def test_serve_answers_only_loopback_names_and_survives_a_corrupt_line(server):
     assert "corrupted" in now["warning"] and len(now["data"]["points"]) == 3
     with urllib.request.urlopen(url, timeout=60) as r:
         assert r.status == 200 and b"hybridnas front" in r.read()
+
+
+# --------------------------------------------------------------------------- the report's tables
+
+TOKENS_SPLIT = r"""
+const bad = [];
+for (const el of document.querySelectorAll("td code")) {
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent;
+    const re = /[^-|,\s]+/g;  // ids, genome stages, cell nodes: wrapping may only fall between them
+    let m;
+    while ((m = re.exec(text))) {
+      const r = document.createRange();
+      r.setStart(node, m.index);
+      r.setEnd(node, m.index + m[0].length);
+      if (r.getClientRects().length > 1) bad.push(m[0]);
+    }
+  }
+}
+return bad;
+"""
+
+
+@browser_test
+def test_report_tables_split_no_id_or_genome_token(run, browser):
+    browser.set_window_size(640, 1000)  # a narrow window: the tables must wrap somewhere
+    try:
+        browser.get((run / "report.html").as_uri())
+        assert browser.execute_script("return document.querySelectorAll('td code').length") > 0
+        assert browser.execute_script(TOKENS_SPLIT) == []
+    finally:
+        browser.set_window_size(1400, 1000)
