@@ -449,4 +449,5 @@ def _front_page(results: RunResults) -> Tuple[Optional[Path], str]:
         return None, f"The interactive front page (`front.html`) was not written: {exc}."
     return path, ("[Open the interactive front](front.html) (`front.html`, one file that works offline): hover a "
                   "model for its numbers, filter by limits on parameters, FLOPs and accuracy to see what "
-                  "`hybridnas pick` would choose, click a model for its cells and the commands that export or train it.")
+                  "`hybridnas pick` would choose, click a model for its cells and the commands that export or "
+                  "train it.")

@@ -29,7 +29,7 @@ from ..results import RunResults
 PICK_RULE = "knee"  # what `hybridnas pick RUN --max-params ...` uses when no rule is named
 LIMITS = ("max_params", "max_flops", "min_acc")  # the page's sliders, as pick() names them
 FIELD = {"max_params": "params", "max_flops": "flops", "min_acc": "val_acc"}
-MAX_POSITIONS = 24  # slider positions per limit: the grid of precomputed picks has at most 25^3 cells
+MAX_POSITIONS = 16  # slider positions per limit: the grid of precomputed picks has at most 17^3 cells
 COLUMNS = ("val_acc", "params", "flops")  # what every record must have to be drawn
 
 
@@ -47,7 +47,8 @@ class Snapshot(RunResults):
         return self._memo[key]
 
     def records(self, status: Optional[str] = "ok", budget: Any = "top") -> List[Dict[str, Any]]:
-        return [dict(r) for r in self._once(("records", status, budget), lambda: super(Snapshot, self).records(status, budget))]
+        read = lambda: super(Snapshot, self).records(status, budget)  # noqa: E731
+        return [dict(r) for r in self._once(("records", status, budget), read)]
 
     def front(self) -> List[Dict[str, Any]]:
         return [dict(r) for r in self._once("front", super().front)]
@@ -121,7 +122,8 @@ def pick_grid(results: RunResults, pool: Sequence[Dict[str, Any]],
         for j in range(shape[1]):
             for k in range(shape[2]):
                 limits = limits_at(positions, i, j, k)
-                off = frozenset(n for n, v in limits.items() if v is not None and not set(LIMIT_FIELD[n][1]) & objectives)
+                off = frozenset(n for n, v in limits.items()
+                                if v is not None and not set(LIMIT_FIELD[n][1]) & objectives)
                 key = (frozenset(r["arch_id"] for r in pool if _meets(r, limits)), off)
                 if key not in answers:
                     if not key[0]:

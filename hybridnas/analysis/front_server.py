@@ -102,7 +102,8 @@ class LiveFront:
                 try:
                     built = self._build(stamp)
                 except Exception as exc:  # noqa: BLE001 - a run being written: keep what was shown, say why
-                    self.warning = f"could not read the run just now ({type(exc).__name__}: {exc}); showing the last state"
+                    self.warning = (f"could not read the run just now ({type(exc).__name__}: {exc}); "
+                                    "showing the last state")
                     if self._payload is None:
                         from .front_view import empty_payload
 

@@ -46,12 +46,14 @@ def hover_text(p: Dict[str, Any], data: Dict[str, Any]) -> str:
     """What hovering a network shows: id, genome, costs, accuracies ± standard error, where it
     stands on the front, the full training's accuracy next to the proxy's when trained."""
     lines = [f"<b>{p['id']}</b>", html.escape(p["genome"]),
-             f"params {p['params']:,} · FLOPs {p['flops']:,}" + (f" · {p['latency']:.3g} ms" if p.get("latency") else ""),
+             f"params {p['params']:,} · FLOPs {p['flops']:,}"
+             + (f" · {p['latency']:.3g} ms" if p.get("latency") else ""),
              f"validation {_pct(p['val_acc'], p.get('val_se'))} · test {_pct(p.get('test_acc'), p.get('test_se'))}"]
     if p.get("full"):
         f = p["full"]
         lines.append(f"full training ({f.get('epochs')} epochs): test {_pct(f.get('test_acc'))}, validation "
-                     f"{_pct(f.get('val_acc'))} · proxy ({data.get('epochs')} epochs): validation {_pct(p['val_acc'])}")
+                     f"{_pct(f.get('val_acc'))} · proxy ({data.get('epochs')} epochs): "
+                     f"validation {_pct(p['val_acc'])}")
     if p["front"]:
         lines.append("Pareto front" + (f"; not significantly more accurate than {p['noise_of']}, which costs no more"
                                        if p.get("noise_of") else ""))
@@ -276,9 +278,11 @@ JS = r"""
   let state = JSON.parse(document.getElementById("front-data").textContent);
   let selected = null, revision = 0, bound = false;
   const $ = (id) => document.getElementById(id);
-  const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+  const ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"};
+  const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ENTITIES[c]);
   const count = (v) => Math.round(v).toLocaleString("en-US");
-  const pct = (v, se) => v == null ? "-" : (100 * v).toFixed(2) + (se == null ? "" : " ± " + (100 * se).toFixed(2)) + " %";
+  const pct = (v, se) => v == null ? "-"
+    : (100 * v).toFixed(2) + (se == null ? "" : " ± " + (100 * se).toFixed(2)) + " %";
   const SLIDERS = [["max_params", "max"], ["max_flops", "max"], ["min_acc", "min"]];
 
   function limitAt(key, kind, pos) {  // a maximum's last position and the minimum's first are "no limit"
@@ -292,7 +296,10 @@ JS = r"""
       el.max = String(v.length);
       let pos = kind === "max" ? v.length : 0;
       if (old !== null) {  // the same limit on the new positions (a maximum: the largest value <= it)
-        if (kind === "max") { pos = 0; while (pos < v.length - 1 && v[pos + 1] <= old) pos++; if (v[pos] > old) pos = 0; }
+        if (kind === "max") {
+          pos = 0;
+          while (pos < v.length - 1 && v[pos + 1] <= old) pos++;
+        }
         else { pos = 1; while (pos < v.length && v[pos - 1] < old) pos++; }
       }
       el.value = String(pos);
@@ -305,7 +312,8 @@ JS = r"""
     return out;
   }
   function meets(p, lim) {
-    return (lim.max_params === null || p.params <= lim.max_params) && (lim.max_flops === null || p.flops <= lim.max_flops)
+    return (lim.max_params === null || p.params <= lim.max_params)
+      && (lim.max_flops === null || p.flops <= lim.max_flops)
       && (lim.min_acc === null || p.val_acc >= lim.min_acc);
   }
   function subset(trace, keep) {  // the trace with only the points at the indices in keep
@@ -314,12 +322,16 @@ JS = r"""
     for (const k of ["x", "y", "customdata", "hovertext", "text"]) if (k in trace) t[k] = take(trace[k]);
     if (trace.marker) {
       t.marker = Object.assign({}, trace.marker);
-      for (const k of ["size", "color", "opacity", "symbol"]) if (k in trace.marker) t.marker[k] = take(trace.marker[k]);
+      for (const k of ["size", "color", "opacity", "symbol"]) {
+        if (k in trace.marker) t.marker[k] = take(trace.marker[k]);
+      }
       if (trace.marker.line) t.marker.line = Object.assign({}, trace.marker.line,
         {width: take(trace.marker.line.width), color: take(trace.marker.line.color)});
     }
     if (trace.error_y) t.error_y = Object.assign({}, trace.error_y, {array: take(trace.error_y.array)});
-    if (trace.line && Array.isArray(trace.line.color)) t.line = Object.assign({}, trace.line, {color: take(trace.line.color)});
+    if (trace.line && Array.isArray(trace.line.color)) {
+      t.line = Object.assign({}, trace.line, {color: take(trace.line.color)});
+    }
     if (trace.dimensions) t.dimensions = trace.dimensions.map((d) => Object.assign({}, d, {values: take(d.values)}));
     return t;
   }
@@ -369,8 +381,9 @@ JS = r"""
     const d = state.data;
     let h = "<h2>Network <code id='detail-id'>" + esc(p.id) + "</code>" + (id === pickUnder() ? " (the pick)" : "")
       + "</h2><table><tr><th>genome</th><td><code>" + esc(p.genome) + "</code></td></tr>"
-      + "<tr><th>parameters</th><td>" + count(p.params) + "</td></tr><tr><th>FLOPs (2 × MACs)</th><td>" + count(p.flops)
-      + "</td></tr>" + (p.latency != null ? "<tr><th>latency</th><td>" + p.latency.toPrecision(3) + " ms</td></tr>" : "")
+      + "<tr><th>parameters</th><td>" + count(p.params) + "</td></tr>"
+      + "<tr><th>FLOPs (2 × MACs)</th><td>" + count(p.flops) + "</td></tr>"
+      + (p.latency != null ? "<tr><th>latency</th><td>" + p.latency.toPrecision(3) + " ms</td></tr>" : "")
       + "<tr><th>validation accuracy</th><td>" + pct(p.val_acc, p.val_se) + "</td></tr><tr><th>test accuracy</th><td>"
       + pct(p.test_acc, p.test_se) + "</td></tr>";
     if (p.full) h += "<tr><th>full training (" + esc(p.full.epochs) + " epochs)</th><td>test " + pct(p.full.test_acc)
@@ -397,7 +410,8 @@ JS = r"""
     const shown = new Set(d.points.filter((p) => meets(p, lim)).map((p) => p.id));
     for (const [key, kind] of SLIDERS) {
       const v = lim[key];
-      $(key + "_value").textContent = v === null ? "no limit" : key === "min_acc" ? (100 * v).toFixed(2) + " %" : count(v);
+      $(key + "_value").textContent = v === null ? "no limit"
+        : key === "min_acc" ? (100 * v).toFixed(2) + " %" : count(v);
     }
     $("summary").innerHTML = "<span id='shown'>" + shown.size + " of " + d.points.length + " networks shown</span>; "
       + d.front_size + " on the Pareto front of " + esc(d.objectives.join(", ")) + ". Hover a point for its numbers, "
@@ -418,7 +432,10 @@ JS = r"""
     if (!bound) {
       bound = true;
       $("costs").on("plotly_click", (ev) => {
-        if (ev.points && ev.points.length && typeof ev.points[0].customdata === "string") { selected = ev.points[0].customdata; draw(); }
+        if (ev.points && ev.points.length && typeof ev.points[0].customdata === "string") {
+          selected = ev.points[0].customdata;
+          draw();
+        }
       });
     }
   }
@@ -434,7 +451,8 @@ JS = r"""
         const r = await fetch(LIVE.url + "?since=" + encodeURIComponent(state.stamp), {cache: "no-store"});
         const j = await r.json();
         if (j.stamp !== state.stamp && j.data) { const before = limits(); state = j; setupSliders(before); draw(); }
-        $("live").textContent = "live: checked the run at " + new Date().toLocaleTimeString() + (j.warning ? "; " + j.warning : "");
+        $("live").textContent = "live: checked the run at " + new Date().toLocaleTimeString()
+          + (j.warning ? "; " + j.warning : "");
       } catch (e) {
         $("live").textContent = "live: the server did not answer (" + e.message + "); retrying";
       } finally { busy = false; }

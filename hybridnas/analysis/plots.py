@@ -134,25 +134,32 @@ def _generation_fronts(results: RunResults, by_id: Dict[str, dict]) -> List[List
 
 # Where a pick's label may go, in points from its marker: right, left, above, below, then farther out.
 LABEL_OFFSETS = ((9, 7), (9, -15), (-9, 7), (-9, -15), (0, 14), (0, -22), (18, 20), (18, -28), (-18, 20),
-                 (-18, -28), (30, 0), (-30, 0))
+                 (-18, -28), (30, 0), (-30, 0), (0, 32), (0, -40), (34, 30), (34, -38), (-34, 30), (-34, -38))
+RING = 110  # a pick ring's marker size (points^2)
 
 
-def _annotate_picks(ax, points: Dict[str, Tuple[float, float]], picked: Dict[str, str], t: Theme,
-                    others: Sequence[Tuple[float, float]] = ()) -> None:
-    """Ring the picked models and label each with its id where the label covers the fewest markers
-    (``others``: every point drawn in the axes) and no other label; a line joins a label set apart.
+def _ring_picks(ax, points: Dict[str, Tuple[float, float]], picked: Dict[str, str], t: Theme) -> None:
+    """Ring the picked models (labelled by :func:`_label_picks` once the figure is laid out)."""
+    for k, (aid, (x, y)) in enumerate(sorted((a, p) for a, p in points.items() if a in picked)):
+        ax.scatter([x], [y], s=RING, facecolors="none", edgecolors=t.pick, linewidths=1.8, zorder=5,
+                   label="picked (id)" if k == 0 else None)
 
-    Call it once the axes' scales are set: the placement works in display coordinates."""
+
+def _label_picks(ax, points: Dict[str, Tuple[float, float]], picked: Dict[str, str], t: Theme,
+                 others: Sequence[Tuple[float, float]] = ()) -> None:
+    """Label each picked model with its id where the label covers the fewest markers (``others``:
+    every point drawn in the axes) and no other label; a line joins a label set apart.
+
+    Call it once the figure is laid out (scales, limits and the axes' size final): the placement
+    works in display coordinates."""
     ax.autoscale_view()
     fig = ax.figure
     px = fig.dpi / 72.0  # pixels per point
     marks = ax.transData.transform(list(others) + list(points.values())) if (others or points) else []
     placed: List[Tuple[float, float, float, float]] = []
-    for k, (aid, (x, y)) in enumerate(sorted((a, p) for a, p in points.items() if a in picked)):
-        ax.scatter([x], [y], s=110, facecolors="none", edgecolors=t.pick, linewidths=1.8, zorder=5,
-                   label="picked (id)" if k == 0 else None)
+    for aid, (x, y) in sorted((a, p) for a, p in points.items() if a in picked):
         text = aid[:6]
-        w, h = 8 * 0.62 * len(text) * px, 8 * 1.25 * px  # about 8-point text
+        w, h = 8 * 0.7 * len(text) * px, 8 * 1.3 * px  # 8-point text, generously
         cx, cy = ax.transData.transform((x, y))
 
         def cost(off):
@@ -160,14 +167,18 @@ def _annotate_picks(ax, points: Dict[str, Tuple[float, float]], picked: Dict[str
             x0 = cx + dx - (w if dx < 0 else w / 2 if dx == 0 else 0)
             y0 = cy + dy
             box = (x0 - 2, y0 - 2, x0 + w + 2, y0 + h + 2)
-            covered = sum(1 for mx, my in marks if box[0] - 6 <= mx <= box[2] + 6 and box[1] - 6 <= my <= box[3] + 6)
+            r = (RING ** 0.5 / 2 + 2) * px  # clear of a ring around any marker
+            covered = sum(1 for mx, my in marks if box[0] - r <= mx <= box[2] + r and box[1] - r <= my <= box[3] + r)
             clash = sum(1 for b in placed if not (box[2] < b[0] or b[2] < box[0] or box[3] < b[1] or b[3] < box[1]))
-            return (covered + 10 * clash, abs(off[0]) + abs(off[1])), box
+            frame = ax.bbox  # across the axes' edge: only when every place inside covers more markers
+            out = box[0] < frame.x0 or box[2] > frame.x1 or box[1] < frame.y0 or box[3] > frame.y1
+            return (covered + 10 * clash, out, abs(off[0]) + abs(off[1])), box
 
         (_, box), off = min(((cost(o), o) for o in LABEL_OFFSETS), key=lambda c: c[0][0])
         placed.append(box)
         far = abs(off[0]) + abs(off[1]) > 20
         ax.annotate(text, (x, y), textcoords="offset points", xytext=off, fontsize=8, color=t.pick, zorder=6,
+                    in_layout=False,
                     ha="right" if off[0] < 0 else "center" if off[0] == 0 else "left", va="bottom",
                     arrowprops=dict(arrowstyle="-", color=t.pick, lw=0.6, shrinkA=0, shrinkB=6) if far else None)
 
@@ -232,14 +243,17 @@ def fig_front(results: RunResults, t: Theme):
         _front_points(ax, front, key, t)
         ax.set_xscale("log")
         _log_count_axis(ax.xaxis)
-        _annotate_picks(ax, {r["arch_id"]: (r[key], 100 * r["val_acc"]) for r in front}, picked, t,
-                        [(r[key], 100 * r["val_acc"]) for r in recs])
+        _ring_picks(ax, {r["arch_id"]: (r[key], 100 * r["val_acc"]) for r in front}, picked, t)
         ax.set_xlabel(label)
         ax.set_ylabel(ACC_LABEL)
         ax.grid(True, which="major")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, [l.replace(" vs params", "") for l in labels], loc="outside lower center", ncol=3)
     fig.suptitle(f"{results.root.name}: accuracy against cost ({len(recs)} evaluated, {len(front)} on the front)")
+    fig.get_layout_engine().execute(fig)  # the axes' final size, for placing the labels
+    for ax, key in zip(axes, ("params", "flops")):
+        _label_picks(ax, {r["arch_id"]: (r[key], 100 * r["val_acc"]) for r in front}, picked, t,
+                     [(r[key], 100 * r["val_acc"]) for r in recs])
     return fig
 
 

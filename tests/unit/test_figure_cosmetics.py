@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 from hybridnas.analysis.block_plots import alpha_figures  # noqa: E402
 from hybridnas.analysis.plots import fig_block, fig_front, fig_hypervolume, fig_surrogate, theme_of  # noqa: E402
@@ -41,16 +42,22 @@ def test_pick_labels_cover_no_marker_and_no_other_label(run_copy):
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     ids = {m["arch_id"][:6] for m in front}
-    ax = fig.axes[0]  # the params panel
-    labels = [t for t in ax.texts if t.get_text() in ids]
-    assert len(labels) == len(front)
-    boxes = [t.get_window_extent(renderer) for t in labels]
-    points = ax.transData.transform([(r["params"], 100 * r["val_acc"]) for r in res.records()])
-    covered = [t.get_text() for t, b in zip(labels, boxes) if any(b.contains(x, y) for x, y in points)]
-    assert not covered, f"labels drawn over markers: {covered}"
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
-            assert not a.overlaps(b), "two pick labels overlap"
+    ring = (110 ** 0.5 / 2) * fig.dpi / 72  # a pick ring's radius (s=110 points^2), in pixels
+    for ax, key in zip(fig.axes[:2], ("params", "flops")):
+        labels = [t for t in ax.texts if t.get_text() in ids]
+        assert len(labels) == len(front)
+        boxes = [Text.get_window_extent(t, renderer) for t in labels]  # the text, not its leader line
+        points = ax.transData.transform([(r[key], 100 * r["val_acc"]) for r in res.records()])
+
+        def touches(b, x, y):
+            dx, dy = max(b.x0 - x, 0, x - b.x1), max(b.y0 - y, 0, y - b.y1)
+            return dx * dx + dy * dy < ring * ring
+
+        covered = [t.get_text() for t, b in zip(labels, boxes) if any(touches(b, x, y) for x, y in points)]
+        assert not covered, f"{key} panel: labels drawn over markers: {covered}"
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert not a.overlaps(b), f"{key} panel: two pick labels overlap"
     plt.close(fig)
 
 
