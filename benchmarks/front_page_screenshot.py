@@ -4,8 +4,11 @@
 
 Renders RUN's page into a temporary folder (the run itself is not written), opens it in headless
 Chromium (Debian's /usr/bin/chromium with /usr/bin/chromedriver, through selenium), optionally
-moves the max-parameters slider to the largest position <= N, clicks the model the page says
-`hybridnas pick` would choose, and saves a screenshot. tests/integration/test_front_page.py
+moves the max-parameters slider to the largest position <= N (the page then details the model
+`hybridnas pick` would choose under that limit), and saves a screenshot of the window. The
+commands the page prints name RUN as given: run it from the folder a reader would (e.g. with
+RUN = runs/digits). docs/img/front-page.png: `--max-params 5000 --height 1800` on the default
+digits search. tests/integration/test_front_page.py
 drives the page with the same browser (:func:`chromium`).
 """
 

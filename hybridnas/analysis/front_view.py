@@ -29,7 +29,9 @@ from .plots import FLOPS_LABEL, PARAMS_LABEL, THEMES, _rc, _si, _staircase
 
 PURPOSE = "the interactive front page"
 T = THEMES["light"]  # the page is light; the figures match the static ones' light theme
-CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+# no plotly logo, and no "share" button: it would upload the chart to Plotly's cloud
+CONFIG = {"displaylogo": False, "responsive": True, "showSendToCloud": False,
+          "modeBarButtonsToRemove": ["select2d", "lasso2d", "sendChartToCloud"]}
 
 
 def _plotly():

@@ -183,6 +183,9 @@ def test_page_loads_offline_with_one_marker_per_network(run, browser):
     assert markers(browser, "xy") == n and markers(browser, "x2y2") == n
     assert browser.find_element("id", "shown").text.startswith(f"{n} of {n} networks shown")
     assert wait_for(browser, "document.querySelectorAll('#parallel .parcoords, #parallel .gl-container').length > 0")
+    buttons = browser.execute_script(
+        "return [...document.querySelectorAll('.modebar-btn')].map(b => b.getAttribute('data-title'))")
+    assert buttons and not any("share" in (b or "").lower() or "cloud" in (b or "").lower() for b in buttons)
     time.sleep(0.5)
     assert console_errors(browser) == []
     asked = requests(browser)
