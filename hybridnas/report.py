@@ -418,7 +418,8 @@ def to_html(blocks: Sequence[Block], title: str) -> str:
 
 
 def write_report(run, theme: str = "light") -> List[Path]:
-    """Draw the figures and write ``report.md`` and ``report.html``; returns their paths."""
+    """Draw the figures and write ``report.md``, ``report.html`` and the interactive ``front.html``
+    (when plotly is installed; else the report says what to install); returns their paths."""
     from .analysis.plots import plot_all
 
     results = run if isinstance(run, RunResults) else RunResults(run)
