@@ -35,8 +35,10 @@ WATCHED = ("config.yaml", "dataset.json", "blocks.json", "evaluations.jsonl", "t
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 
 
-def is_loopback(host: str) -> bool:
-    """Whether every address ``host`` names is a loopback address (127.0.0.0/8, ::1)."""
+def is_loopback(host: str, resolve: bool = True) -> bool:
+    """Whether every address ``host`` names is a loopback address (127.0.0.0/8, ::1). Without
+    ``resolve`` only an address or a name of this machine (localhost) counts: a request's Host
+    header must not be looked up, since DNS rebinding points an attacker's name at 127.0.0.1."""
     h = host.strip("[]")
     try:
         return ipaddress.ip_address(h).is_loopback
@@ -44,6 +46,8 @@ def is_loopback(host: str) -> bool:
         pass
     if h.lower() in LOOPBACK_NAMES:
         return True
+    if not resolve:
+        return False
     try:
         infos = socket.getaddrinfo(h, None)
     except OSError:
@@ -137,7 +141,7 @@ def make_handler(live: LiveFront, every_ms: int, allow_remote: bool):
 
         def do_GET(self):  # noqa: N802 - http.server's naming
             host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
-            if not allow_remote and not is_loopback(host or "127.0.0.1"):
+            if not allow_remote and not is_loopback(host or "127.0.0.1", resolve=False):
                 return self._send(HTTPStatus.FORBIDDEN, b"forbidden: not addressed to this machine\n", "text/plain")
             url = urlsplit(self.path)
             if url.path in ("/", "/index.html"):
