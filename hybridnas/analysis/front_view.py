@@ -145,6 +145,9 @@ def parallel_figure(data: Dict[str, Any]) -> Dict[str, Any]:
         gens = sorted({int(p["generation"]) for p in pts})
         dims.append(dict(label="generation", values=[int(p["generation"]) + 1 for p in pts],
                          tickvals=[g + 1 for g in gens], ticktext=[str(g + 1) for g in gens]))
+    for dim in dims:  # each axis keeps the range of all networks while the page filters them
+        if dim["values"]:
+            dim["range"] = [min(dim["values"]), max(dim["values"])]
     level = [3 if p["picked"] else 2 if p["front"] and not p.get("noise_of") else 1 if p["front"] else 0 for p in pts]
     scale = [[0, T.muted], [0.25, T.muted], [0.25, "#f0b27a"], [0.5, "#f0b27a"], [0.5, T.front], [0.75, T.front],
              [0.75, T.pick], [1, T.pick]]
@@ -262,8 +265,8 @@ PAGE = """<!DOCTYPE html>
 <p id="pick"></p>
 <div id="costs"></div>
 <h2>All evaluated networks, parallel coordinates</h2>
-<p>Drag along an axis to highlight a range; colours: grey off the front, orange on it (light: within noise of a
-cheaper member), blue picked.</p>
+<p>Drag along an axis to keep only a range (in every view; double-click the axis to clear it); colours: grey off
+the front, orange on it (light: within noise of a cheaper member), blue picked.</p>
 <div id="parallel"></div>
 <div id="detail"></div>
 <p id="live"></p>
@@ -278,7 +281,7 @@ JS = r"""
 (function () {
   "use strict";
   let state = JSON.parse(document.getElementById("front-data").textContent);
-  let selected = null, revision = 0, bound = false;
+  let selected = null, revision = 0, bound = false, brushes = {};
   const $ = (id) => document.getElementById(id);
   const ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"};
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ENTITIES[c]);
@@ -405,19 +408,33 @@ JS = r"""
     }
     box.innerHTML = h;
   }
+  function inRange(v, r) {  // a parallel-coordinates brush: one range or several
+    return (Array.isArray(r[0]) ? r : [r]).some(([a, b]) => v >= Math.min(a, b) && v <= Math.max(a, b));
+  }
+  function brushed() {  // the ids inside every range brushed on the parallel view
+    const t = state.figures.parallel.data[0], out = new Set();
+    if (!t || !Array.isArray(t.customdata)) return out;
+    t.customdata.forEach((id, i) => {
+      const inside = (dim) => !(dim.label in brushes) || inRange(dim.values[i], brushes[dim.label]);
+      if (t.dimensions.every(inside)) out.add(id);
+    });
+    return out;
+  }
   function draw() {
     const d = state.data, figs = state.figures, lim = limits(), pick = pickUnder();
     const byId = {};
     d.points.forEach((p) => { byId[p.id] = p; });
-    const shown = new Set(d.points.filter((p) => meets(p, lim)).map((p) => p.id));
+    const inBrush = Object.keys(brushes).length ? brushed() : null;
+    const shown = new Set(d.points.filter((p) => meets(p, lim) && (!inBrush || inBrush.has(p.id))).map((p) => p.id));
     for (const [key, kind] of SLIDERS) {
       const v = lim[key];
       $(key + "_value").textContent = v === null ? "no limit"
         : key === "min_acc" ? (100 * v).toFixed(2) + " %" : count(v);
     }
     $("summary").innerHTML = "<span id='shown'>" + shown.size + " of " + d.points.length + " networks shown</span>; "
-      + d.front_size + " on the Pareto front of " + esc(d.objectives.join(", ")) + ". Hover a point for its numbers, "
-      + "click it for its cells and commands.";
+      + d.front_size + " on the Pareto front of " + esc(d.objectives.join(", "))
+      + (inBrush ? " (within the ranges brushed on the parallel view; double-click an axis there to clear one)" : "")
+      + ". Hover a point for its numbers, click it for its cells and commands.";
     const any = Object.values(lim).some((v) => v !== null);
     if (!d.pick) $("pick").innerHTML = "No front yet: nothing evaluated.";
     else if (!pick) $("pick").innerHTML = "<span id='pick-id' class='none'>none</span>: no model meets these limits "
@@ -428,11 +445,23 @@ JS = r"""
     const layout = Object.assign({}, figs.costs.layout, {annotations: marks(figs.costs.layout.meta.panels, byId, pick),
                                                           datarevision: ++revision, uirevision: "keep"});
     Plotly.react("costs", filtered(figs.costs, shown), layout, CONFIG);
-    Plotly.react("parallel", filtered(figs.parallel, shown),
-                 Object.assign({}, figs.parallel.layout, {datarevision: revision, uirevision: "keep"}), CONFIG);
+    const par = filtered(figs.parallel, shown).map((t) => !t.dimensions ? t : Object.assign({}, t, {
+      dimensions: t.dimensions.map((dim) => dim.label in brushes
+        ? Object.assign({}, dim, {constraintrange: brushes[dim.label]}) : dim)}));
+    Plotly.react("parallel", par, Object.assign({}, figs.parallel.layout, {datarevision: revision}), CONFIG);
     detail(selected || pick);
     if (!bound) {
       bound = true;
+      $("parallel").on("plotly_restyle", () => {  // a brush drawn or cleared: filter every view by it
+        const next = {};
+        for (const dim of ($("parallel").data[0] || {}).dimensions || []) {
+          if (dim.constraintrange && dim.constraintrange.length) next[dim.label] = dim.constraintrange;
+        }
+        if (JSON.stringify(next) !== JSON.stringify(brushes)) {
+          brushes = next;
+          draw();
+        }
+      });
       $("costs").on("plotly_click", (ev) => {
         if (ev.points && ev.points.length && typeof ev.points[0].customdata === "string") {
           selected = ev.points[0].customdata;

@@ -224,6 +224,24 @@ def test_sliders_filter_and_the_pick_is_hybridnas_picks(run, browser, tmp_path, 
 
 
 @browser_test
+def test_a_range_brushed_on_the_parallel_view_filters_the_other_views(run, browser):
+    open_page(browser, (run / "front.html").as_uri())
+    accs = sorted(100 * r["val_acc"] for r in records(run))
+    lo, hi = accs[len(accs) // 3], accs[-1]
+    # what dragging along the validation-accuracy axis does: plotly sets the dimension's constraintrange
+    browser.execute_script("Plotly.restyle('parallel', {'dimensions[0].constraintrange': [[arguments[0], "
+                           "arguments[1]]]})", lo - 1e-6, hi + 1e-6)
+    inside = sum(lo - 1e-6 <= a <= hi + 1e-6 for a in accs)
+    assert 0 < inside < len(accs)
+    assert wait_for(browser, f"document.querySelectorAll({POINTS.format(axes='xy')!r}).length === {inside}", 10)
+    assert markers(browser, "x2y2") == inside
+    assert browser.find_element("id", "shown").text.startswith(f"{inside} of {len(accs)} networks shown")
+    browser.execute_script("Plotly.restyle('parallel', {'dimensions[0].constraintrange': null})")  # cleared
+    assert wait_for(browser, f"document.querySelectorAll({POINTS.format(axes='xy')!r}).length === {len(accs)}", 10)
+    assert console_errors(browser) == []
+
+
+@browser_test
 def test_clicking_a_network_shows_its_cells_and_commands(run, browser):
     from selenium.webdriver.common.action_chains import ActionChains
 
