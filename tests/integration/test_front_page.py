@@ -156,6 +156,26 @@ def test_page_data_marks_the_front_as_the_run_does(run):
     json.dumps(data, allow_nan=False)
 
 
+def test_measured_latency_gets_its_own_panel_and_axis(run, tmp_path):
+    from hybridnas.analysis.front_page import page_data
+    from hybridnas.analysis.front_view import costs_figure, parallel_figure
+    from hybridnas.results import RunResults
+
+    copy = tmp_path / "lat"
+    shutil.copytree(run, copy)
+    lines = [json.loads(x) for x in (copy / "evaluations.jsonl").read_text().splitlines()]
+    for k, r in enumerate(lines):
+        r["latency"] = 0.5 + 0.1 * k  # ms, as the latency table writes it
+    (copy / "evaluations.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    data = page_data(RunResults(copy))
+    assert data["latency"] and all(p["latency"] is not None for p in data["points"])
+    fig = costs_figure(data)
+    assert fig["layout"]["meta"]["panels"] == ["params", "flops", "latency"]
+    on_x3 = [t for t in fig["data"] if t.get("xaxis") == "x3" and isinstance(t.get("customdata"), list)]
+    assert sum(len(t["customdata"]) for t in on_x3) == len(data["points"])
+    assert "latency (ms)" in [d["label"] for d in parallel_figure(data)["data"][0]["dimensions"]]
+
+
 def test_pick_grid_agrees_with_the_pick_command(run, tmp_path, capsys):
     """Without a browser: the precomputed picks equal `hybridnas pick`'s at sampled slider positions."""
     from hybridnas.analysis.front_page import limits_at, page_data
