@@ -98,14 +98,17 @@ class LiveFront:
             self._cells = (blocks, cell_images(RunResults(RunStore(self.store.root))))
         return payload(results, self.run, cells=self._cells[1], stamp=stamp)
 
-    def current(self) -> Tuple[str, Dict[str, Any], bytes]:
-        """``(stamp, payload, payload as JSON)``; rebuilt when the run changed since the last call."""
+    def current(self, strict: bool = False) -> Tuple[str, Dict[str, Any], bytes]:
+        """``(stamp, payload, payload as JSON)``; rebuilt when the run changed since the last call.
+        ``strict``: a run that cannot be read raises instead of keeping the last state."""
         with self._lock:
             stamp = self.stamp()
             if stamp != self._stamp or self._payload is None:
                 try:
                     built = self._build(stamp)
                 except Exception as exc:  # noqa: BLE001 - a run being written: keep what was shown, say why
+                    if strict:
+                        raise
                     self.warning = (f"could not read the run just now ({type(exc).__name__}: {exc}); "
                                     "showing the last state")
                     if self._payload is None:
@@ -178,7 +181,7 @@ def serve(run, host: str = "127.0.0.1", port: int = 8765, allow_remote: bool = F
     if not every_s > 0:
         raise UserError(f"--every {every_s:g} must be a number of seconds > 0; give e.g. --every 2")
     live = LiveFront(Path(run), label)
-    live.current()  # read the run once before listening: a broken run fails here, not in the browser
+    live.current(strict=True)  # read the run once before listening: a broken run fails here, not in the browser
     family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
 
     class Server(ThreadingHTTPServer):

@@ -308,9 +308,17 @@ def test_serve_refuses_a_host_other_machines_can_reach(run, host, capsys):
     assert "--allow-remote" in err and "not a loopback address" in err and len(err.strip().splitlines()) == 1
 
 
-def test_serve_a_missing_run_exits_2(tmp_path, capsys):
+def test_serve_a_missing_or_corrupt_run_exits_2_in_one_line(run, tmp_path, capsys):
     assert cli("serve", tmp_path / "nope") == 2
     assert "does not exist" in capsys.readouterr().err
+    bad = tmp_path / "bad"
+    shutil.copytree(run, bad)
+    lines = (bad / "evaluations.jsonl").read_text().splitlines()
+    lines[2] = '{"arch_id": "cut'  # damaged in the middle, not a line still being written
+    (bad / "evaluations.jsonl").write_text("\n".join(lines) + "\n")
+    assert cli("serve", bad, "--port", "0") == 2
+    err = capsys.readouterr().err.strip()
+    assert "corrupted at line 3" in err and len(err.splitlines()) == 1
 
 
 def snapshot(root: Path, skip=()):
