@@ -70,7 +70,7 @@ def run(args) -> int:
     callbacks = [tracker(name) for name in dict.fromkeys(args.track)]  # a missing extra is refused here
     progress = Progress(quiet=args.quiet)
     for note in notes:  # shown even with --quiet: the run does not do all the space file says
-        print(f"hybridnas search: note: {note}", file=sys.stderr)
+        print(f"hybridnas search: {note if note.startswith('warning: ') else 'note: ' + note}", file=sys.stderr)
     summary = run_search(cfg, store, progress, export=not args.no_export, callbacks=callbacks)
     print_summary(summary)
     from ..results import RunResults
