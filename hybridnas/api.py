@@ -3,6 +3,7 @@
 
     import hybridnas
     run = hybridnas.search("digits", engine__generations=3)    # or Run.load("runs/digits")
+    # callbacks=[...]: hybridnas.callbacks.Callback s (TensorBoard, MLflow: hybridnas.integrations)
     run.front                                                   # list of records (dicts)
     [best] = run.pick(rule="knee", max_params=10_000)
     run.train(best["arch_id"], epochs=50)                       # optional: the final stage
@@ -41,9 +42,16 @@ def search(
     resume: Optional[str] = None,
     progress: bool = False,
     overrides: Sequence[str] = (),
+    callbacks: Sequence[Any] = (),
     **settings: Any,
 ) -> "Run":
-    """Run (or resume) a search; keyword settings override the space (``block__epochs=2``)."""
+    """Run (or resume) a search; keyword settings override the space (``block__epochs=2``).
+
+    ``progress``: show messages and bars on stderr (they always go to the ``hybridnas`` logger
+    and to ``RUN/search.log``). ``callbacks``: :class:`hybridnas.callbacks.Callback` s called after
+    each evaluation, each generation and at the end; one raising
+    :class:`~hybridnas.callbacks.StopSearch` stops the search, which returns the run (resumable)."""
+    from .callbacks import StopSearch
     from .device import passive_wait
     from .pipeline import open_run, run_search
 
@@ -51,7 +59,10 @@ def search(
     from .progress import Progress
 
     cfg, store = open_run(space, list(overrides) + _overrides(settings), name=name, resume=resume, out=out)
-    run_search(cfg, store, Progress(quiet=not progress))
+    try:
+        run_search(cfg, store, Progress(quiet=not progress), callbacks=callbacks)
+    except StopSearch:
+        pass  # said in the log; the run resumes from where it stopped
     return Run(store.root)
 
 

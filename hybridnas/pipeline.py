@@ -74,7 +74,8 @@ _RUN_ENTRY = re.compile(
     r"^(config\.yaml|fingerprint\.json|manifest\.json|dataset\.json|block|blocks\.json|evaluations\.jsonl"
     r"|generations|surrogate"
     r"|hv_reference\.json|latency_lut\.json|fidelity|table\.json|front\.(csv|json)|weights|plots|picks\.json"
-    r"|exports|trained|trained\.jsonl|report\.(md|html)|summary\.json|ray|\.lock|\.write-test-\d+|\..+\.tmp)$"
+    r"|exports|trained|trained\.jsonl|report\.(md|html)|summary\.json|ray|search\.log|tensorboard|mlruns"
+    r"|\.lock|\.write-test-\d+|\..+\.tmp)$"
 )
 
 
@@ -274,8 +275,15 @@ def _sessions(previous: Optional[Dict[str, Any]]) -> List[Dict[str, float]]:
     return [{k: float(previous.get(k) or 0.0) for k in SESSION_TIMES}]
 
 
-def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = None, export: bool = True) -> Dict[str, Any]:
+def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = None, export: bool = True,
+               callbacks=None) -> Dict[str, Any]:
+    """The search (module docstring); ``callbacks``: :class:`hybridnas.callbacks.Callback` s told of
+    each evaluation, generation and the end; every message also goes to ``RUN/search.log``."""
+    import contextlib
+
     import torch
+
+    from .callbacks import StopSearch, resolve
 
     from .block.stage import BlockStage
     from .data import load_dataset
@@ -288,6 +296,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     from .store import fingerprint
 
     progress = progress or Progress()
+    callbacks = resolve(callbacks, progress)
+    logged, log = contextlib.ExitStack(), None
     t0 = time.perf_counter()
     device = resolve_device(cfg.device)
     resumed = store.root.exists()
@@ -309,6 +319,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         if not resumed:
             store.ensure_writable()
             store.lock()
+        log = logged.enter_context(progress.log_file(store.path("search.log")))  # the run is ours: log into it
         if not store.exists("manifest.json"):
             store.write_text("config.yaml", dump_yaml(cfg))
             store.write_json(fingerprint.FINGERPRINT, made)
@@ -316,6 +327,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         elif saved is None:  # a run made before fingerprints
             store.write_json(fingerprint.FINGERPRINT, made)
         extended = _extension(cfg, store) if continued else {}
+        callbacks.start(store)
         threads_before = configure(device, cfg.deterministic, cfg.threads)
         estimated = None
         seed_everything(cfg.seed)
@@ -344,7 +356,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             if not cfg.tabular:
                 progress.info(f"network stage: {cfg.evaluation.workers} worker(s) per device, {threads} torch thread(s) each"
                               + (f" ({note})" if note else ""))
-            result = NetworkStage(cfg, points, evaluator, store, progress).run()
+            result = NetworkStage(cfg, points, evaluator, store, progress, callbacks or None).run()
         net_s = time.perf_counter() - t_net
 
         summary: Dict[str, Any] = {
@@ -389,12 +401,23 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         summary["sessions"] = _sessions(previous) + [{k: summary[k] for k in SESSION_TIMES}]
         summary["search_s"] = sum(x["block_stage_s"] + x["network_stage_s"] for x in summary["sessions"])
         store.write_json("summary.json", summary)
+        callbacks.end(summary)
         return summary
+    except StopSearch as exc:
+        progress.info(f"search stopped by a callback{f' ({exc})' if str(exc) else ''}; everything evaluated is kept: "
+                      f"resume with: hybridnas search --resume {store.root}")
+        raise
     except WriteFailed as exc:  # a full disk: everything written so far is kept, the run resumes
         if not resumed and not store.exists("manifest.json"):  # nothing to resume: leave no trace
             shutil.rmtree(store.root, ignore_errors=True)
             raise exc.then("run the same command again") from None
         raise exc.then(f"resume with: hybridnas search --resume {store.root}") from None
+    except UserError:  # bad input leaves the run as it was, its log included
+        if log is not None:
+            log.discard()
+        raise
     finally:
+        callbacks.close()
+        logged.close()
         restore_threads(threads_before)
         store.unlock()

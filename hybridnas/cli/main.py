@@ -9,6 +9,7 @@ import sys
 from typing import List, Optional
 
 SUBCOMMANDS = ("search", "plot", "pick", "export", "train", "report", "serve")
+SUBCOMMANDS += ("export-study",)
 
 
 class Parser(argparse.ArgumentParser):
@@ -27,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hybridnas {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    parser.commands = {name: importlib.import_module(f"hybridnas.cli.{name}").add_parser(sub) for name in SUBCOMMANDS}
+    parser.commands = {name: importlib.import_module(f"hybridnas.cli.{name.replace('-', '_')}").add_parser(sub)
+                       for name in SUBCOMMANDS}
     return parser
 
 
@@ -44,7 +46,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    module = importlib.import_module(f"hybridnas.cli.{args.command}")
+    module = importlib.import_module(f"hybridnas.cli.{args.command.replace('-', '_')}")
     try:
         code = int(module.run(args) or 0)
         sys.stdout.flush()  # inside the try: a closed pipe shows up here, not at interpreter exit

@@ -22,6 +22,11 @@ def add_parser(sub):
                    help="torch threads per training process (default 1; workers x threads stay within the cores)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--no-export", action="store_true", help="do not export the knee model at the end")
+    from ..integrations import TRACKERS
+
+    p.add_argument("--track", action="append", default=[], choices=TRACKERS,
+                   help="also log the search to TensorBoard (RUN/tensorboard) or MLflow (RUN/mlruns, or "
+                        "MLFLOW_TRACKING_URI); repeatable; see docs/integrations.md")
     return p
 
 
@@ -60,10 +65,13 @@ def run(args) -> int:
         overrides.append(f"threads={args.threads}")
     notes: list = []
     cfg, store = open_run(args.space, overrides, name=args.name, resume=args.resume, out=args.out, notes=notes)
+    from ..integrations import tracker
+
+    callbacks = [tracker(name) for name in dict.fromkeys(args.track)]  # a missing extra is refused here
     progress = Progress(quiet=args.quiet)
     for note in notes:  # shown even with --quiet: the run does not do all the space file says
         print(f"hybridnas search: {note if note.startswith('warning: ') else 'note: ' + note}", file=sys.stderr)
-    summary = run_search(cfg, store, progress, export=not args.no_export)
+    summary = run_search(cfg, store, progress, export=not args.no_export, callbacks=callbacks)
     print_summary(summary)
     from ..results import RunResults
 

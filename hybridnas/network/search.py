@@ -112,6 +112,8 @@ class NetworkProblem(Problem):
     ``evaluations.jsonl`` (``archive``) for the surrogate loop.
     """
 
+    callbacks = None  # the search's hybridnas.callbacks.Callbacks (set by NetworkStage): told of each record
+
     def __init__(self, cfg, points, evaluator: Evaluator, store, progress: Progress):
         self.cfg = cfg
         self.points = points
@@ -354,6 +356,8 @@ class NetworkProblem(Problem):
             record["weights"] = rel
         self.store.append(EVALS, record)
         self.cache[(point.arch_id, record.get("epochs"))] = record
+        if self.callbacks:
+            self.callbacks.evaluation(record)
         if k > 0:
             self._drop_checkpoint(point.arch_id, self.budgets[k - 1])  # the longer budget supersedes it
         self.new_evals += 1
@@ -372,11 +376,12 @@ class NetworkProblem(Problem):
 
 
 class NetworkStage:
-    def __init__(self, cfg, points, evaluator: Evaluator, store, progress: Optional[Progress] = None):
+    def __init__(self, cfg, points, evaluator: Evaluator, store, progress: Optional[Progress] = None, callbacks=None):
         self.cfg = cfg
         self.store = store
         self.progress = progress or Progress(quiet=True)
         self.problem = NetworkProblem(cfg, points, evaluator, store, self.progress)
+        self.callbacks = self.problem.callbacks = callbacks  # hybridnas.callbacks.Callbacks, or None
         self.reference = self._hv_reference()
         self.problem.reference = self.reference
         self.t0 = time.perf_counter()
@@ -455,13 +460,16 @@ class NetworkStage:
 
         def on_generation(gen: int, X, F, G, info: Dict[str, Any]) -> None:
             self.duplicates += int(info.get("duplicates_rejected", 0))
-            self._write_generation(gen, X, F, G, info)
+            replayed = self.store.exists(f"generations/gen_{gen:03d}.json")  # made by an earlier session
+            summary = self._write_generation(gen, X, F, G, info)
             if info.get("surrogate") is not None:
                 self._write_surrogate(gen, info["surrogate"])
             front = self.front()
             hv = self.hv(front)
             self._write_front(front)
             self._prune_weights(front)
+            if self.callbacks and not replayed:
+                self.callbacks.generation(summary)
             p.generation = gen + 1
             p.gen_trained = {}
             p.gen_epochs = 0
@@ -549,7 +557,7 @@ class NetworkStage:
         self.store.write_json(f"surrogate/iter_{gen:03d}.json",
                               {"generation": gen, **info, "batch": batch, "batch_quality": quality})
 
-    def _write_generation(self, gen: int, X, F, G, info: Optional[Dict[str, Any]] = None) -> None:
+    def _write_generation(self, gen: int, X, F, G, info: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         p = self.problem
         pop = []
         for pt, x, f, g in zip(p.points.points(X), X, F, G):
@@ -582,6 +590,7 @@ class NetworkStage:
         if not self.cfg.tabular:
             out["epochs_trained"] = p.gen_epochs
         self.store.write_json(f"generations/gen_{gen:03d}.json", out)
+        return out
 
     def _write_front(self, front: List[Dict[str, Any]]) -> None:
         extra = list(getattr(self.problem.points, "table", None).columns) if self.cfg.tabular else []

@@ -100,6 +100,8 @@ def test_every_file_of_a_run_reads_without_unpickling(tiny_run):
             torch.load(p, map_location="cpu", weights_only=True)
         elif kind in (".csv", ".png", ".svg"):
             pass
+        elif kind == ".log":  # search.log: text
+            data.decode("utf-8")
         else:
             pytest.fail(f"unexpected file type in a run: {p.relative_to(tiny_run)}")
     assert {".json", ".jsonl", ".yaml", ".pt"} <= seen
