@@ -1,7 +1,8 @@
 """The whole search, from a config to a front: what ``hybridnas search`` runs.
 
-Steps: take the lock of a run being resumed; load and check the data and check that the
-constraints can be met (before a new run's directory is made, so bad input leaves nothing);
+Steps: take the lock of a run being resumed; :func:`validate`: load and check the data, the
+bounds that follow from it, the device and the constraints (before a new run's directory is
+made, so bad input leaves nothing: the config itself was checked when it was loaded);
 take the new run's lock; write the resolved config and the manifest; seed and configure the
 device; run the block stage (library of cells); run the network stage (front) - a tabular space
 skips data and block stage, its results are looked up; draw the front, pick the knee model and
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from .config import RunConfig, config_from_dict, dump_yaml, load_config, to_dict
+from .config import RunConfig, Source, config_from_dict, dump_yaml, load_config, resolve_space_path, to_dict
 from .errors import UserError
 from .progress import Progress
 from .store import FORMAT_VERSION, RunStore, WriteFailed
@@ -77,11 +78,18 @@ _RUN_ENTRY = re.compile(
 )
 
 
+def _plain_name(name: str) -> bool:
+    """A folder name a user can type back: no separators, no control characters, no blank or
+    padded name, not ``.`` or ``..``."""
+    return (name.strip() == name and name not in ("", ".", "..") and "/" not in name and os.sep not in name
+            and not (os.altsep and os.altsep in name) and name.isprintable())
+
+
 def new_run_dir(cfg: RunConfig, name: Optional[str], out: Optional[Path]) -> Path:
     base = Path(out) if out else RUNS_DIR
     if name is not None:
-        if name in ("", ".", "..") or "/" in name or os.sep in name or (os.altsep and os.altsep in name):
-            raise UserError(f"--name '{name}' is not a plain folder name; give a name like 'digits-small' "
+        if not _plain_name(name):
+            raise UserError(f"--name {name!r} is not a plain folder name; give a name like 'digits-small' "
                             f"(use --out to choose where runs go)")
         path = base / name
         if (path / "manifest.json").exists():
@@ -95,6 +103,66 @@ def new_run_dir(cfg: RunConfig, name: Optional[str], out: Optional[Path]) -> Pat
         k += 1
         path = base / f"{stem}-{k}"
     return path
+
+
+def config_source(space: Optional[str] = None, overrides: Sequence[str] = (), resume: Optional[str] = None) -> str:
+    """What errors about the config name as its origin: the space file, or ``--set`` for the keys
+    it gave (:class:`~hybridnas.config.Source`); a resumed run's ``config.yaml``."""
+    if resume:
+        return str(Path(resume) / "config.yaml")
+    try:
+        return Source(str(resolve_space_path(space)), overrides)
+    except UserError:
+        return "config"
+
+
+def validate(cfg: RunConfig, source: str = "config", device=None):
+    """Every check of a search that needs the data or the machine, before anything is written:
+    the device and precision, the data (loaded and checked by its source), the bounds that follow
+    from it (batch sizes, the cutout of ``train``, cross-validation folds) and the constraints
+    (params and FLOPs against the smallest network of the space, latency against its stem).
+    Returns the dataset (``None`` for a tabular space). Writes nothing."""
+    from .config import Checks, check_against_data
+    from .data import load_dataset
+    from .device import resolve_device, resolve_precision
+    from .network.costs import check_constraints
+
+    device = device if device is not None else resolve_device(cfg.device)
+    ck = Checks(source)
+    if cfg.evaluation.precision == "fp16" and device.type != "cuda":
+        ck.bad("evaluation.precision", f"is 'fp16', which needs a CUDA GPU, and this run trains on {device}; "
+                                       "use auto, bf16 or fp32")
+    resolve_precision(cfg.evaluation.precision, device)
+    if cfg.tabular:
+        return None
+    data = load_dataset(cfg.data, cfg.seed)
+    check_against_data(cfg, len(data.train), tuple(data.image_size), source)
+    if cfg.evaluation.folds > 1:
+        from .evaluate.base import Folds
+
+        Folds(cfg.evaluation.folds, 0).check(data)
+    check_constraints(cfg, data.in_chans, data.num_classes, data.image_size)
+    limit = cfg.constraints.max_latency_ms
+    if limit is not None:
+        floor = _stem_latency(cfg, data, device)
+        if limit < floor / 2:  # half: a margin for timing noise, so only a limit no network can meet is refused
+            ck.bad("constraints.max_latency_ms", f"is {limit:g} ms, but the stem convolution alone takes about "
+                                                  f"{floor:.3g} ms on {device}; raise the limit")
+    return data
+
+
+def _stem_latency(cfg: RunConfig, data, device) -> float:
+    """Milliseconds of the narrowest stem the space allows (every network starts with one), timed
+    as the latency table times it: a floor under every network's latency."""
+    import torch
+
+    from .network.latency import time_call
+
+    c = min(cfg.network.stem)
+    stem = torch.nn.Sequential(torch.nn.Conv2d(data.in_chans, c, 3, padding=1, bias=False),
+                               torch.nn.BatchNorm2d(c)).to(device).eval()
+    x = torch.randn(cfg.latency.batch_size, data.in_chans, *data.image_size, device=device)
+    return time_call(lambda: stem(x), device, cfg.latency.warmup, cfg.latency.repeats)
 
 
 def _export_knee(cfg: RunConfig, store: RunStore, progress: Progress) -> Dict[str, Any]:
@@ -246,11 +314,13 @@ def _sessions(previous: Optional[Dict[str, Any]]) -> List[Dict[str, float]]:
     return [{k: float(previous.get(k) or 0.0) for k in SESSION_TIMES}]
 
 
-def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = None, export: bool = True) -> Dict[str, Any]:
+def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = None, export: bool = True,
+               source: str = "config") -> Dict[str, Any]:
+    """Run (or resume) the search of ``cfg`` in ``store``; ``source`` is what errors about the
+    config name as its origin (:func:`config_source`)."""
     import torch
 
     from .block.stage import BlockStage
-    from .data import load_dataset
     from .device import configure, resolve_device, restore_threads, seed_everything
     from .evaluate.base import build_evaluator
     from .network.costs import check_constraints
@@ -270,9 +340,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     try:
         # what bad input can break is checked before a new run's directory is made, so a
         # refused search leaves nothing behind
-        data = None if cfg.tabular else load_dataset(cfg.data, cfg.seed)
-        if data is not None:
-            check_constraints(cfg, data.in_chans, data.num_classes, data.image_size)
+        data = validate(cfg, source, device)
         if not resumed:
             store.ensure_writable()
             store.lock()

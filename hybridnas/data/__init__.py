@@ -128,6 +128,9 @@ def check_arrays(x: np.ndarray, y: np.ndarray, source: str, training: bool = Tru
     if not np.all(np.isfinite(x)):
         raise UserError(f"{source}: images contain NaN or infinite values; clean the data")
     num_classes = int(y.max()) + 1
+    if training and num_classes > len(y):  # more classes than images: not numbered 0..K-1 (and K would be allocated)
+        raise UserError(f"{source}: label {int(y.max())} is out of range for {len(y)} images; labels must be "
+                        "integers 0..K-1, K at most the number of images")
     if training and len(np.unique(y)) < 2:
         raise UserError(f"{source}: found a single class; a classifier needs at least two")
     if x.shape[2] < 2 or x.shape[3] < 2:
@@ -223,7 +226,9 @@ def build_dataset(
                 f"{name}: test images are {tuple(x_test.shape[1:])} but training images are "
                 f"{tuple(x.shape[1:])}; give both the same shape"
             )
-        k = max(k, k_test)
+        if k_test > k:
+            raise UserError(f"{name} (test): label {k_test - 1} is not a class of the training images (0..{k - 1}); "
+                            "give test labels of the training classes")
         rest, val = _stratified_split(y, val_fraction, seed)
         tr_x, tr_y, va_x, va_y, te_x, te_y = x[rest], y[rest], x[val], y[val], x_test, y_test
     else:
