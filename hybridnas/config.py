@@ -811,7 +811,10 @@ def _convert(tp: Any, value: Any, key: str, source: str) -> Any:
             name = value.pop("name", None)
             if name is None:
                 _fail(source, f"{key}.name", "is missing; name the strategy, e.g. 'enhanced'")
-            opts = dict(value.pop("options", None) or {})
+            opts = value.pop("options", None) or {}
+            if not isinstance(opts, Mapping):
+                _fail(source, f"{key}.options", f"must be a mapping of the strategy's options, got {_describe(opts)}")
+            opts = dict(opts)
             opts.update(value)  # options may sit beside the name: {name: shrink, inner: enhanced}
             value = {"name": name, "options": opts}
         return from_dict(tp, value, source=source, prefix=key)
@@ -955,6 +958,17 @@ class Checks:
 # A population, initial design or batch of networks beyond this is a typo rather than a search: it
 # would not fit in memory long before it finished (distinct networks are also bounded by the space).
 MAX_POPULATION = 100_000
+# Sides, stages and cells per stage beyond these are typos too: no network of them fits in memory.
+MAX_IMAGE_SIZE = 4096
+MAX_STAGES = 64
+MAX_BLOCKS = 1000
+
+
+def plain_name(name: str) -> bool:
+    """A folder name a user can type back: no separators, no control characters, no blank or
+    padded name, not ``.`` or ``..``."""
+    return (name.strip() == name and name not in ("", ".", "..") and "/" not in name and os.sep not in name
+            and not (os.altsep and os.altsep in name) and name.isprintable())
 
 
 def check(cfg: RunConfig, source: str = "config") -> None:
@@ -968,6 +982,8 @@ def check(cfg: RunConfig, source: str = "config") -> None:
     if not 0 <= cfg.seed < 2**32:
         bad("seed", f"must be an integer from 0 to 2**32 - 1, got {cfg.seed}")
     positive("threads", cfg.threads)
+    if not plain_name(cfg.name):  # the run's folder is named after it
+        bad("name", f"is {cfg.name!r}, not a plain folder name; give a name like 'digits-small'")
     if cfg.device not in ("auto", "cpu", "cuda") and not cfg.device.startswith("cuda:"):
         bad("device", f"must be auto, cpu, cuda or cuda:N, got '{cfg.device}'")
     if cfg.tabular:
@@ -1037,7 +1053,12 @@ def space_size(cfg: RunConfig) -> int:
     n = cfg.network
     lo, hi = n.blocks
     per_stage = max(hi - lo + 1, 0) * len(cfg.block.library) * len(set(n.widths)) * len(set(n.downsample))
-    return len(set(n.stem)) * per_stage ** max(n.stages, 0)
+    size = len(set(n.stem))
+    for _ in range(min(max(n.stages, 0), MAX_STAGES)):
+        size *= per_stage
+        if size > 10**30:  # beyond any population: no need to count on
+            break
+    return size
 
 
 def _check_engine(g: EngineConfig, ck: Checks, size: int) -> None:
@@ -1171,7 +1192,9 @@ def _check_network_space(cfg: RunConfig, source: str, ck: Checks) -> int:
 
     n = cfg.network
     positive("network.stages", n.stages)
+    ck.at_most("network.stages", n.stages, MAX_STAGES, "no network that deep fits in memory")
     lo, hi = n.blocks
+    ck.at_most("network.blocks", hi, MAX_BLOCKS, "no stage of that many cells fits in memory")
     if lo < 1:
         bad("network.blocks", f"must start at >= 1 block per stage, got [{lo}, {hi}]")
     if hi < lo:
@@ -1202,6 +1225,7 @@ def _check_data(d: DataConfig, key: str, ck: Checks) -> None:
     for k in ("subset", "val_subset", "test_subset"):
         ck.positive(f"{key}.{k}", getattr(d, k))
     ck.positive(f"{key}.image_size", d.image_size)
+    ck.at_most(f"{key}.image_size", d.image_size, MAX_IMAGE_SIZE, "images that large do not fit in memory")
 
 
 def train_data_config(data: DataConfig, t: TrainConfig, source: str = "config") -> DataConfig:

@@ -15,7 +15,7 @@ class UserError(Exception):
 
     def __init__(self, message: str):
         # One line: a multi-line message would hide the fix below the fold.
-        super().__init__(" ".join(str(message).split("\n")))
+        super().__init__(" ".join(str(message).splitlines()))  # every line break, not only \n
 
 
 class MissingExtra(UserError):

@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from .config import RunConfig, Source, config_from_dict, dump_yaml, load_config, resolve_space_path, to_dict
+from .config import (RunConfig, Source, config_from_dict, dump_yaml, load_config, plain_name, resolve_space_path,
+                     to_dict)
 from .errors import UserError
 from .progress import Progress
 from .store import FORMAT_VERSION, RunStore, WriteFailed
@@ -78,17 +79,10 @@ _RUN_ENTRY = re.compile(
 )
 
 
-def _plain_name(name: str) -> bool:
-    """A folder name a user can type back: no separators, no control characters, no blank or
-    padded name, not ``.`` or ``..``."""
-    return (name.strip() == name and name not in ("", ".", "..") and "/" not in name and os.sep not in name
-            and not (os.altsep and os.altsep in name) and name.isprintable())
-
-
 def new_run_dir(cfg: RunConfig, name: Optional[str], out: Optional[Path]) -> Path:
     base = Path(out) if out else RUNS_DIR
     if name is not None:
-        if not _plain_name(name):
+        if not plain_name(name):
             raise UserError(f"--name {name!r} is not a plain folder name; give a name like 'digits-small' "
                             f"(use --out to choose where runs go)")
         path = base / name
@@ -153,16 +147,20 @@ def validate(cfg: RunConfig, source: str = "config", device=None):
 
 def _stem_latency(cfg: RunConfig, data, device) -> float:
     """Milliseconds of the narrowest stem the space allows (every network starts with one), timed
-    as the latency table times it: a floor under every network's latency."""
+    as the latency table times its components, on one image: a floor under every network's
+    latency at any batch; 0 when it cannot be timed here (then only the search can tell)."""
     import torch
 
     from .network.latency import time_call
 
     c = min(cfg.network.stem)
-    stem = torch.nn.Sequential(torch.nn.Conv2d(data.in_chans, c, 3, padding=1, bias=False),
-                               torch.nn.BatchNorm2d(c)).to(device).eval()
-    x = torch.randn(cfg.latency.batch_size, data.in_chans, *data.image_size, device=device)
-    return time_call(lambda: stem(x), device, cfg.latency.warmup, cfg.latency.repeats)
+    try:
+        stem = torch.nn.Sequential(torch.nn.Conv2d(data.in_chans, c, 3, padding=1, bias=False),
+                                   torch.nn.BatchNorm2d(c)).to(device).eval()
+        x = torch.randn(1, data.in_chans, *data.image_size, device=device)
+        return time_call(lambda: stem(x), device, warmup=min(cfg.latency.warmup, 3), repeats=10)
+    except (RuntimeError, MemoryError):  # a stem too wide to build here: the search will say so
+        return 0.0
 
 
 def _export_knee(cfg: RunConfig, store: RunStore, progress: Progress) -> Dict[str, Any]:
