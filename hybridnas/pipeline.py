@@ -425,6 +425,23 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             shutil.rmtree(store.root, ignore_errors=True)
             raise exc.then("run the same command again") from None
         raise exc.then(f"resume with: hybridnas search --resume {store.root}") from None
+    except UserError as exc:  # found only once a stage ran (memory, the library against the constraints)
+        if continued:
+            raise
+        if not _worth_keeping(store):  # a new run with nothing computed: no trace, the same command again
+            store.unlock()
+            shutil.rmtree(store.root, ignore_errors=True)
+            raise
+        raise UserError(f"{exc} (run {store.root} keeps what it computed; if it cannot go on, remove it with: "
+                        f"rm -r {store.root})") from None
     finally:
         restore_threads(threads_before)
         store.unlock()
+
+
+def _worth_keeping(store: RunStore) -> bool:
+    """Whether a new run holds work a resume or a new run could reuse: a block-stage checkpoint
+    or member, the library, or evaluations (not only its config, manifest and data summary)."""
+    block = store.path("block")
+    return (any(store.exists(rel) for rel in ("blocks.json", "evaluations.jsonl", "block/ckpt.pt", "block/warm.pt"))
+            or (block.is_dir() and any(block.glob("member_*.json"))))
