@@ -70,8 +70,8 @@ class DataConfig:
     """A named dataset: fetch it into ``path`` when it is not there (MD5-checked); false: a
     missing dataset is an error saying where to put it."""
     image_size: Optional[int] = None
-    """Resize every image to this square side in pixels (any source); null: keep the source's
-    size."""
+    """Resize every image to this square side in pixels (any source), at most 4096; null: keep
+    the source's size."""
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,8 @@ class BlockConfig:
     """Bilevel search epochs per library member (alpha on validation batches, weights on training
     batches)."""
     batch_size: int = 64
-    """Images per step of the supernet; halved automatically when the memory estimate exceeds what
-    is available (see ``memory_limit_gb``)."""
+    """Images per step of the supernet, at most the training split's images; halved automatically
+    when the memory estimate exceeds what is available (see ``memory_limit_gb``)."""
     lr: float = 0.025
     """Initial SGD learning rate of the supernet weights, cosine-annealed to ``lr_min`` over warm-up
     and search."""
@@ -185,9 +185,9 @@ class NetworkConfig:
     """
 
     stages: int = _req()
-    """Number of stages of every network."""
+    """Number of stages of every network, 1 to 64."""
     blocks: Tuple[int, int] = _req()
-    """``[low, high]``: the inclusive range of blocks (cells) a stage stacks, low >= 1."""
+    """``[low, high]``: the inclusive range of blocks (cells) a stage stacks, low >= 1, high <= 1000."""
     widths: Tuple[float, ...] = _req()
     """Width multipliers a stage may take (relative to ``base_width x 2^downsamples``), each > 0."""
     stem: Tuple[int, ...] = (16,)
@@ -215,7 +215,8 @@ class ConstraintsConfig:
     null: no limit."""
     max_latency_ms: Optional[float] = None
     """Most latency in milliseconds, measured as ``latency`` says on the run's device; null: no
-    limit (and nothing is timed unless latency is an objective)."""
+    limit (and nothing is timed unless latency is an objective). A limit below the narrowest
+    stem's latency (timed before the search starts) is refused."""
 
 
 @dataclass(frozen=True)
@@ -278,8 +279,8 @@ class EvaluationConfig:
     """Proxy training epochs per candidate (the full budget of ``fidelity``). Required unless the
     space is tabular, where it must be left out."""
     batch_size: int = 64
-    """Images per training step of a candidate; a candidate out of memory restarts once at half
-    the batch."""
+    """Images per training step of a candidate, at most the training split's images; a candidate
+    out of memory restarts once at half the batch."""
     lr: float = 0.05
     """Initial SGD learning rate, cosine-annealed to ``lr_min`` over ``epochs``."""
     lr_min: float = 0.0
@@ -346,7 +347,8 @@ class TrainConfig:
     augment: Optional[bool] = None
     """Random crop and horizontal flip of the training images; null: as ``data.augment``."""
     cutout: int = 0
-    """Side in pixels of the square cut out of each training image (Cutout); 0: off."""
+    """Side in pixels of the square cut out of each training image (Cutout), at most the image
+    side; 0: off."""
     drop_path: float = 0.0
     """Final drop-path probability of the cells' ops, ramped up linearly over the epochs, in
     [0, 1)."""
@@ -407,7 +409,8 @@ class EngineConfig:
     algorithm: str = "nsga2"
     """The algorithm: ``nsga2`` (both engines); pymoo also ``nsga3`` and ``smsemoa``."""
     pop_size: int = _req()
-    """Population size, >= 4."""
+    """Population size, >= 4, at most the space's number of distinct networks (or table rows) and
+    100,000."""
     generations: Optional[int] = _req(unless="evaluations")
     """Generations to run (with the surrogate: iterations, the initial design being the first).
     The search stops at ``generations`` or ``evaluations``, whichever comes first; at least one
@@ -465,8 +468,8 @@ class RunConfig:
     """
 
     name: str = "search"
-    """Name of the run: its folder is ``runs/<name>`` (``<name>-2``... when that one is taken;
-    ``--out`` changes ``runs/``)."""
+    """Name of the run, a plain folder name: its folder is ``runs/<name>`` (``<name>-2``... when
+    that one is taken; ``--out`` changes ``runs/``)."""
     seed: int = 0
     """Seed of everything random (torch, numpy, the engine, data splits), 0 to 2**32 - 1."""
     device: str = "auto"
@@ -1075,7 +1078,8 @@ def _check_engine(g: EngineConfig, ck: Checks, size: int) -> None:
     ck.positive("engine.generations", g.generations)
     ck.positive("engine.evaluations", g.evaluations)
     if g.generations is None and g.evaluations is None:
-        ck.bad("engine.generations", "is unset and so is engine.evaluations; set one of them (the search stops at the first reached)")
+        ck.bad("engine.generations", "is unset and so is engine.evaluations; set one of them "
+                                     "(the search stops at the first reached)")
     sg = g.surrogate
     for k in ("initial", "batch", "inner_pop", "inner_generations"):
         ck.positive(f"engine.surrogate.{k}", getattr(sg, k))
@@ -1262,7 +1266,8 @@ def check_against_data(cfg: RunConfig, n_train: int, image_size: Tuple[int, int]
     ck = Checks(source)
     if cfg.block is not None:
         ck.at_most("block.batch_size", cfg.block.batch_size, n_train, f"the training split has {n_train:,} images")
-    ck.at_most("evaluation.batch_size", cfg.evaluation.batch_size, n_train, f"the training split has {n_train:,} images")
+    ck.at_most("evaluation.batch_size", cfg.evaluation.batch_size, n_train,
+               f"the training split has {n_train:,} images")
     resized = train_data_config(cfg.data, cfg.train, source).image_size if cfg.data is not None else None
     check_train_against_data(cfg.train, (resized, resized) if resized else image_size, Checks(source, prefix="train."))
 
