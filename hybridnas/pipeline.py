@@ -129,7 +129,12 @@ def validate(cfg: RunConfig, source: str = "config", device=None):
     resolve_precision(cfg.evaluation.precision, device)
     if cfg.tabular:
         return None
-    data = load_dataset(cfg.data, cfg.seed)
+    try:
+        data = load_dataset(cfg.data, cfg.seed)
+    except MemoryError:  # numpy refuses an allocation beyond the machine's memory at once
+        size = f"{cfg.data.image_size}x{cfg.data.image_size}" if cfg.data.image_size else "their size"
+        raise UserError(f"the images of {cfg.data.dataset} at {size} do not fit in this machine's memory; lower "
+                        "data.image_size or cap the images with data.subset") from None
     check_against_data(cfg, len(data.train), tuple(data.image_size), source)
     if cfg.evaluation.folds > 1:
         from .evaluate.base import Folds
@@ -154,6 +159,8 @@ def _stem_latency(cfg: RunConfig, data, device) -> float:
     from .network.latency import time_call
 
     c = min(cfg.network.stem)
+    if 4 * c * (9 * data.in_chans + data.image_size[0] * data.image_size[1]) > 2**28:
+        return 0.0  # a stem over 256 MiB is not built to time it; the search measures it
     try:
         stem = torch.nn.Sequential(torch.nn.Conv2d(data.in_chans, c, 3, padding=1, bias=False),
                                    torch.nn.BatchNorm2d(c)).to(device).eval()

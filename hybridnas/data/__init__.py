@@ -138,6 +138,19 @@ def check_arrays(x: np.ndarray, y: np.ndarray, source: str, training: bool = Tru
     return x, y.astype(np.int64), num_classes
 
 
+def _check_fits(name: str, n: int, channels: int, side: int) -> None:
+    """Refuse a resize whose images would not fit in the memory available now (float32, with the
+    copies normalising makes), before anything is allocated: the machine would kill the process."""
+    from ..block.memory import available_bytes
+
+    need = 3 * 4 * n * channels * side * side
+    avail = available_bytes("cpu")
+    if avail is not None and need > avail:
+        raise UserError(f"{name}: {n:,} images at {side}x{side} need about {need / 2**30:.1f} GiB but "
+                        f"{avail / 2**30:.1f} GiB is available; lower data.image_size or cap the images with "
+                        "data.subset, data.val_subset and data.test_subset")
+
+
 def _stratified_split(y: np.ndarray, fraction: float, seed: int) -> Tuple[np.ndarray, np.ndarray]:
     """Indices (rest, part) with ``part`` about ``fraction`` of each class (at least one each)."""
     rng = np.random.default_rng(seed)
@@ -246,6 +259,7 @@ def build_dataset(
         if len(sy) == 0 and not (merge_val and split_name == "validation"):
             raise UserError(f"{name}: the {split_name} split is empty; give more images or change the fractions")
     if image_size is not None:
+        _check_fits(name, len(tr_x) + len(va_x) + len(te_x), tr_x.shape[1], image_size)
         tr_x, va_x, te_x = (resize_images(a, (image_size, image_size)) for a in (tr_x, va_x, te_x))
     if scale:
         tr_x, va_x, te_x = (a.astype(np.float32) / scale for a in (tr_x, va_x, te_x))

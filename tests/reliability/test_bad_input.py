@@ -244,6 +244,7 @@ CASES = [
          "'block.memory_limit_gb'"),
     Case("supernet-over-memory-limit", lambda c: c.search(TINY, "--set", "block.memory_limit_gb=1e-9"),
          "block.memory_limit_gb"),  # found by the block stage: the new run, with nothing computed, is removed
+    Case("image-size-beyond-memory", lambda c: c.search(TINY, "--set", "data.image_size=4096"), "data.image_size"),
     Case("pop-size-huge", lambda c: c.search(TINY, "--set", "engine.pop_size=10000000000000"), "'engine.pop_size'"),
     Case("surrogate-initial-huge", lambda c: c.search(TINY, "--set", "engine.surrogate.initial=10000000000000"),
          "'engine.surrogate.initial'"),
