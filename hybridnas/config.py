@@ -8,6 +8,7 @@ engines and evaluators, sensible ranges. Any problem is one :class:`UserError` l
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import difflib
 import math
@@ -832,7 +833,7 @@ def _convert(tp: Any, value: Any, key: str, source: str) -> Any:
             return tuple(_convert(a, v, f"{key}[{i}]", source) for i, (a, v) in enumerate(zip(args, value)))
         inner = args[0] if args else Any
         return tuple(_convert(inner, v, f"{key}[{i}]", source) for i, v in enumerate(value))
-    if origin in (dict, Mapping, typing.Mapping) or tp in (dict, Mapping):
+    if origin in (dict, Mapping, typing.Mapping, collections.abc.Mapping) or tp in (dict, Mapping):
         if value is None:
             return {}
         if not isinstance(value, Mapping):
