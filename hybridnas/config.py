@@ -582,9 +582,21 @@ def _read_yaml(path: Path, seen: Tuple[Path, ...] = (), notes: Optional[List[str
 
 
 def _with_absolute_path(part: Dict[str, Any], base: Path) -> Dict[str, Any]:
-    if isinstance(part.get("path"), str) and part["path"]:
+    if isinstance(part.get("path"), str) and part["path"] and _text_problem(part["path"]) is None:
         return {**part, "path": str(_absolute(part["path"], base))}
-    return part
+    return part  # a path no file can have is refused, naming its key, when the section is read
+
+
+def _text_problem(text: str) -> Optional[str]:
+    """Why ``text`` cannot be a setting (a path, a name), or ``None``: a NUL byte, or characters
+    UTF-8 cannot encode (lone surrogates, as YAML's ``\\ud800`` escapes give)."""
+    if "\0" in text:
+        return "holds a NUL byte"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds characters UTF-8 cannot encode (lone surrogates)"
+    return None
 
 
 def _absolute(p: str, base: Path) -> Path:
@@ -876,6 +888,9 @@ def _convert(tp: Any, value: Any, key: str, source: str) -> Any:
         return number
     if tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            problem = _text_problem(str(value))
+            if problem:
+                _fail(source, key, f"{problem}: {_describe(value)}; write plain text")
             return str(value)
         _fail(source, key, f"must be a string, got {_describe(value)}")
     return value
@@ -1193,7 +1208,8 @@ def _check_network_space(cfg: RunConfig, source: str, ck: Checks) -> int:
     # memory estimate): they must be valid alone, not only under each library member's overrides
     strategy_cls.parse_options(b.strategy.options, source=f"{where(source, 'block.strategy')}: block.strategy "
                                f"({b.strategy.name} options)")
-    strategy_cls.check_config(cfg, source)
+    origin = where(source, "block.library")  # the members' options come from the library and the strategy
+    strategy_cls.check_config(cfg, origin if origin != str(source) else where(source, "block.strategy"))
 
     n = cfg.network
     positive("network.stages", n.stages)

@@ -103,7 +103,7 @@ def config_source(space: Optional[str] = None, overrides: Sequence[str] = (), re
     """What errors about the config name as its origin: the space file, or ``--set`` for the keys
     it gave (:class:`~hybridnas.config.Source`); a resumed run's ``config.yaml``."""
     if resume:
-        return str(Path(resume) / "config.yaml")
+        return Source(str(Path(resume) / "config.yaml"), overrides)
     try:
         return Source(str(resolve_space_path(space)), overrides)
     except UserError:
@@ -239,7 +239,7 @@ def extend(cfg: RunConfig, data: Dict[str, Any], overrides: Sequence[str], store
         if key not in EXTENSIBLE:
             raise UserError(f"--set {key} cannot change a run being resumed (its config is fixed; only {allowed} can "
                             f"be raised, to extend the search); start a new run instead")
-    new = config_from_dict(apply_overrides(data, overrides), source=str(store.path("config.yaml")))
+    new = config_from_dict(apply_overrides(data, overrides), source=Source(str(store.path("config.yaml")), overrides))
     for key in EXTENSIBLE:
         name = key.split(".")[1]
         old, now = getattr(cfg.engine, name), getattr(new.engine, name)
