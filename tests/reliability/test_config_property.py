@@ -1,7 +1,8 @@
 """Property: whatever value any config key is given, the checks before a search is written either
 accept it or refuse it with one line (exit status 2), and a refused search writes nothing.
 
-Hypothesis draws one to three ``--set KEY=VALUE`` overrides over the tiny space, the keys from
+Hypothesis draws one to three ``--set KEY=VALUE`` overrides over the tiny space and the digits
+table (a tabular space), the keys from
 every leaf of the space-file reference (:func:`hybridnas.reference.space_keys`, which walks the
 config dataclasses), the values from what users mistype: NaN, infinities, negatives, zero, huge
 numbers, wrong types (strings, booleans, lists, mappings, null) and ordinary values. Each draw
@@ -94,7 +95,8 @@ SEED = os.environ.get("HYBRIDNAS_PROPERTY_SEED")
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=SEED is None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(sets=overrides)
-def test_any_value_is_accepted_or_refused_in_one_line_with_nothing_written(sets, tmp_path, monkeypatch):
+@pytest.mark.parametrize("space", [TINY, "digits_table"], ids=["network-space", "tabular-space"])
+def test_any_value_is_accepted_or_refused_in_one_line_with_nothing_written(space, sets, tmp_path, monkeypatch):
     from hybridnas.pipeline import config_source, open_run, validate
 
     # the machine this test reports to the data loader: 1 GiB free, so a valid draw of a large
@@ -105,8 +107,8 @@ def test_any_value_is_accepted_or_refused_in_one_line_with_nothing_written(sets,
     monkeypatch.chdir(work)  # a relative runs/ or data path lands here, where it is watched
     before = files_under(work)
     try:
-        cfg, store = open_run(TINY, sets, out=str(work / "runs"))
-        validate(cfg, config_source(TINY, sets))
+        cfg, store = open_run(space, sets, out=str(work / "runs"))
+        validate(cfg, config_source(space, sets))
     except UserError as exc:
         line = f"hybridnas search: error: {exc}"
         assert len(line.splitlines()) == 1 and str(exc).strip(), repr(line)
