@@ -128,7 +128,8 @@ class Run:
                            progress=Progress(quiet=not progress), threads=threads)
 
     def report(self, theme: str = "light") -> List[Path]:
-        """``hybridnas report``: writes ``report.md`` and ``report.html``; returns their paths."""
+        """``hybridnas report``: writes ``report.md``, ``report.html`` and (with plotly) the interactive
+        ``front.html``; returns their paths."""
         from .report import write_report
 
         return write_report(self.results, theme=theme)

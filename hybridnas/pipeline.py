@@ -73,7 +73,8 @@ def manifest(cfg: RunConfig, device) -> Dict[str, Any]:
 # holding only these (a search stopped before its manifest) may be started again; anything else
 # is the user's, and a new run never writes beside it
 _RUN_ENTRY = re.compile(
-    r"^(config\.yaml|manifest\.json|dataset\.json|block|blocks\.json|evaluations\.jsonl|generations|surrogate"
+    r"^(config\.yaml|fingerprint\.json|manifest\.json|dataset\.json|block|blocks\.json|evaluations\.jsonl"
+    r"|generations|surrogate"
     r"|hv_reference\.json|latency_lut\.json|fidelity|table\.json|front\.(csv|json)|weights|plots|picks\.json"
     r"|exports|trained|trained\.jsonl|report\.(md|html)|summary\.json|ray|\.lock|\.write-test-\d+|\..+\.tmp)$"
 )
@@ -215,10 +216,37 @@ def open_run(
         cfg = config_from_dict(data, source=str(store.path("config.yaml")))
         if overrides:
             cfg = extend(cfg, data, overrides, store, notes)
+        check_resumed(cfg, store, notes if notes is not None else [])
         return cfg, store
     cfg = load_config(space, overrides, notes=notes)
     store = RunStore(new_run_dir(cfg, name, Path(out) if out else None))
     return cfg, store
+
+
+def check_resumed(cfg: RunConfig, store: RunStore, notes: list) -> None:
+    """Before a resume writes anything: refuse a config that is not the run's (its fingerprint;
+    the data is compared once loaded, in :func:`run_search`), and say in ``notes`` what changed
+    that does not refuse it (versions), that the run has no fingerprint yet, and what records
+    were lost (which the resume trains again)."""
+    from .results import RunResults
+    from .store import fingerprint
+
+    saved = fingerprint.read(store)
+    if saved is None:
+        notes.append(f"run {store.root} was made before runs kept a {fingerprint.FINGERPRINT}, so this resume cannot "
+                     f"check that its config and data are the ones it was made with; it writes one from them now")
+    else:
+        fingerprint.compare_config(store, cfg, saved)
+        changed = fingerprint.version_warning(saved)
+        if changed:
+            notes.append(f"warning: {changed}")
+    results = RunResults(store)
+    loss = results.loss_line()
+    if loss:
+        n = results.lost()["lost"]
+        retrain = (f"this resume trains the {n} lost network{'s' if n != 1 else ''} again as its replay reaches "
+                   f"{'them' if n != 1 else 'it'}" if n else "nothing else is missing")
+        notes.append(f"warning: {loss}; {retrain}")
 
 
 # what a resume may change: the search's length, so a finished search can be extended
@@ -332,6 +360,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     from .network.latency import LatencyTable
     from .network.points import NetworkPoints
     from .network.search import NetworkStage
+    from .store import fingerprint
 
     progress = progress or Progress()
     t0 = time.perf_counter()
@@ -346,12 +375,19 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         # what bad input can break is checked before a new run's directory is made, so a
         # refused search leaves nothing behind
         data = validate(cfg, source, device)
+        made = fingerprint.make(cfg, data)
+        saved = fingerprint.read(store) if continued else None
+        if saved is not None:  # the config was compared as it was read (check_resumed)
+            fingerprint.compare_data(store, cfg, saved, made)
         if not resumed:
             store.ensure_writable()
             store.lock()
         if not store.exists("manifest.json"):
             store.write_text("config.yaml", dump_yaml(cfg))
+            store.write_json(fingerprint.FINGERPRINT, made)
             store.write_json("manifest.json", manifest(cfg, device))
+        elif saved is None:  # a run made before fingerprints
+            store.write_json(fingerprint.FINGERPRINT, made)
         extended = _extension(cfg, store) if continued else {}
         threads_before = configure(device, cfg.deterministic, cfg.threads)
         estimated = None

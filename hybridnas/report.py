@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -374,7 +375,7 @@ table { border-collapse: collapse; margin: .5em 0 1.2em; font-size: 13px; displa
 th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
 td:nth-child(n+4) { font-variant-numeric: tabular-nums; }
-td code { word-break: break-all; }
+td code { word-break: normal; overflow-wrap: normal; }  /* ids never split; genomes break at "-", cells at "|" */
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
 pre { background: #f6f8fa; padding: .8em; overflow-x: auto; border-radius: 6px; }
 img { max-width: 100%; height: auto; border: 1px solid #d0d7de; border-radius: 4px; margin: .3em 0; }
@@ -417,7 +418,8 @@ def to_html(blocks: Sequence[Block], title: str) -> str:
 
 
 def write_report(run, theme: str = "light") -> List[Path]:
-    """Draw the figures and write ``report.md`` and ``report.html``; returns their paths."""
+    """Draw the figures and write ``report.md``, ``report.html`` and the interactive ``front.html``
+    (when plotly is installed; else the report says what to install); returns their paths."""
     from .analysis.plots import plot_all
 
     results = run if isinstance(run, RunResults) else RunResults(run)
@@ -425,7 +427,28 @@ def write_report(run, theme: str = "light") -> List[Path]:
     for p in plot_all(results, ("png",), theme):
         rel = p.relative_to(results.store.path("plots"))
         images[str(rel.with_suffix(""))] = str(p.relative_to(results.root))
+    front, note = _front_page(results)
     blocks = build(results, images)
+    at = next(i for i, b in enumerate(blocks) if b[:3] == ("h", 2, "Figures")) + 1
+    blocks.insert(at, ("p", note))
     md = results.store.write_text("report.md", to_markdown(blocks))
     page = results.store.write_text("report.html", to_html(blocks, f"hybridnas report: {results.root.name}"))
-    return [md, page]
+    return [md, page] + ([front] if front else [])
+
+
+def _front_page(results: RunResults) -> Tuple[Optional[Path], str]:
+    """Write ``front.html`` (the interactive front, :mod:`hybridnas.analysis.front_view`) and say
+    in a sentence where it is, or why it is not there (plotly missing: the report goes on)."""
+    from .errors import UserError
+
+    try:
+        from .analysis.front_view import write_front_page
+
+        path = write_front_page(results)
+    except UserError as exc:
+        print(f"hybridnas report: front.html not written: {exc}", file=sys.stderr)
+        return None, f"The interactive front page (`front.html`) was not written: {exc}."
+    return path, ("[Open the interactive front](front.html) (`front.html`, one file that works offline): hover a "
+                  "model for its numbers, filter by limits on parameters, FLOPs and accuracy to see what "
+                  "`hybridnas pick` would choose, click a model for its cells and the commands that export or "
+                  "train it.")

@@ -17,6 +17,19 @@ from .store import RunStore
 TRAINED = "trained.jsonl"  # one record per finished full training (hybridnas train)
 
 
+def warn_loss(command: str, run) -> None:
+    """``hybridnas <command>: warning: <loss_line>`` on stderr, when a run lost records."""
+    import sys
+
+    results = run if isinstance(run, RunResults) else RunResults(run)
+    line = results.loss_line()
+    if line:
+        if results.lost()["lost"]:
+            line += (f"; {command} used the records left: resume the search (hybridnas search --resume "
+                     f"{results.root}) to train the lost ones again")
+        print(f"hybridnas {command}: warning: {line}", file=sys.stderr)
+
+
 class RunResults:
     def __init__(self, path):
         self.store = path if isinstance(path, RunStore) else RunStore.open_existing(Path(path))
@@ -190,6 +203,54 @@ class RunResults:
             fix = f"train the model again with 'hybridnas train {self.root} --id {record['arch_id']}'"
             model.load_state_dict(self.store.load_tensors(str(p.relative_to(self.root)), fix=fix))
         return model.eval()
+
+    def lost(self) -> Dict[str, Any]:
+        """Records missing from ``evaluations.jsonl``: ``expected`` (how many full-budget results
+        the run's summary or last generation counts), ``found``, ``lost``, and ``cut``, the number
+        of a last line cut short (of any JSON-lines file the readers use), by file."""
+        from .network.search import EVALS, top_budget
+
+        last: Dict[Any, Dict[str, Any]] = {}
+        for r in self.store.records(EVALS):
+            last[r["arch_id"], r.get("epochs")] = r
+        self.store.records(TRAINED)  # for its cut line
+        cut = {rel: self.store.cut[rel] for rel in (EVALS, TRAINED) if rel in self.store.cut}
+        top = top_budget(self.config)
+        found_all = [r for (_, ep), r in last.items() if ep == top]
+        found_ok = sum(r.get("status") == "ok" for r in found_all)
+        expected, lost = len(found_all), 0
+        try:
+            summary = self.store.read_json("summary.json", default=None) or {}
+            gens = sorted(self.store.path("generations").glob("gen_*.json"))
+            gen = self.store.read_json(str(gens[-1].relative_to(self.root))) if gens else {}
+        except UserError:  # a damaged summary or generation counts nothing
+            summary, gen = {}, {}
+        if "evaluated" in summary:  # ok and failed results at the full budget
+            n = int(summary["evaluated"]) + int(summary.get("failed") or 0)
+            lost, expected = max(lost, n - len(found_all)), max(expected, n)
+        if "evaluated" in gen:  # ok results at the full budget, so far
+            n = int(gen["evaluated"])
+            if n - found_ok > lost:
+                lost, expected = n - found_ok, len(found_all) + n - found_ok
+        return {"expected": expected, "found": len(found_all), "lost": lost, "cut": cut}
+
+    def loss_line(self) -> Optional[str]:
+        """One line saying what :meth:`lost` found (``None`` when nothing is missing), e.g.
+        ``evaluations.jsonl: 9 of 18 records lost (line 10 cut)``."""
+        from .network.search import EVALS
+
+        info = self.lost()
+        parts = []
+        if info["lost"] or EVALS in info["cut"]:
+            cut = f"line {info['cut'][EVALS]} cut" if EVALS in info["cut"] else ""
+            if info["lost"]:
+                cut = f" ({cut})" if cut else ""
+                parts.append(f"{EVALS}: {info['lost']} of {info['expected']} records lost{cut}")
+            else:
+                parts.append(f"{EVALS}: {cut} (a record being written when the search stopped)")
+        if TRAINED in info["cut"]:
+            parts.append(f"{TRAINED}: line {info['cut'][TRAINED]} cut (a full training's record; train it again)")
+        return "; ".join(parts) or None
 
     def picks(self) -> List[Dict[str, Any]]:
         return self.store.read_json("picks.json", default={"picks": []})["picks"]

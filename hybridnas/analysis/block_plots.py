@@ -69,6 +69,9 @@ def alpha_figures(results: RunResults, t) -> List[Tuple[str, object]]:
     ax.axhline(1.0, color=t.muted, lw=0.8, ls=":", label="uniform")
     ax.set_ylim(bottom=0)
     ax.set_xlabel("search epoch")
+    from .plots import _whole_ticks
+
+    _whole_ticks(ax.xaxis, [r["epoch"] + 1 for r in history])
     ax.set_ylabel("entropy / entropy of uniform")
     ax.set_title("architecture entropy per epoch")
     ax.grid(alpha=0.3)

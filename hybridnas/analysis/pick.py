@@ -309,5 +309,6 @@ def pick(
         # the end with its new time and list instead of repeating
         key = lambda p: {k: v for k, v in p.items() if k not in ("time", "listed")}  # noqa: E731
         same = lambda p: key(p) == key(entry)  # noqa: E731
-        results.store.write_json("picks.json", {"picks": [p for p in results.picks() if not same(p)] + [entry]})
+        with results.store.holding(then="pick again"):  # one writer: a search records its knee pick too
+            results.store.write_json("picks.json", {"picks": [p for p in results.picks() if not same(p)] + [entry]})
     return chosen

@@ -132,12 +132,55 @@ def _generation_fronts(results: RunResults, by_id: Dict[str, dict]) -> List[List
     return [[by_id[a] for a in g.get("front", []) if a in by_id] for g in results.generations()]
 
 
-def _annotate_picks(ax, points: Dict[str, Tuple[float, float]], picked: Dict[str, str], t: Theme) -> None:
+# Where a pick's label may go, in points from its marker: right, left, above, below, then farther out.
+LABEL_OFFSETS = ((9, 7), (9, -15), (-9, 7), (-9, -15), (0, 14), (0, -22), (18, 20), (18, -28), (-18, 20),
+                 (-18, -28), (30, 0), (-30, 0), (0, 32), (0, -40), (34, 30), (34, -38), (-34, 30), (-34, -38))
+RING = 110  # a pick ring's marker size (points^2)
+
+
+def _ring_picks(ax, points: Dict[str, Tuple[float, float]], picked: Dict[str, str], t: Theme) -> None:
+    """Ring the picked models (labelled by :func:`_label_picks` once the figure is laid out)."""
     for k, (aid, (x, y)) in enumerate(sorted((a, p) for a, p in points.items() if a in picked)):
-        ax.scatter([x], [y], s=110, facecolors="none", edgecolors=t.pick, linewidths=1.8, zorder=5,
+        ax.scatter([x], [y], s=RING, facecolors="none", edgecolors=t.pick, linewidths=1.8, zorder=5,
                    label="picked (id)" if k == 0 else None)
-        ax.annotate(aid[:6], (x, y), textcoords="offset points", xytext=(7, -12 if k % 2 else 5),
-                    fontsize=8, color=t.pick, zorder=6)
+
+
+def _label_picks(ax, points: Dict[str, Tuple[float, float]], picked: Dict[str, str], t: Theme,
+                 others: Sequence[Tuple[float, float]] = ()) -> None:
+    """Label each picked model with its id where the label covers the fewest markers (``others``:
+    every point drawn in the axes) and no other label; a line joins a label set apart.
+
+    Call it once the figure is laid out (scales, limits and the axes' size final): the placement
+    works in display coordinates."""
+    ax.autoscale_view()
+    fig = ax.figure
+    px = fig.dpi / 72.0  # pixels per point
+    marks = ax.transData.transform(list(others) + list(points.values())) if (others or points) else []
+    placed: List[Tuple[float, float, float, float]] = []
+    for aid, (x, y) in sorted((a, p) for a, p in points.items() if a in picked):
+        text = aid[:6]
+        w, h = 8 * 0.7 * len(text) * px, 8 * 1.3 * px  # 8-point text, generously
+        cx, cy = ax.transData.transform((x, y))
+
+        def cost(off):
+            dx, dy = off[0] * px, off[1] * px
+            x0 = cx + dx - (w if dx < 0 else w / 2 if dx == 0 else 0)
+            y0 = cy + dy
+            box = (x0 - 2, y0 - 2, x0 + w + 2, y0 + h + 2)
+            r = (RING ** 0.5 / 2 + 2) * px  # clear of a ring around any marker
+            covered = sum(1 for mx, my in marks if box[0] - r <= mx <= box[2] + r and box[1] - r <= my <= box[3] + r)
+            clash = sum(1 for b in placed if not (box[2] < b[0] or b[2] < box[0] or box[3] < b[1] or b[3] < box[1]))
+            frame = ax.bbox  # across the axes' edge: only when every place inside covers more markers
+            out = box[0] < frame.x0 or box[2] > frame.x1 or box[1] < frame.y0 or box[3] > frame.y1
+            return (covered + 10 * clash, out, abs(off[0]) + abs(off[1])), box
+
+        (_, box), off = min(((cost(o), o) for o in LABEL_OFFSETS), key=lambda c: c[0][0])
+        placed.append(box)
+        far = abs(off[0]) + abs(off[1]) > 20
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=off, fontsize=8, color=t.pick, zorder=6,
+                    in_layout=False,
+                    ha="right" if off[0] < 0 else "center" if off[0] == 0 else "left", va="bottom",
+                    arrowprops=dict(arrowstyle="-", color=t.pick, lw=0.6, shrinkA=0, shrinkB=6) if far else None)
 
 
 def _si(v: float, _pos=None) -> str:
@@ -146,6 +189,20 @@ def _si(v: float, _pos=None) -> str:
         if abs(v) >= div:
             return f"{v / div:.3g}{unit}"
     return f"{v:.3g}"
+
+
+def _whole_ticks(axis, values: Sequence[float] = ()) -> None:
+    """Ticks at whole numbers only (generations, epochs), never 1.5: at each of ``values`` when
+    there are few, else where matplotlib puts whole numbers. A single value gets room either side."""
+    from matplotlib.ticker import MaxNLocator
+
+    vals = sorted({int(v) for v in values})
+    if 0 < len(vals) <= 20:
+        axis.set_ticks(vals)
+    else:
+        axis.set_major_locator(MaxNLocator(integer=True))
+    if len(vals) == 1 and axis is axis.axes.xaxis:
+        axis.axes.set_xlim(vals[0] - 1, vals[0] + 1)
 
 
 def _log_count_axis(axis) -> None:
@@ -184,15 +241,19 @@ def fig_front(results: RunResults, t: Theme):
         xs, ys = _staircase(recs, key)
         ax.step(xs, ys, where="post", c=t.front, lw=1.8, label=f"final front of this projection (2 objectives) vs {key}")
         _front_points(ax, front, key, t)
-        _annotate_picks(ax, {r["arch_id"]: (r[key], 100 * r["val_acc"]) for r in front}, picked, t)
         ax.set_xscale("log")
         _log_count_axis(ax.xaxis)
+        _ring_picks(ax, {r["arch_id"]: (r[key], 100 * r["val_acc"]) for r in front}, picked, t)
         ax.set_xlabel(label)
         ax.set_ylabel(ACC_LABEL)
         ax.grid(True, which="major")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, [l.replace(" vs params", "") for l in labels], loc="outside lower center", ncol=3)
     fig.suptitle(f"{results.root.name}: accuracy against cost ({len(recs)} evaluated, {len(front)} on the front)")
+    fig.get_layout_engine().execute(fig)  # the axes' final size, for placing the labels
+    for ax, key in zip(axes, ("params", "flops")):
+        _label_picks(ax, {r["arch_id"]: (r[key], 100 * r["val_acc"]) for r in front}, picked, t,
+                     [(r[key], 100 * r["val_acc"]) for r in recs])
     return fig
 
 
@@ -342,8 +403,7 @@ def fig_hypervolume(results: RunResults, t: Theme):
     ax.plot(g, hv, c=t.front, lw=2, marker="o", label="hypervolume of the front")
     ax.set_xlabel("generation")
     ax.set_ylabel("hypervolume (normalised objectives, unitless)")
-    if len(g) <= 20:  # else matplotlib's own ticks (set_xticks(None) raises)
-        ax.set_xticks(g)
+    _whole_ticks(ax.xaxis, g)
     ax.grid(True)
     ax.legend(loc="upper left")
     objs = ", ".join(ref.get("objectives", results.config.objectives))
@@ -382,6 +442,7 @@ def fig_surrogate(results: RunResults, t: Theme):
     ax.axhline(0, c=t.muted, lw=0.8, ls=":")
     ax.set_ylim(-1.05, 1.05)
     ax.set_xlabel("generation (surrogate iteration)")
+    _whole_ticks(ax.xaxis, [int(it["generation"]) + 1 for it in its])
     ax.set_ylabel("Kendall τ, predicted vs measured (unitless)")
     ax.grid(True)
     ax.legend(loc="lower right")
@@ -513,10 +574,20 @@ def fig_block(results: RunResults, index: int, t: Theme):
     fig, axes = plt.subplots(1, 2, figsize=(3.8 + 2.6 * n, 3.1), constrained_layout=True)
     _draw_cell(axes[0], entry.genotype.normal, f"block {index}: normal cell", t)
     _draw_cell(axes[1], entry.genotype.reduce, f"block {index}: reduction cell (inputs stride 2)", t)
-    fig.suptitle(f"{entry.cell_params:,} params per normal cell; reference net {entry.net_params:,} params, "
-                 f"{2 * entry.net_macs:,} FLOPs  |  inputs 0, 1: the outputs c[k-2], c[k-1] of the two cells before; "
-                 f"output c[k] concatenates nodes 2-{n + 1} (numbered as in the genotype and the heat-maps)", fontsize=8)
+    caption = (f"{entry.cell_params:,} params per normal cell; reference net {entry.net_params:,} params, "
+               f"{2 * entry.net_macs:,} FLOPs.\nInputs 0, 1: the outputs c[k-2], c[k-1] of the two cells before; "
+               f"output c[k] concatenates nodes 2-{n + 1} (numbered as in the genotype and the heat-maps).")
+    fig.suptitle(_wrap(caption, fig.get_figwidth(), 8), fontsize=8)
     return fig
+
+
+def _wrap(text: str, width_in: float, fontsize: float) -> str:
+    """``text`` broken into lines that fit ``width_in`` inches at ``fontsize`` (DejaVu Sans averages
+    about 0.6 em per character; a margin is kept), keeping its own line breaks."""
+    import textwrap
+
+    chars = max(20, int(width_in * 72 / (0.6 * fontsize) * 0.92))
+    return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
 
 
 # ------------------------------------------------------------------------------ drivers

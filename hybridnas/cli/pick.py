@@ -83,8 +83,9 @@ def run(args) -> int:
             print(f"  {r['arch_id']}: not flagged as a high trade-off point (next in knee order)")
     also = f"; the {len(chosen) - 1} listed after it are runners-up, not recorded as picks" if len(chosen) > 1 else ""
     print(f"picked {chosen[0]['arch_id']} by {rule}; recorded in {args.run}/picks.json{also}")
-    from ..results import RunResults
+    from ..results import RunResults, warn_loss
 
     if not RunResults(args.run).config.tabular:  # a table's rows are not networks to export
         print(f"export with: hybridnas export {args.run} --id {chosen[0]['arch_id']}")
+    warn_loss("pick", args.run)
     return 0

@@ -27,4 +27,7 @@ def run(args) -> int:
     figures = _names(args.figure) if args.figure is not None else None
     for p in plot_all(args.run, _names(args.format), args.theme, figures):
         print(p)
+    from ..results import warn_loss
+
+    warn_loss("plot", args.run)
     return 0

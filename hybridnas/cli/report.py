@@ -15,4 +15,7 @@ def run(args) -> int:
 
     for p in write_report(args.run, theme=args.theme):
         print(p)
+    from ..results import warn_loss
+
+    warn_loss("report", args.run)
     return 0

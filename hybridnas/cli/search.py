@@ -62,7 +62,7 @@ def run(args) -> int:
     cfg, store = open_run(args.space, overrides, name=args.name, resume=args.resume, out=args.out, notes=notes)
     progress = Progress(quiet=args.quiet)
     for note in notes:  # shown even with --quiet: the run does not do all the space file says
-        print(f"hybridnas search: note: {note}", file=sys.stderr)
+        print(f"hybridnas search: {note if note.startswith('warning: ') else 'note: ' + note}", file=sys.stderr)
     summary = run_search(cfg, store, progress, export=not args.no_export,
                          source=config_source(args.space, overrides, args.resume))
     print_summary(summary)

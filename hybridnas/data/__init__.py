@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 import numpy as np
 import torch
@@ -52,6 +52,7 @@ class Dataset:
     mean: Tuple[float, ...]
     std: Tuple[float, ...]
     scale: float = 1.0  # raw pixel values are divided by this before normalising
+    source: Optional[Dict[str, Any]] = None  # the raw arrays' shapes, dtypes and sha256 (RawData.digest)
 
     @property
     def in_chans(self) -> int:
@@ -291,6 +292,21 @@ class RawData:
     y_test: Optional[np.ndarray] = None
     scale: Optional[float] = None  # raw values are divided by this (255 for 8-bit images)
 
+    def digest(self) -> Dict[str, Any]:
+        """The arrays as read: shape and dtype of each, one sha256 over all (a run's fingerprint)."""
+        import hashlib
+
+        h, arrays = hashlib.sha256(), {}
+        for key in ("x", "y", "x_test", "y_test"):
+            a = getattr(self, key)
+            if a is None:
+                continue
+            a = np.ascontiguousarray(a)
+            arrays[key] = {"shape": list(a.shape), "dtype": str(a.dtype)}
+            h.update(f"{key}:{a.dtype.str}:{a.shape};".encode())
+            h.update(a.reshape(-1).view(np.uint8))
+        return {"arrays": arrays, "sha256": h.hexdigest()}
+
 
 def data_root(cfg) -> Path:
     """The folder a named dataset is looked for (and downloaded) in: ``data.path``, else
@@ -304,12 +320,13 @@ def load_dataset(cfg, seed: int, *, merge_val: bool = False) -> Dataset:
     from . import sources
 
     raw: RawData = sources.SOURCES.get(cfg.dataset, key="data.dataset")(cfg)
-    return build_dataset(
+    data = build_dataset(
         raw.name, raw.x, raw.y, x_test=raw.x_test, y_test=raw.y_test, scale=raw.scale,
         val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, seed=seed,
         subset=cfg.subset, val_subset=cfg.val_subset, test_subset=cfg.test_subset,
         image_size=cfg.image_size, merge_val=merge_val,
     )
+    return replace(data, source=raw.digest())
 
 
 def batches(

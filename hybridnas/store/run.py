@@ -208,6 +208,7 @@ class RunStore:
     def __init__(self, root: Path):
         self.root = Path(root)
         self._lock_held = False
+        self.cut: Dict[str, int] = {}  # JSON-lines file -> number of its last line, found cut short by records()
 
     # ------------------------------------------------------------------ paths
 
@@ -227,6 +228,9 @@ class RunStore:
     def open_existing(cls, root: Path) -> "RunStore":
         """Open a run for reading; refuse a missing or incompatible one with a clear message."""
         root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise UserError(f"'{root}' is a file, not a run directory; give the path of a run's folder "
+                            "(e.g. runs/digits)")
         if not root.is_dir():
             raise UserError(f"run directory '{root}' does not exist; give the path of a run (e.g. runs/digits)")
         store = cls(root)
@@ -259,7 +263,9 @@ class RunStore:
 
     # ------------------------------------------------------------------ lock
 
-    def lock(self) -> None:
+    def lock(self, then: str = "resume") -> None:
+        """Take ``.lock``; ``then`` ends the refusal while another process holds it ("wait for it
+        to finish or stop it, then <then>")."""
         lock = self.path(".lock")
         me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
         for _ in range(3):
@@ -272,7 +278,7 @@ class RunStore:
                     since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder.get("started", 0)))
                     raise UserError(
                         f"run '{self.root}' is in use by process {holder.get('pid')} on {holder.get('host')} "
-                        f"(since {since}); wait for it to finish or stop it, then resume"
+                        f"(since {since}); wait for it to finish or stop it, then {then}"
                     )
                 try:  # stale: its process is gone (or the file is unreadable); take it over
                     lock.unlink()
@@ -285,6 +291,19 @@ class RunStore:
             sweep_temporaries(self.root)
             return
         raise UserError(f"could not take the lock of run '{self.root}'; remove {lock} if no search is running")
+
+    @contextlib.contextmanager
+    def holding(self, then: str) -> Iterator[None]:
+        """Hold the lock for the writes inside, unless this store holds it already (a search
+        writing its own picks); ``then``: as for :meth:`lock`."""
+        if self._lock_held:
+            yield
+            return
+        self.lock(then)
+        try:
+            yield
+        finally:
+            self.unlock()
 
     @staticmethod
     def _read_lock(lock: Path) -> Optional[Dict[str, Any]]:
@@ -393,7 +412,10 @@ class RunStore:
         return len(data) - keep
 
     def records(self, rel: str) -> List[Dict[str, Any]]:
+        """The records of a JSON-lines file; a last line cut short (a kill, or a file cut) is
+        left out and its number kept in ``cut[rel]``."""
         p = self.path(rel)
+        self.cut.pop(rel, None)
         if not p.exists():
             return []
         out = []
@@ -405,6 +427,7 @@ class RunStore:
                 out.append(json.loads(raw))
             except ValueError:
                 if n == len(lines):  # the last line has no newline: cut short by a kill
+                    self.cut[rel] = n
                     break
                 raise UserError(
                     f"run file '{p}' is corrupted at line {n}; remove that line (or the file) and resume"

@@ -277,8 +277,8 @@ def test_report_html_parses_and_every_reference_resolves(run_copy):
     train_model(run_copy, p["arch_id"], {"epochs": 1})
     # a figure another tool left under plots/block_* is included
     shutil.copy(run_copy / "plots" / "front.png", run_copy / "plots" / "block_0_alpha.png")
-    md, page = run.report()
-    assert md == run_copy / "report.md" and page == run_copy / "report.html"
+    md, page, front = run.report()
+    assert md == run_copy / "report.md" and page == run_copy / "report.html" and front == run_copy / "front.html"
 
     parser = _Refs()
     parser.feed(page.read_text())

@@ -57,9 +57,9 @@ def front(run):
             for m in json.loads((run / "front.json").read_text())["members"]]
 
 
-# 1: config.yaml of a new run (nothing to resume); 6: block/warm.pt (block stage);
-# 32: an evaluation record (network stage, generation 1: after its first network's weights)
-@pytest.mark.parametrize("n, where", [(1, "config.yaml"), (6, "block/warm.pt"), (32, "evaluations.jsonl")])
+# 1: config.yaml of a new run (nothing to resume); 7: block/warm.pt (block stage);
+# 33: an evaluation record (network stage, generation 1: after its first network's weights)
+@pytest.mark.parametrize("n, where", [(1, "config.yaml"), (7, "block/warm.pt"), (33, "evaluations.jsonl")])
 def test_full_disk_is_one_line_and_the_run_resumes(tmp_path, monkeypatch, capsys, tiny_run, n, where):
     disk = FullDisk(n)
     monkeypatch.setattr(store_run, "os", disk)

@@ -50,9 +50,11 @@ def test_records_append_and_truncated_tail_is_dropped(tmp_path):
     with open(tmp_path / "r.jsonl", "ab") as f:
         f.write(b'{"a": 3, "b"')  # a kill in the middle of a write
     assert [r["a"] for r in s.records("r.jsonl")] == [1, 2]
+    assert s.cut == {"r.jsonl": 3}  # the number of the line cut short, for readers to say so
     assert s.repair("r.jsonl") > 0
     s.append("r.jsonl", {"a": 4})
     assert [r["a"] for r in s.records("r.jsonl")] == [1, 2, 4]
+    assert s.cut == {}
 
 
 def test_corrupted_middle_line_is_a_clear_error(tmp_path):
@@ -79,6 +81,61 @@ def test_lock_refuses_second_writer_and_takes_over_stale(tmp_path):
     assert json.loads((tmp_path / ".lock").read_text())["pid"] == os.getpid()
     t.unlock()
     assert not (tmp_path / ".lock").exists()
+
+
+def test_holding_locks_for_its_writes_or_refuses_while_another_process_holds_the_run(tmp_path):
+    s = RunStore(tmp_path)
+    with s.holding(then="pick again"):
+        assert json.loads((tmp_path / ".lock").read_text())["pid"] == os.getpid()
+    assert not (tmp_path / ".lock").exists()
+    s.lock()  # a search holding its run writes its own picks: no second lock, and its lock stays
+    with s.holding(then="pick again"):
+        pass
+    assert (tmp_path / ".lock").exists()
+    s.unlock()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / ".lock").write_text(json.dumps({"pid": holder.pid, "host": os.uname().nodename, "started": 0}))
+        with pytest.raises(UserError, match=f"in use by process {holder.pid} .* then pick again$"):
+            with RunStore(tmp_path).holding(then="pick again"):
+                raise AssertionError("a write under another process's lock")
+        assert json.loads((tmp_path / ".lock").read_text())["pid"] == holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_fingerprint_compares_what_changes_results_and_ignores_the_rest():
+    from hybridnas.config import load_config
+    from hybridnas.pipeline import EXTENSIBLE
+    from hybridnas.store.fingerprint import UNCOMPARED, config_changes, config_part
+    from tests.conftest import TINY
+
+    assert set(EXTENSIBLE) <= set(UNCOMPARED)
+    base = config_part(load_config(TINY))
+    same = config_part(load_config(TINY, ["engine.generations=9", "evaluation.workers=2", "name=other", "threads=2",
+                                          "device=cpu", "train.epochs=3"]))
+    assert config_changes(base, same, new_keys_ok=False) == []
+    edited = config_part(load_config(TINY, ["seed=3", "evaluation.lr=0.1"]))
+    assert config_changes(base, edited, new_keys_ok=False) == [("evaluation.lr", 0.05, 0.1), ("seed", 0, 3)]
+    # a key the fingerprint lacks is one a later hybridnas added (with the old behaviour as its default)
+    older = {k: v for k, v in base.items() if k != "evaluation.folds"}
+    assert config_changes(older, base, new_keys_ok=True) == []
+    assert [k for k, _, _ in config_changes(older, base, new_keys_ok=False)] == ["evaluation.folds"]
+
+
+def test_raw_data_digest_follows_values_dtype_and_shape():
+    import numpy as np
+
+    from hybridnas.data import RawData
+
+    x, y = np.arange(24, dtype=np.float32).reshape(2, 3, 4), np.array([0, 1])
+    d = RawData("a", x, y).digest()
+    assert d == RawData("b", np.asfortranarray(x), y.copy()).digest()  # neither the name nor the memory layout
+    assert d["arrays"] == {"x": {"shape": [2, 3, 4], "dtype": "float32"}, "y": {"shape": [2], "dtype": "int64"}}
+    for other in (RawData("a", x + 1, y), RawData("a", x.astype(np.float64), y), RawData("a", x.reshape(2, 4, 3), y),
+                  RawData("a", x, y, x_test=x, y_test=y), RawData("a", x, y[::-1])):
+        assert other.digest()["sha256"] != d["sha256"]
 
 
 def _killed_mid_write(target):
@@ -135,6 +192,10 @@ def test_taking_the_lock_sweeps_temporaries_of_killed_writers(tmp_path):
 def test_open_existing_checks(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         RunStore.open_existing(tmp_path / "nope")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(UserError, match="is a file, not a run directory"):
+        RunStore.open_existing(tmp_path / "a-file")
+    (tmp_path / "a-file").unlink()
     with pytest.raises(UserError, match="not a hybridnas run"):
         RunStore.open_existing(tmp_path)
     (tmp_path / "manifest.json").write_text(json.dumps({"format_version": 99, "hybridnas": "9.0"}))
