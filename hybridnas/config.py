@@ -8,8 +8,10 @@ engines and evaluators, sensible ranges. Any problem is one :class:`UserError` l
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import difflib
+import math
 import os
 import typing
 from dataclasses import dataclass, field
@@ -69,8 +71,8 @@ class DataConfig:
     """A named dataset: fetch it into ``path`` when it is not there (MD5-checked); false: a
     missing dataset is an error saying where to put it."""
     image_size: Optional[int] = None
-    """Resize every image to this square side in pixels (any source); null: keep the source's
-    size."""
+    """Resize every image to this square side in pixels (any source), at most 4096; null: keep
+    the source's size."""
 
 
 @dataclass(frozen=True)
@@ -131,8 +133,8 @@ class BlockConfig:
     """Bilevel search epochs per library member (alpha on validation batches, weights on training
     batches)."""
     batch_size: int = 64
-    """Images per step of the supernet; halved automatically when the memory estimate exceeds what
-    is available (see ``memory_limit_gb``)."""
+    """Images per step of the supernet, at most the training split's images; halved automatically
+    when the memory estimate exceeds what is available (see ``memory_limit_gb``)."""
     lr: float = 0.025
     """Initial SGD learning rate of the supernet weights, cosine-annealed to ``lr_min`` over warm-up
     and search."""
@@ -184,9 +186,9 @@ class NetworkConfig:
     """
 
     stages: int = _req()
-    """Number of stages of every network."""
+    """Number of stages of every network, 1 to 64."""
     blocks: Tuple[int, int] = _req()
-    """``[low, high]``: the inclusive range of blocks (cells) a stage stacks, low >= 1."""
+    """``[low, high]``: the inclusive range of blocks (cells) a stage stacks, low >= 1, high <= 1000."""
     widths: Tuple[float, ...] = _req()
     """Width multipliers a stage may take (relative to ``base_width x 2^downsamples``), each > 0."""
     stem: Tuple[int, ...] = (16,)
@@ -214,7 +216,8 @@ class ConstraintsConfig:
     null: no limit."""
     max_latency_ms: Optional[float] = None
     """Most latency in milliseconds, measured as ``latency`` says on the run's device; null: no
-    limit (and nothing is timed unless latency is an objective)."""
+    limit (and nothing is timed unless latency is an objective). A limit below the narrowest
+    stem's latency (timed before the search starts) is refused."""
 
 
 @dataclass(frozen=True)
@@ -277,8 +280,8 @@ class EvaluationConfig:
     """Proxy training epochs per candidate (the full budget of ``fidelity``). Required unless the
     space is tabular, where it must be left out."""
     batch_size: int = 64
-    """Images per training step of a candidate; a candidate out of memory restarts once at half
-    the batch."""
+    """Images per training step of a candidate, at most the training split's images; a candidate
+    out of memory restarts once at half the batch."""
     lr: float = 0.05
     """Initial SGD learning rate, cosine-annealed to ``lr_min`` over ``epochs``."""
     lr_min: float = 0.0
@@ -345,7 +348,8 @@ class TrainConfig:
     augment: Optional[bool] = None
     """Random crop and horizontal flip of the training images; null: as ``data.augment``."""
     cutout: int = 0
-    """Side in pixels of the square cut out of each training image (Cutout); 0: off."""
+    """Side in pixels of the square cut out of each training image (Cutout), at most the image
+    side; 0: off."""
     drop_path: float = 0.0
     """Final drop-path probability of the cells' ops, ramped up linearly over the epochs, in
     [0, 1)."""
@@ -406,7 +410,8 @@ class EngineConfig:
     algorithm: str = "nsga2"
     """The algorithm: ``nsga2`` (both engines); pymoo also ``nsga3`` and ``smsemoa``."""
     pop_size: int = _req()
-    """Population size, >= 4."""
+    """Population size, >= 4, at most the space's number of distinct networks (or table rows) and
+    100,000."""
     generations: Optional[int] = _req(unless="evaluations")
     """Generations to run (with the surrogate: iterations, the initial design being the first).
     The search stops at ``generations`` or ``evaluations``, whichever comes first; at least one
@@ -464,8 +469,8 @@ class RunConfig:
     """
 
     name: str = "search"
-    """Name of the run: its folder is ``runs/<name>`` (``<name>-2``... when that one is taken;
-    ``--out`` changes ``runs/``)."""
+    """Name of the run, a plain folder name: its folder is ``runs/<name>`` (``<name>-2``... when
+    that one is taken; ``--out`` changes ``runs/``)."""
     seed: int = 0
     """Seed of everything random (torch, numpy, the engine, data splits), 0 to 2**32 - 1."""
     device: str = "auto"
@@ -577,9 +582,21 @@ def _read_yaml(path: Path, seen: Tuple[Path, ...] = (), notes: Optional[List[str
 
 
 def _with_absolute_path(part: Dict[str, Any], base: Path) -> Dict[str, Any]:
-    if isinstance(part.get("path"), str) and part["path"]:
+    if isinstance(part.get("path"), str) and part["path"] and _text_problem(part["path"]) is None:
         return {**part, "path": str(_absolute(part["path"], base))}
-    return part
+    return part  # a path no file can have is refused, naming its key, when the section is read
+
+
+def _text_problem(text: str) -> Optional[str]:
+    """Why ``text`` cannot be a setting (a path, a name), or ``None``: a NUL byte, or characters
+    UTF-8 cannot encode (lone surrogates, as YAML's ``\\ud800`` escapes give)."""
+    if "\0" in text:
+        return "holds a NUL byte"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds characters UTF-8 cannot encode (lone surrogates)"
+    return None
 
 
 def _absolute(p: str, base: Path) -> Path:
@@ -677,13 +694,14 @@ def load_config(
     """
     path = resolve_space_path(space)
     raw = _strategy_options_nested(_read_yaml(path, notes=notes))
+    source = Source(str(path), overrides)  # a problem with a key --set gave is blamed on --set
     data = absolute_data_path(apply_overrides(raw, overrides))
-    cfg = from_dict(RunConfig, data, source=str(path))
+    cfg = from_dict(RunConfig, data, source=source)
     base_name = from_dict(RunConfig, raw, source=str(path)).block.strategy.name if "block" in raw else None
     if base_name is not None and cfg.block.strategy.name != base_name:
         cfg = _adapt_to_strategy(cfg, base_name, notes)
     if validate:
-        check(cfg, source=str(path))
+        check(cfg, source=source)
     return cfg
 
 
@@ -756,8 +774,31 @@ def config_from_dict(data: Mapping[str, Any], source: str = "config", validate: 
 # ------------------------------------------------ typed conversion (dict -> frozen dataclass)
 
 
+class Source(str):
+    """Where a config came from (the space file's path, as a string), and the keys ``--set``
+    gave: a problem with one of those is reported as ``--set KEY=VALUE: ...``, not as the file's."""
+
+    def __new__(cls, path: str, overrides: Sequence[str] = ()):
+        self = super().__new__(cls, path)
+        self.sets = {".".join(parse_override(text)[0]): text for text in overrides}
+        return self
+
+    def of(self, key: str) -> str:
+        """What to name for ``key``: the last ``--set`` of it, of a section holding it or of a key
+        inside it (``network.widths[0]`` is ``--set network.widths=...``), else the file."""
+        bare = key.split("[", 1)[0].split(" ", 1)[0]
+        hits = [text for k, text in self.sets.items()
+                if k == bare or k.startswith(bare + ".") or bare.startswith(k + ".")]
+        return f"--set {hits[-1]}" if hits else str(self)
+
+
+def where(source: str, key: str) -> str:
+    """The origin to name in an error about ``key`` (see :class:`Source`)."""
+    return source.of(key) if isinstance(source, Source) else str(source)
+
+
 def _fail(source: str, key: str, msg: str):
-    raise UserError(f"{source}: '{key}' {msg}")
+    raise UserError(f"{where(source, key)}: '{key}' {msg}")
 
 
 def _describe(v: Any) -> str:
@@ -786,7 +827,10 @@ def _convert(tp: Any, value: Any, key: str, source: str) -> Any:
             name = value.pop("name", None)
             if name is None:
                 _fail(source, f"{key}.name", "is missing; name the strategy, e.g. 'enhanced'")
-            opts = dict(value.pop("options", None) or {})
+            opts = value.pop("options", None) or {}
+            if not isinstance(opts, Mapping):
+                _fail(source, f"{key}.options", f"must be a mapping of the strategy's options, got {_describe(opts)}")
+            opts = dict(opts)
             opts.update(value)  # options may sit beside the name: {name: shrink, inner: enhanced}
             value = {"name": name, "options": opts}
         return from_dict(tp, value, source=source, prefix=key)
@@ -801,7 +845,7 @@ def _convert(tp: Any, value: Any, key: str, source: str) -> Any:
             return tuple(_convert(a, v, f"{key}[{i}]", source) for i, (a, v) in enumerate(zip(args, value)))
         inner = args[0] if args else Any
         return tuple(_convert(inner, v, f"{key}[{i}]", source) for i, v in enumerate(value))
-    if origin in (dict, Mapping, typing.Mapping) or tp in (dict, Mapping):
+    if origin in (dict, Mapping, typing.Mapping, collections.abc.Mapping) or tp in (dict, Mapping):
         if value is None:
             return {}
         if not isinstance(value, Mapping):
@@ -829,16 +873,24 @@ def _convert(tp: Any, value: Any, key: str, source: str) -> Any:
     if tp is float:
         if isinstance(value, bool):
             _fail(source, key, f"must be a number, got {_describe(value)}")
+        number = None
         if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):  # PyYAML reads 1e6 as a string
+            number = float(value) if abs(value) < 1e308 else math.inf
+        elif isinstance(value, str):  # PyYAML reads 1e6 as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
-        _fail(source, key, f"must be a number, got {_describe(value)}")
+        if number is None:
+            _fail(source, key, f"must be a number, got {_describe(value)}")
+        if not math.isfinite(number):  # NaN or infinity: no setting means either
+            _fail(source, key, f"must be a finite number, got {_describe(value)}; give a real value")
+        return number
     if tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            problem = _text_problem(str(value))
+            if problem:
+                _fail(source, key, f"{problem}: {_describe(value)}; write plain text")
             return str(value)
         _fail(source, key, f"must be a string, got {_describe(value)}")
     return value
@@ -857,14 +909,14 @@ def from_dict(cls, data: Any, source: str = "config", prefix: str = ""):
             full = f"{prefix}.{k}" if prefix else str(k)
             close = difflib.get_close_matches(str(k), list(fields), n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(fields)}"
-            raise UserError(f"{source}: unknown key '{full}'; {hint}")
+            raise UserError(f"{where(source, full)}: unknown key '{full}'; {hint}")
     kwargs = {}
     for name, f in fields.items():
         full = f"{prefix}.{name}" if prefix else name
         if name in data:
             kwargs[name] = _convert(hints[name], data[name], full, source)
         elif f.metadata.get("required") and f.metadata.get("unless") not in data:
-            raise UserError(f"{source}: required key '{full}' is missing; add it to the space file")
+            raise UserError(f"{where(source, full)}: required key '{full}' is missing; add it to the space file")
     return cls(**kwargs)
 
 
@@ -892,25 +944,71 @@ def replace(cfg: RunConfig, **sections) -> RunConfig:
 # ---------------------------------------------------------------- meaning
 
 
-def check(cfg: RunConfig, source: str = "config") -> None:
-    """Check what types cannot: known names, ranges, consistency. Raises :class:`UserError`."""
+class Checks:
+    """The range checks of a config, one :class:`UserError` line each naming the key (and ``--set``
+    when the value came from there, see :class:`Source`) and what to give instead. NaN fails every
+    comparison, so it fails every check here too."""
 
-    def bad(key: str, msg: str):
-        raise UserError(f"{source}: '{key}' {msg}")
+    def __init__(self, source: str = "config", prefix: str = ""):
+        self.source, self.prefix = source, prefix
 
-    def positive(key: str, v, allow_zero=False):
-        if v is None:
+    def bad(self, key: str, msg: str):
+        full = self.prefix + key
+        raise UserError(f"{where(self.source, full)}: '{full}' {msg}")
+
+    def positive(self, key: str, v, allow_zero: bool = False) -> None:
+        """``v`` > 0 (>= 0 with ``allow_zero``); ``None`` (a key left unset) passes."""
+        if v is not None and not (v > 0 or (allow_zero and v == 0)):
+            self.bad(key, f"must be {'>= 0' if allow_zero else '> 0'}, got {v}")
+
+    def within(self, key: str, v, lo: float, hi: float, hi_open: bool = False, lo_open: bool = False,
+               why: str = "") -> None:
+        """``lo <= v <= hi`` (a bound strict where ``*_open``); ``None`` passes."""
+        if v is None or ((lo < v if lo_open else lo <= v) and (v < hi if hi_open else v <= hi)):
             return
-        if v < 0 or (v == 0 and not allow_zero):
-            bad(key, f"must be {'>= 0' if allow_zero else '> 0'}, got {v}")
+        self.bad(key, f"must be in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}{why}, got {v}")
 
+    def at_most(self, key: str, v, limit: int, what: str) -> None:
+        """``v <= limit``, the most that ``what`` allows (a bound from the space or the data)."""
+        if v is not None and v > limit:
+            self.bad(key, f"is {v:,} but {what}; lower it to at most {limit:,}")
+
+
+# A population, initial design or batch of networks beyond this is a typo rather than a search: it
+# would not fit in memory long before it finished (distinct networks are also bounded by the space).
+MAX_POPULATION = 100_000
+# Sides, stages and cells per stage beyond these are typos too: no network of them fits in memory.
+MAX_IMAGE_SIZE = 4096
+MAX_STAGES = 64
+MAX_BLOCKS = 1000
+
+
+def plain_name(name: str) -> bool:
+    """A folder name a user can type back: no separators, no control characters, no blank or
+    padded name, not ``.`` or ``..``."""
+    return (name.strip() == name and name not in ("", ".", "..") and "/" not in name and os.sep not in name
+            and not (os.altsep and os.altsep in name) and name.isprintable())
+
+
+def check(cfg: RunConfig, source: str = "config") -> None:
+    """Check what types cannot: known names, ranges, consistency. Raises :class:`UserError`.
+
+    Checks that need the data or the machine (batch sizes, folds, cutout against the images;
+    precision against the device) are :func:`check_against_data` and the pipeline's
+    ``validate``, run before a run directory is made."""
+    ck = Checks(source)
+    bad, positive = ck.bad, ck.positive
     if not 0 <= cfg.seed < 2**32:
         bad("seed", f"must be an integer from 0 to 2**32 - 1, got {cfg.seed}")
     positive("threads", cfg.threads)
+    if not plain_name(cfg.name):  # the run's folder is named after it
+        bad("name", f"is {cfg.name!r}, not a plain folder name; give a name like 'digits-small'")
+    if cfg.device not in ("auto", "cpu", "cuda") and not cfg.device.startswith("cuda:"):
+        bad("device", f"must be auto, cpu, cuda or cuda:N, got '{cfg.device}'")
     if cfg.tabular:
-        _check_tabular(cfg, source, bad)
+        size = _check_tabular(cfg, source, bad)
     else:
-        _check_network_space(cfg, source, bad, positive)
+        size = _check_network_space(cfg, source, ck)
 
     c = cfg.constraints
     for k in ("max_params", "max_flops", "max_latency_ms"):
@@ -919,7 +1017,9 @@ def check(cfg: RunConfig, source: str = "config") -> None:
     e = cfg.evaluation
     for k in ("epochs", "batch_size", "lr", "workers", "timeout_s", "max_loss"):
         positive(f"evaluation.{k}", getattr(e, k))
-    _check_sgd(e, "evaluation.", bad)
+    positive("evaluation.weight_decay", e.weight_decay, allow_zero=True)
+    ck.within("evaluation.label_smoothing", e.label_smoothing, 0, 1, hi_open=True)
+    _check_sgd(e, ck, "evaluation.")
     r = e.ray
     for k in ("num_cpus", "cpus_per_task"):
         positive(f"evaluation.ray.{k}", getattr(r, k))
@@ -948,8 +1048,7 @@ def check(cfg: RunConfig, source: str = "config") -> None:
         steps = list(fid.budgets) + [e.epochs]
         if any(a >= b for a, b in zip(steps, steps[1:])):
             bad("evaluation.fidelity.budgets", f"must increase and stay below evaluation.epochs ({e.epochs}), got {list(fid.budgets)}")
-    if not 0 < fid.promote <= 1:
-        bad("evaluation.fidelity.promote", f"must be in (0, 1], got {fid.promote}")
+    ck.within("evaluation.fidelity.promote", fid.promote, 0, 1, lo_open=True)
     positive("evaluation.folds", e.folds)
     if e.folds > 1 and (fid.budgets or cfg.tabular):
         bad("evaluation.folds", "above 1 cannot be combined with " + ("a tabular space (nothing is trained)" if cfg.tabular
@@ -960,39 +1059,64 @@ def check(cfg: RunConfig, source: str = "config") -> None:
         positive(f"latency.{k}", getattr(lat, k))
     positive("latency.warmup", lat.warmup, allow_zero=True)
 
-    g = cfg.engine
+    _check_engine(cfg.engine, ck, size)
+
+
+def space_size(cfg: RunConfig) -> int:
+    """How many distinct networks (or table rows) the space holds: an upper bound before the block
+    stage, each library member counted as a distinct block."""
+    if cfg.tabular:
+        from .space.table import load_table
+
+        return len(load_table(cfg).rows)
+    n = cfg.network
+    lo, hi = n.blocks
+    per_stage = max(hi - lo + 1, 0) * len(cfg.block.library) * len(set(n.widths)) * len(set(n.downsample))
+    size = len(set(n.stem))
+    for _ in range(min(max(n.stages, 0), MAX_STAGES)):
+        size *= per_stage
+        if size > 10**30:  # beyond any population: no need to count on
+            break
+    return size
+
+
+def _check_engine(g: EngineConfig, ck: Checks, size: int) -> None:
     from .network.engines import ENGINES
 
-    ENGINES.get(g.name, key="engine.name")
+    engine = ENGINES.get(g.name, key="engine.name")
+    if g.algorithm not in engine.algorithms:
+        close = difflib.get_close_matches(g.algorithm, engine.algorithms, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        ck.bad("engine.algorithm", f"is '{g.algorithm}', which engine '{g.name}' does not have; {hint}choose one of: "
+               f"{', '.join(engine.algorithms)}")
     if g.pop_size < 4:
-        bad("engine.pop_size", f"must be >= 4, got {g.pop_size}")
-    positive("engine.generations", g.generations)
-    positive("engine.evaluations", g.evaluations)
+        ck.bad("engine.pop_size", f"must be >= 4, got {g.pop_size}")
+    ck.positive("engine.generations", g.generations)
+    ck.positive("engine.evaluations", g.evaluations)
     if g.generations is None and g.evaluations is None:
-        bad("engine.generations", "is unset and so is engine.evaluations; set one of them (the search stops at the first reached)")
-    _check_surrogate(g, bad, positive)
-    if not 0 <= g.crossover_prob <= 1:
-        bad("engine.crossover_prob", f"must be in [0, 1], got {g.crossover_prob}")
-    if g.mutation_prob is not None and not 0 <= g.mutation_prob <= 1:
-        bad("engine.mutation_prob", f"must be in [0, 1], got {g.mutation_prob}")
-    if cfg.device not in ("auto", "cpu", "cuda") and not cfg.device.startswith("cuda:"):
-        bad("device", f"must be auto, cpu, cuda or cuda:N, got '{cfg.device}'")
-
-
-def _check_surrogate(g: EngineConfig, bad, positive) -> None:
+        ck.bad("engine.generations", "is unset and so is engine.evaluations; set one of them "
+                                     "(the search stops at the first reached)")
     sg = g.surrogate
     for k in ("initial", "batch", "inner_pop", "inner_generations"):
-        positive(f"engine.surrogate.{k}", getattr(sg, k))
+        ck.positive(f"engine.surrogate.{k}", getattr(sg, k))
     if sg.folds < 2:
-        bad("engine.surrogate.folds", f"must be >= 2, got {sg.folds}")
-    if not 0 <= sg.explore <= 1:
-        bad("engine.surrogate.explore", f"must be in [0, 1], got {sg.explore}")
+        ck.bad("engine.surrogate.folds", f"must be >= 2, got {sg.folds}")
+    ck.within("engine.surrogate.explore", sg.explore, 0, 1)
     if sg.inner_pop is not None and sg.inner_pop < 4:
-        bad("engine.surrogate.inner_pop", f"must be >= 4, got {sg.inner_pop}")
+        ck.bad("engine.surrogate.inner_pop", f"must be >= 4, got {sg.inner_pop}")
     if sg.predictor != "auto":
         from .network.predictors import PREDICTORS
 
         PREDICTORS.get(sg.predictor, key="engine.surrogate.predictor")
+    # every member of a population, initial design or batch is a distinct network
+    for key, v in (("engine.pop_size", g.pop_size), ("engine.surrogate.initial", sg.initial),
+                   ("engine.surrogate.batch", sg.batch)):
+        ck.at_most(key, v, size, f"the space holds only {size:,} distinct networks")
+    for key, v in (("engine.pop_size", g.pop_size), ("engine.surrogate.initial", sg.initial),
+                   ("engine.surrogate.batch", sg.batch), ("engine.surrogate.inner_pop", sg.inner_pop)):
+        ck.at_most(key, v, MAX_POPULATION, "a larger population would not fit in memory")
+    ck.within("engine.crossover_prob", g.crossover_prob, 0, 1)
+    ck.within("engine.mutation_prob", g.mutation_prob, 0, 1)
 
 
 def _check_objective_list(cfg: RunConfig, bad, known: Optional[Sequence[str]]) -> None:
@@ -1008,7 +1132,7 @@ def _check_objective_list(cfg: RunConfig, bad, known: Optional[Sequence[str]]) -
         bad("objectives", "needs at least two objectives for a Pareto front")
 
 
-def _check_tabular(cfg: RunConfig, source: str, bad) -> None:
+def _check_tabular(cfg: RunConfig, source: str, bad) -> int:
     """A tabular space: genes, a table and nothing of the network space; the table is read and
     checked against the genes and objectives here, so a bad table fails at load time."""
     for k in ("data", "cell", "block", "network"):
@@ -1026,10 +1150,12 @@ def _check_tabular(cfg: RunConfig, source: str, bad) -> None:
             bad(f"table.maximize[{i}]", "cannot be 'error' (error is minimised; maximise an accuracy column instead)")
     from .space.table import load_table
 
-    load_table(cfg, source)  # checks genes, columns and values; one-line errors
+    return len(load_table(cfg, source).rows)  # checks genes, columns and values; one-line errors
 
 
-def _check_network_space(cfg: RunConfig, source: str, bad, positive) -> None:
+def _check_network_space(cfg: RunConfig, source: str, ck: Checks) -> int:
+    """The network space's sections; returns how many distinct networks it holds."""
+    bad, positive = ck.bad, ck.positive
     for k in ("data", "cell", "block", "network"):
         if getattr(cfg, k) is None:
             raise UserError(f"{source}: required key '{k}' is missing; add it to the space file")
@@ -1053,19 +1179,19 @@ def _check_network_space(cfg: RunConfig, source: str, bad, positive) -> None:
     if not 1 <= cfg.cell.nodes <= 8:
         bad("cell.nodes", f"must be between 1 and 8, got {cfg.cell.nodes}")
 
-    _check_data(cfg.data, "data", bad, positive)
+    _check_data(cfg.data, "data", ck)
 
     b = cfg.block
     for k in ("width", "cells", "epochs", "batch_size", "reference_width"):
         positive(f"block.{k}", getattr(b, k))
     for k in ("warmup_epochs", "max_parameter_free", "weight_decay", "arch_weight_decay", "grad_clip"):
         positive(f"block.{k}", getattr(b, k), allow_zero=True)
-    for k in ("lr", "arch_lr"):
+    for k in ("lr", "arch_lr", "memory_limit_gb"):
         positive(f"block.{k}", getattr(b, k))
-    _check_sgd(b, "block.", bad)
+    positive("block.skip_stop", b.skip_stop, allow_zero=True)
+    _check_sgd(b, ck, "block.")
     for i, beta in enumerate(b.arch_betas):
-        if not 0 <= beta < 1:
-            bad(f"block.arch_betas[{i}]", f"must be in [0, 1) (Adam's betas), got {beta}")
+        ck.within(f"block.arch_betas[{i}]", beta, 0, 1, hi_open=True, why=" (Adam's betas)")
     if b.width % 2:
         bad("block.width", f"must be even (reduction cells halve it in two branches), got {b.width}")
     if b.cells < 3:
@@ -1078,11 +1204,18 @@ def _check_network_space(cfg: RunConfig, source: str, bad, positive) -> None:
     from .block.strategies import STRATEGIES
 
     strategy_cls = STRATEGIES.get(b.strategy.name, key="block.strategy")
-    strategy_cls.check_config(cfg, source)
+    # the block stage builds the strategy with its own options first (the shared warm-up, the
+    # memory estimate): they must be valid alone, not only under each library member's overrides
+    strategy_cls.parse_options(b.strategy.options, source=f"{where(source, 'block.strategy')}: block.strategy "
+                               f"({b.strategy.name} options)")
+    origin = where(source, "block.library")  # the members' options come from the library and the strategy
+    strategy_cls.check_config(cfg, origin if origin != str(source) else where(source, "block.strategy"))
 
     n = cfg.network
     positive("network.stages", n.stages)
+    ck.at_most("network.stages", n.stages, MAX_STAGES, "no network that deep fits in memory")
     lo, hi = n.blocks
+    ck.at_most("network.blocks", hi, MAX_BLOCKS, "no stage of that many cells fits in memory")
     if lo < 1:
         bad("network.blocks", f"must start at >= 1 block per stage, got [{lo}, {hi}]")
     if hi < lo:
@@ -1100,60 +1233,63 @@ def _check_network_space(cfg: RunConfig, source: str, bad, positive) -> None:
         bad("network.downsample", f"must list allowed flags from 0 and 1, got {list(n.downsample)}")
 
     _check_objective_list(cfg, bad, OBJECTIVES)
+    return space_size(cfg)
 
 
 
-
-def _check_data(d: DataConfig, key: str, bad, positive) -> None:
+def _check_data(d: DataConfig, key: str, ck: Checks) -> None:
     for k in ("val_fraction", "test_fraction"):
-        v = getattr(d, k)
-        if not 0 < v < 1:
-            bad(f"{key}.{k}", f"must be between 0 and 1 (exclusive), got {v}")
+        if not 0 < getattr(d, k) < 1:
+            ck.bad(f"{key}.{k}", f"must be between 0 and 1 (exclusive), got {getattr(d, k)}")
     if d.val_fraction + d.test_fraction >= 0.9:
-        bad(f"{key}.val_fraction", "plus data.test_fraction leaves under 10% for training; lower them")
+        ck.bad(f"{key}.val_fraction", "plus data.test_fraction leaves under 10% for training; lower them")
     for k in ("subset", "val_subset", "test_subset"):
-        positive(f"{key}.{k}", getattr(d, k))
-    positive(f"{key}.image_size", d.image_size)
+        ck.positive(f"{key}.{k}", getattr(d, k))
+    ck.positive(f"{key}.image_size", d.image_size)
+    ck.at_most(f"{key}.image_size", d.image_size, MAX_IMAGE_SIZE, "images that large do not fit in memory")
 
 
 def train_data_config(data: DataConfig, t: TrainConfig, source: str = "config") -> DataConfig:
     """The data a full training uses: the search's ``data`` without its caps, ``train.data`` on top."""
     merged = {**to_dict(data), "subset": None, "val_subset": None, "test_subset": None, **dict(t.data)}
     dc = from_dict(DataConfig, absolute_data_path({"data": merged})["data"], source=source, prefix="train.data")
-
-    def bad(key: str, msg: str):
-        raise UserError(f"{source}: '{key}' {msg}")
-
-    def positive(key: str, v):
-        if v is not None and v <= 0:
-            bad(key, f"must be > 0, got {v}")
-
-    _check_data(dc, "train.data", bad, positive)
+    _check_data(dc, "train.data", Checks(source))
     return dc
 
 
-def _check_sgd(section, prefix: str, bad) -> None:
+def _check_sgd(section, ck: Checks, prefix: str) -> None:
     """The SGD settings a section shares: momentum in [0, 1), 0 <= lr_min <= lr."""
-    if not 0 <= section.momentum < 1:
-        bad(f"{prefix}momentum", f"must be in [0, 1), got {section.momentum}")
+    ck.within(f"{prefix}momentum", section.momentum, 0, 1, hi_open=True)
     if not 0 <= section.lr_min <= section.lr:
-        bad(f"{prefix}lr_min", f"must be between 0 and the lr ({section.lr}), got {section.lr_min}")
+        ck.bad(f"{prefix}lr_min", f"must be between 0 and the lr ({section.lr}), got {section.lr_min}")
 
 
 def check_train(t: TrainConfig, source: str = "config") -> None:
     """Ranges of the ``train`` section (also checked after CLI overrides of ``hybridnas train``)."""
-
-    def bad(key: str, msg: str):
-        raise UserError(f"{source}: 'train.{key}' {msg}")
-
+    ck = Checks(source, prefix="train.")
     for k in ("epochs", "batch_size", "lr"):
-        if getattr(t, k) <= 0:
-            bad(k, f"must be > 0, got {getattr(t, k)}")
+        ck.positive(k, getattr(t, k))
     for k in ("lr_min", "weight_decay", "grad_clip", "cutout", "aux_weight", "eval_every", "momentum"):
-        if getattr(t, k) < 0:
-            bad(k, f"must be >= 0, got {getattr(t, k)}")
-    _check_sgd(t, "", bad)
-    if not 0 <= t.drop_path < 1:
-        bad("drop_path", f"must be in [0, 1), got {t.drop_path}")
-    if not 0 <= t.label_smoothing < 1:
-        bad("label_smoothing", f"must be in [0, 1), got {t.label_smoothing}")
+        ck.positive(k, getattr(t, k), allow_zero=True)
+    _check_sgd(t, ck, "")
+    ck.within("drop_path", t.drop_path, 0, 1, hi_open=True)
+    ck.within("label_smoothing", t.label_smoothing, 0, 1, hi_open=True)
+
+
+def check_against_data(cfg: RunConfig, n_train: int, image_size: Tuple[int, int], source: str = "config") -> None:
+    """The bounds that follow from the data a search trains on (``n_train`` training images of
+    ``image_size``): a batch cannot hold more images than the split (a larger one would only ask
+    for memory), and the ``train`` section's cutout square must fit in the images it trains on."""
+    ck = Checks(source)
+    if cfg.block is not None:
+        ck.at_most("block.batch_size", cfg.block.batch_size, n_train, f"the training split has {n_train:,} images")
+    ck.at_most("evaluation.batch_size", cfg.evaluation.batch_size, n_train,
+               f"the training split has {n_train:,} images")
+    resized = train_data_config(cfg.data, cfg.train, source).image_size if cfg.data is not None else None
+    check_train_against_data(cfg.train, (resized, resized) if resized else image_size, Checks(source, prefix="train."))
+
+
+def check_train_against_data(t: TrainConfig, image_size: Tuple[int, int], ck: Checks) -> None:
+    """A full training's cutout against the images it trains on (``image_size``)."""
+    side = min(image_size)
+    ck.at_most("cutout", t.cutout, side, f"the images are {image_size[0]}x{image_size[1]} pixels")

@@ -15,7 +15,10 @@ class UserError(Exception):
 
     def __init__(self, message: str):
         # One line: a multi-line message would hide the fix below the fold.
-        super().__init__(" ".join(str(message).split("\n")))
+        # every line break, not only \n; characters a terminal cannot print (lone surrogates of a
+        # mistyped escape) as backslash escapes
+        text = " ".join(str(message).splitlines())
+        super().__init__(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 class MissingExtra(UserError):

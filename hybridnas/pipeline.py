@@ -1,7 +1,8 @@
 """The whole search, from a config to a front: what ``hybridnas search`` runs.
 
-Steps: take the lock of a run being resumed; load and check the data and check that the
-constraints can be met (before a new run's directory is made, so bad input leaves nothing);
+Steps: take the lock of a run being resumed; :func:`validate`: load and check the data, the
+bounds that follow from it, the device and the constraints (before a new run's directory is
+made, so bad input leaves nothing: the config itself was checked when it was loaded);
 take the new run's lock; write the resolved config and the manifest; seed and configure the
 device; run the block stage (library of cells); run the network stage (front) - a tabular space
 skips data and block stage, its results are looked up; draw the front, pick the knee model and
@@ -22,7 +23,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from .config import RunConfig, config_from_dict, dump_yaml, load_config, to_dict
+from .config import (RunConfig, Source, config_from_dict, dump_yaml, load_config, plain_name, resolve_space_path,
+                     to_dict)
 from .errors import UserError
 from .progress import Progress
 from .store import FORMAT_VERSION, RunStore, WriteFailed
@@ -82,8 +84,8 @@ _RUN_ENTRY = re.compile(
 def new_run_dir(cfg: RunConfig, name: Optional[str], out: Optional[Path]) -> Path:
     base = Path(out) if out else RUNS_DIR
     if name is not None:
-        if name in ("", ".", "..") or "/" in name or os.sep in name or (os.altsep and os.altsep in name):
-            raise UserError(f"--name '{name}' is not a plain folder name; give a name like 'digits-small' "
+        if not plain_name(name):
+            raise UserError(f"--name {name!r} is not a plain folder name; give a name like 'digits-small' "
                             f"(use --out to choose where runs go)")
         path = base / name
         if (path / "manifest.json").exists():
@@ -97,6 +99,77 @@ def new_run_dir(cfg: RunConfig, name: Optional[str], out: Optional[Path]) -> Pat
         k += 1
         path = base / f"{stem}-{k}"
     return path
+
+
+def config_source(space: Optional[str] = None, overrides: Sequence[str] = (), resume: Optional[str] = None) -> str:
+    """What errors about the config name as its origin: the space file, or ``--set`` for the keys
+    it gave (:class:`~hybridnas.config.Source`); a resumed run's ``config.yaml``."""
+    if resume:
+        return Source(str(Path(resume) / "config.yaml"), overrides)
+    try:
+        return Source(str(resolve_space_path(space)), overrides)
+    except UserError:
+        return "config"
+
+
+def validate(cfg: RunConfig, source: str = "config", device=None):
+    """Every check of a search that needs the data or the machine, before anything is written:
+    the device and precision, the data (loaded and checked by its source), the bounds that follow
+    from it (batch sizes, the cutout of ``train``, cross-validation folds) and the constraints
+    (params and FLOPs against the smallest network of the space, latency against its stem).
+    Returns the dataset (``None`` for a tabular space). Writes nothing."""
+    from .config import Checks, check_against_data
+    from .data import load_dataset
+    from .device import resolve_device, resolve_precision
+    from .network.costs import check_constraints
+
+    device = device if device is not None else resolve_device(cfg.device)
+    ck = Checks(source)
+    if cfg.evaluation.precision == "fp16" and device.type != "cuda":
+        ck.bad("evaluation.precision", f"is 'fp16', which needs a CUDA GPU, and this run trains on {device}; "
+                                       "use auto, bf16 or fp32")
+    resolve_precision(cfg.evaluation.precision, device)
+    if cfg.tabular:
+        return None
+    try:
+        data = load_dataset(cfg.data, cfg.seed)
+    except MemoryError:  # numpy refuses an allocation beyond the machine's memory at once
+        size = f"{cfg.data.image_size}x{cfg.data.image_size}" if cfg.data.image_size else "their size"
+        raise UserError(f"the images of {cfg.data.dataset} at {size} do not fit in this machine's memory; lower "
+                        "data.image_size or cap the images with data.subset") from None
+    check_against_data(cfg, len(data.train), tuple(data.image_size), source)
+    if cfg.evaluation.folds > 1:
+        from .evaluate.base import Folds
+
+        Folds(cfg.evaluation.folds, 0).check(data)
+    check_constraints(cfg, data.in_chans, data.num_classes, data.image_size)
+    limit = cfg.constraints.max_latency_ms
+    if limit is not None:
+        floor = _stem_latency(cfg, data, device)
+        if limit < floor / 2:  # half: a margin for timing noise, so only a limit no network can meet is refused
+            ck.bad("constraints.max_latency_ms", f"is {limit:g} ms, but the stem convolution alone takes about "
+                                                  f"{floor:.3g} ms on {device}; raise the limit")
+    return data
+
+
+def _stem_latency(cfg: RunConfig, data, device) -> float:
+    """Milliseconds of the narrowest stem the space allows (every network starts with one), timed
+    as the latency table times its components, on one image: a floor under every network's
+    latency at any batch; 0 when it cannot be timed here (then only the search can tell)."""
+    import torch
+
+    from .network.latency import time_call
+
+    c = min(cfg.network.stem)
+    if 4 * c * (9 * data.in_chans + data.image_size[0] * data.image_size[1]) > 2**28:
+        return 0.0  # a stem over 256 MiB is not built to time it; the search measures it
+    try:
+        stem = torch.nn.Sequential(torch.nn.Conv2d(data.in_chans, c, 3, padding=1, bias=False),
+                                   torch.nn.BatchNorm2d(c)).to(device).eval()
+        x = torch.randn(1, data.in_chans, *data.image_size, device=device)
+        return time_call(lambda: stem(x), device, warmup=min(cfg.latency.warmup, 3), repeats=10)
+    except (RuntimeError, MemoryError):  # a stem too wide to build here: the search will say so
+        return 0.0
 
 
 def _export_knee(cfg: RunConfig, store: RunStore, progress: Progress) -> Dict[str, Any]:
@@ -195,7 +268,7 @@ def extend(cfg: RunConfig, data: Dict[str, Any], overrides: Sequence[str], store
         if key not in EXTENSIBLE:
             raise UserError(f"--set {key} cannot change a run being resumed (its config is fixed; only {allowed} can "
                             f"be raised, to extend the search); start a new run instead")
-    new = config_from_dict(apply_overrides(data, overrides), source=str(store.path("config.yaml")))
+    new = config_from_dict(apply_overrides(data, overrides), source=Source(str(store.path("config.yaml")), overrides))
     for key in EXTENSIBLE:
         name = key.split(".")[1]
         old, now = getattr(cfg.engine, name), getattr(new.engine, name)
@@ -276,9 +349,11 @@ def _sessions(previous: Optional[Dict[str, Any]]) -> List[Dict[str, float]]:
 
 
 def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = None, export: bool = True,
-               callbacks=None) -> Dict[str, Any]:
-    """The search (module docstring); ``callbacks``: :class:`hybridnas.callbacks.Callback` s told of
-    each evaluation, generation and the end; every message also goes to ``RUN/search.log``."""
+               callbacks=None, source: str = "config") -> Dict[str, Any]:
+    """Run (or resume) the search of ``cfg`` in ``store`` (module docstring); ``callbacks``:
+    :class:`hybridnas.callbacks.Callback` s told of each evaluation, generation and the end; every message
+    also goes to ``RUN/search.log``; ``source`` is what errors about the config name as its origin
+    (:func:`config_source`)."""
     import contextlib
 
     import torch
@@ -286,7 +361,6 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     from .callbacks import StopSearch, resolve
 
     from .block.stage import BlockStage
-    from .data import load_dataset
     from .device import configure, resolve_device, restore_threads, seed_everything
     from .evaluate.base import build_evaluator
     from .network.costs import check_constraints
@@ -309,13 +383,11 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     try:
         # what bad input can break is checked before a new run's directory is made, so a
         # refused search leaves nothing behind
-        data = None if cfg.tabular else load_dataset(cfg.data, cfg.seed)
+        data = validate(cfg, source, device)
         made = fingerprint.make(cfg, data)
         saved = fingerprint.read(store) if continued else None
         if saved is not None:  # the config was compared as it was read (check_resumed)
             fingerprint.compare_data(store, cfg, saved, made)
-        if data is not None:
-            check_constraints(cfg, data.in_chans, data.num_classes, data.image_size)
         if not resumed:
             store.ensure_writable()
             store.lock()
@@ -412,12 +484,27 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             shutil.rmtree(store.root, ignore_errors=True)
             raise exc.then("run the same command again") from None
         raise exc.then(f"resume with: hybridnas search --resume {store.root}") from None
-    except UserError:  # bad input leaves the run as it was, its log included
-        if log is not None:
+    except UserError as exc:  # bad input, found only once a stage ran (memory, the library against the constraints)
+        if log is not None:  # leaves the run as it was, its log included
             log.discard()
-        raise
+        if continued:
+            raise
+        if not _worth_keeping(store):  # a new run with nothing computed: no trace, the same command again
+            store.unlock()
+            shutil.rmtree(store.root, ignore_errors=True)
+            raise
+        raise UserError(f"{exc} (run {store.root} keeps what it computed; if it cannot go on, remove it with: "
+                        f"rm -r {store.root})") from None
     finally:
         callbacks.close()
         logged.close()
         restore_threads(threads_before)
         store.unlock()
+
+
+def _worth_keeping(store: RunStore) -> bool:
+    """Whether a new run holds work a resume or a new run could reuse: a block-stage checkpoint
+    or member, the library, or evaluations (not only its config, manifest and data summary)."""
+    block = store.path("block")
+    return (any(store.exists(rel) for rel in ("blocks.json", "evaluations.jsonl", "block/ckpt.pt", "block/warm.pt"))
+            or (block.is_dir() and any(block.glob("member_*.json"))))

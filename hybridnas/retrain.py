@@ -32,7 +32,7 @@ import dataclasses
 import time
 from typing import Any, Callable, Dict, Mapping, Optional
 
-from .config import TrainConfig, check_train, from_dict, to_dict, train_data_config
+from .config import Checks, TrainConfig, check_train, check_train_against_data, from_dict, to_dict, train_data_config
 from .errors import UserError
 from .progress import Progress
 from .results import TRAINED, RunResults
@@ -84,7 +84,7 @@ def train_model(
     from .device import configure, derive_seed, resolve_device, restore_threads, seed_everything
     from .network.builder import build_network, strip_aux
     from .network.costs import network_cost
-    from .training import fit, make_optimizer
+    from .training import DivergedError, fit, make_optimizer
 
     results = run if isinstance(run, RunResults) else RunResults(run)
     progress = progress or Progress(quiet=True)
@@ -96,6 +96,9 @@ def train_model(
     spec = results.spec(record)
     tc = resolve_settings(results, overrides)
     data_cfg = train_data_config(cfg.data, tc, source="training settings")
+    known_size = _image_size(results, data_cfg)
+    if known_size is not None:  # before anything is written; else once the data is loaded
+        check_train_against_data(tc, known_size, Checks("training settings", prefix="train."))
     settings = train_settings(tc)
     seed = derive_seed(cfg.seed, "train", aid)
     key = {"settings": to_dict(tc), "seed": seed}
@@ -118,6 +121,7 @@ def train_model(
         threads_before = configure(dev, cfg.deterministic, threads or cfg.threads)
         # the same seed as the search's: the same test split, which training never sees
         data = load_dataset(data_cfg, cfg.seed, merge_val=tc.include_val)
+        check_train_against_data(tc, tuple(data.image_size), Checks("training settings", prefix="train."))
         spec = _spec_for(spec, data, data_cfg)
         seed_everything(seed)
         model = build_network(spec, aux_head=tc.aux_weight > 0).to(dev)
@@ -172,9 +176,13 @@ def train_model(
                 on_epoch(epoch, m)
 
         with bar:
-            metrics = fit(model, data, settings, seed, eval_splits=("test",) if tc.include_val else ("val", "test"),
-                          start_epoch=start, optimizer=opt, on_epoch=checkpoint, eval_every=tc.eval_every,
-                          monitor=monitor)
+            try:
+                metrics = fit(model, data, settings, seed, eval_splits=("test",) if tc.include_val else ("val", "test"),
+                              start_epoch=start, optimizer=opt, on_epoch=checkpoint, eval_every=tc.eval_every,
+                              monitor=monitor)
+            except DivergedError as exc:  # the settings, not a bug: the checkpoint of the last good epoch stays
+                raise UserError(f"training {aid} diverged ({exc}) with lr {tc.lr}, weight decay {tc.weight_decay}; "
+                                f"lower --lr (or --weight-decay) and run again with --restart") from None
         history = store.records("history.jsonl")
         out = {
             "arch_id": aid,
@@ -215,6 +223,18 @@ def train_model(
     finally:
         restore_threads(threads_before)
         store.unlock()
+
+
+def _image_size(results: RunResults, data_cfg) -> Optional[tuple]:
+    """The training images' size without loading them: ``train.data.image_size``, else the
+    search's (``dataset.json``) when the training reads the search's dataset; ``None`` otherwise."""
+    if data_cfg.image_size:
+        return (data_cfg.image_size, data_cfg.image_size)
+    search = results.config.data
+    if (data_cfg.dataset, data_cfg.path) == (search.dataset, search.path) and not search.image_size:
+        size = (results.dataset or {}).get("image_size")
+        return tuple(size) if size else None
+    return None
 
 
 def _spec_for(spec, data, data_cfg):

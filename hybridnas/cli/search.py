@@ -44,7 +44,7 @@ def positive_int(text: str) -> int:
 
 
 def run(args) -> int:
-    from ..pipeline import open_run, run_search
+    from ..pipeline import config_source, open_run, run_search
     from ..progress import Progress
 
     if args.resume:  # a run's config is fixed: name what cannot apply, not just --set
@@ -71,7 +71,8 @@ def run(args) -> int:
     progress = Progress(quiet=args.quiet)
     for note in notes:  # shown even with --quiet: the run does not do all the space file says
         print(f"hybridnas search: {note if note.startswith('warning: ') else 'note: ' + note}", file=sys.stderr)
-    summary = run_search(cfg, store, progress, export=not args.no_export, callbacks=callbacks)
+    summary = run_search(cfg, store, progress, export=not args.no_export, callbacks=callbacks,
+                         source=config_source(args.space, overrides, args.resume))
     print_summary(summary)
     from ..results import RunResults
 

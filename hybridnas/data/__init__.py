@@ -129,11 +129,27 @@ def check_arrays(x: np.ndarray, y: np.ndarray, source: str, training: bool = Tru
     if not np.all(np.isfinite(x)):
         raise UserError(f"{source}: images contain NaN or infinite values; clean the data")
     num_classes = int(y.max()) + 1
+    if training and num_classes > len(y):  # more classes than images: not numbered 0..K-1 (and K would be allocated)
+        raise UserError(f"{source}: label {int(y.max())} is out of range for {len(y)} images; labels must be "
+                        "integers 0..K-1, K at most the number of images")
     if training and len(np.unique(y)) < 2:
         raise UserError(f"{source}: found a single class; a classifier needs at least two")
     if x.shape[2] < 2 or x.shape[3] < 2:
         raise UserError(f"{source}: images are {x.shape[2]}x{x.shape[3]}; they must be at least 2x2")
     return x, y.astype(np.int64), num_classes
+
+
+def _check_fits(name: str, n: int, channels: int, side: int) -> None:
+    """Refuse a resize whose images would not fit in the memory available now (float32, with the
+    copies normalising makes), before anything is allocated: the machine would kill the process."""
+    from ..block.memory import available_bytes
+
+    need = 3 * 4 * n * channels * side * side
+    avail = available_bytes("cpu")
+    if avail is not None and need > avail:
+        raise UserError(f"{name}: {n:,} images at {side}x{side} need about {need / 2**30:.1f} GiB but "
+                        f"{avail / 2**30:.1f} GiB is available; lower data.image_size or cap the images with "
+                        "data.subset, data.val_subset and data.test_subset")
 
 
 def _stratified_split(y: np.ndarray, fraction: float, seed: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -224,7 +240,9 @@ def build_dataset(
                 f"{name}: test images are {tuple(x_test.shape[1:])} but training images are "
                 f"{tuple(x.shape[1:])}; give both the same shape"
             )
-        k = max(k, k_test)
+        if k_test > k:
+            raise UserError(f"{name} (test): label {k_test - 1} is not a class of the training images (0..{k - 1}); "
+                            "give test labels of the training classes")
         rest, val = _stratified_split(y, val_fraction, seed)
         tr_x, tr_y, va_x, va_y, te_x, te_y = x[rest], y[rest], x[val], y[val], x_test, y_test
     else:
@@ -242,6 +260,7 @@ def build_dataset(
         if len(sy) == 0 and not (merge_val and split_name == "validation"):
             raise UserError(f"{name}: the {split_name} split is empty; give more images or change the fractions")
     if image_size is not None:
+        _check_fits(name, len(tr_x) + len(va_x) + len(te_x), tr_x.shape[1], image_size)
         tr_x, va_x, te_x = (resize_images(a, (image_size, image_size)) for a in (tr_x, va_x, te_x))
     if scale:
         tr_x, va_x, te_x = (a.astype(np.float32) / scale for a in (tr_x, va_x, te_x))

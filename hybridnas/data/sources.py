@@ -79,6 +79,9 @@ def load_npz(cfg) -> RawData:
     if missing:
         raise UserError(f"'{p}' lacks array(s) {', '.join(missing)}; it has {', '.join(arrays) or 'none'}")
     has_test = "x_test" in arrays and "y_test" in arrays
+    if not has_test and ("x_test" in arrays or "y_test" in arrays):
+        given, lacking = ("x_test", "y_test") if "x_test" in arrays else ("y_test", "x_test")
+        raise UserError(f"'{p}' has {given} but no {lacking}; save both (an official test split) or neither")
     x = arrays["x"]
     return RawData(
         p.stem,

@@ -95,14 +95,25 @@ def export_model(
     if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not (folder / "arch.json").exists())):
         # an export replaces an older export, never a folder of something else
         raise UserError(f"'{folder}' exists and is not a hybridnas export; give --out a new or empty folder")
-    with writing(folder):
-        stage = staging_folder(folder)  # and the staging folders of killed exports go
+    made = [p for p in (folder.parent, *folder.parent.parents) if not p.exists()]  # removed again on failure
+    try:
+        with writing(folder):
+            stage = staging_folder(folder)  # and the staging folders of killed exports go
+    except OSError as exc:  # not a disk that filled up: a place no folder can be made (/proc, a file's child)
+        raise UserError(f"cannot create the export folder '{folder}' ({exc.strerror or exc}); "
+                        "give --out a folder you can write") from None
     try:
         with writing(folder):  # a full disk: one line, and the staging folder goes
             _export_into(results, record, stage, formats, opset, folder)
             _swap_in(stage, folder)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+        if not folder.exists():  # a failed export leaves no empty folders behind (RUN/exports/ included)
+            for p in made:
+                try:
+                    p.rmdir()
+                except OSError:
+                    break
     return folder
 
 

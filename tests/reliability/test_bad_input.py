@@ -25,11 +25,12 @@ from tests.conftest import TINY
 
 
 def snapshot(root: Path) -> Dict[str, str]:
-    """Every file under ``root`` with a hash of its bytes (empty when ``root`` does not exist)."""
+    """Every file under ``root`` with a hash of its bytes, every folder as ``/`` (empty when ``root``
+    does not exist)."""
     if not root.exists():
         return {}
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "/"
+            for p in sorted(root.rglob("*"))}
 
 
 def cli(args: List[str], capsys) -> tuple:
@@ -179,6 +180,26 @@ def _idx_cut(c: Ctx) -> Path:
     return c.space(f"data:\n  dataset: mnist\n  path: {c.tmp}\n")
 
 
+
+def _fp16_here(c: Ctx) -> List:
+    """fp16 with the device left to ``auto``: refused on a machine without a CUDA GPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("fp16 is valid on a machine with a CUDA GPU")
+    return c.search(TINY, "--set", "evaluation.precision=fp16")
+
+
+def _with_name(c: Ctx, name: str) -> List:
+    return ["search", TINY, "--out", c.out, "--name", name, "--quiet", "--no-export"]
+
+
+def _huge_label() -> np.ndarray:
+    y = Y.copy()
+    y[0] = 10**9
+    return y
+
+
 CASES = [
     # the space file and --set
     Case("malformed-yaml", lambda c: c.search(c.space("cell:\n  ops: [max_pool_3x3\n")), "malformed YAML"),
@@ -201,6 +222,44 @@ CASES = [
     Case("huge-seed", lambda c: c.search(TINY, "--set", "seed=99999999999999999999999"), "'seed'"),
     Case("negative-threads", lambda c: c.search(TINY, "--set", "threads=-1"), "'threads'"),
     Case("adam-beta-above-1", lambda c: c.search(TINY, "--set", "block.arch_betas=[2,3]"), "block.arch_betas[0]"),
+    # every value checked before anything is written (issue 21)
+    Case("block-weight-decay-nan", lambda c: c.search(TINY, "--set", "block.weight_decay=nan"), "'block.weight_decay'"),
+    Case("block-grad-clip-nan", lambda c: c.search(TINY, "--set", "block.grad_clip=nan"), "'block.grad_clip'"),
+    Case("evaluation-weight-decay-negative", lambda c: c.search(TINY, "--set", "evaluation.weight_decay=-1"),
+         "'evaluation.weight_decay'"),
+    Case("evaluation-label-smoothing-2", lambda c: c.search(TINY, "--set", "evaluation.label_smoothing=2"),
+         "'evaluation.label_smoothing'"),
+    Case("block-batch-size-huge", lambda c: c.search(TINY, "--set", "block.batch_size=1e12"), "'block.batch_size'"),
+    Case("evaluation-batch-size-huge", lambda c: c.search(TINY, "--set", "evaluation.batch_size=1e12"),
+         "'evaluation.batch_size'"),
+    Case("labels-huge", lambda c: c.search(c.npz(x=X, y=_huge_label())), "label 1000000000"),
+    Case("npz-test-images-without-labels", lambda c: c.search(c.npz(x=X, y=Y, x_test=X)), "y_test"),
+    Case("unknown-algorithm", lambda c: c.search(TINY, "--set", "engine.algorithm=nsga9"), "'engine.algorithm'"),
+    Case("algorithm-of-another-engine", lambda c: c.search(TINY, "--set", "engine.name=deap", "--set",
+                                                           "engine.algorithm=smsemoa"), "'engine.algorithm'"),
+    Case("folds-above-the-data", lambda c: c.search(TINY, "--set", "evaluation.folds=100000"), "'evaluation.folds'"),
+    Case("strategy-option-wrong-type", lambda c: c.search(TINY, "--set", "block.strategy.lam=abc"), "lam"),
+    Case("fp16-without-a-gpu", _fp16_here, "'evaluation.precision'"),
+    Case("memory-limit-negative", lambda c: c.search(TINY, "--set", "block.memory_limit_gb=-1"),
+         "'block.memory_limit_gb'"),
+    Case("supernet-over-memory-limit", lambda c: c.search(TINY, "--set", "block.memory_limit_gb=1e-9"),
+         "block.memory_limit_gb"),  # found by the block stage: the new run, with nothing computed, is removed
+    Case("image-size-beyond-memory", lambda c: c.search(TINY, "--set", "data.image_size=4096"), "data.image_size"),
+    Case("pop-size-huge", lambda c: c.search(TINY, "--set", "engine.pop_size=10000000000000"), "'engine.pop_size'"),
+    Case("surrogate-initial-huge", lambda c: c.search(TINY, "--set", "engine.surrogate.initial=10000000000000"),
+         "'engine.surrogate.initial'"),
+    Case("evaluation-lr-nan", lambda c: c.search(TINY, "--set", "evaluation.lr=nan"), "'evaluation.lr'"),
+    Case("block-lr-nan", lambda c: c.search(TINY, "--set", "block.lr=nan"), "'block.lr'"),
+    Case("evaluation-lr-inf", lambda c: c.search(TINY, "--set", "evaluation.lr=.inf"), "'evaluation.lr'"),
+    Case("skip-stop-negative", lambda c: c.search(TINY, "--set", "block.skip_stop=-5"), "'block.skip_stop'"),
+    Case("timeout-nan", lambda c: c.search(TINY, "--set", "evaluation.timeout_s=nan"), "'evaluation.timeout_s'"),
+    Case("max-loss-nan", lambda c: c.search(TINY, "--set", "evaluation.max_loss=nan"), "'evaluation.max_loss'"),
+    Case("train-cutout-in-space-above-image", lambda c: c.search(TINY, "--set", "train.cutout=1000"), "'train.cutout'"),
+    Case("impossible-max-latency", lambda c: c.search(TINY, "--set", "constraints.max_latency_ms=1e-9"),
+         "'constraints.max_latency_ms'"),
+    Case("name-blank", lambda c: _with_name(c, " "), "--name"),
+    Case("name-with-newline", lambda c: _with_name(c, "a\nb"), "--name"),
+    Case("set-typo-names-set", lambda c: c.search(TINY, "--set", "engine.generatons=1"), "--set engine.generatons=1"),
     # data
     Case("empty-dataset", lambda c: c.search(c.npz(x=X[:0], y=Y[:0])), "empty"),
     Case("images-2d", lambda c: c.search(c.npz(x=X.reshape(60, 64), y=Y)), "shape"),
@@ -265,6 +324,15 @@ CASES = [
     Case("resume-with-threads", lambda c: ["search", "--resume", c.run, "--threads", "2", "--quiet"], "--threads", "run"),
     Case("train-threads-not-a-number", lambda c: ["train", c.run, "--id", _front_id(c), "--threads", "two"], "--threads",
          "run"),
+    Case("train-weight-decay-nan", lambda c: ["train", c.run, "--id", _front_id(c), "--epochs", "1", "--weight-decay",
+                                              "nan"], "weight_decay", "run"),
+    Case("train-lr-nan", lambda c: ["train", c.run, "--id", _front_id(c), "--lr", "nan"], "'train.lr'", "run"),
+    Case("train-aux-weight-nan", lambda c: ["train", c.run, "--id", _front_id(c), "--aux-weight", "nan"], "aux_weight",
+         "run"),
+    Case("train-cutout-above-image", lambda c: ["train", c.run, "--id", _front_id(c), "--cutout", "1000"], "cutout",
+         "run"),
+    Case("export-out-unwritable", lambda c: ["export", c.run, "--id", _front_id(c), "--out", "/proc/hn-export"],
+         "/proc/hn-export", "run"),
 ]
 
 
