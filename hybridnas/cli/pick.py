@@ -1,6 +1,8 @@
 """``hybridnas pick RUN [--rule R] [--prefer k=v,...] [--weights k=v,...] [--max-params N] [--max-flops N]
 [--max-latency MS] [--min-acc A] [-n N]``"""
 
+from .output import add_json_flag, emit, human_text
+
 HELP = "pick models from a run's front by a rule and hard limits"
 
 RULE_HELP = (
@@ -37,10 +39,20 @@ def add_parser(sub):
     p.add_argument("--min-acc", type=_number, help="hard lower limit on validation accuracy (0..1)")
     p.add_argument("-n", type=int, default=1,
                    help="how many models to list, best first (default 1); only the first is recorded as the pick")
+    add_json_flag(p)
     return p
 
 
 def run(args) -> int:
+    with human_text(args.json):
+        result = _pick(args)
+    if args.json:
+        emit(result)
+    return 0
+
+
+def _pick(args) -> dict:
+    """The pick, printed as a table; returns what ``--json`` prints."""
     from ..analysis.pick import LATENCY, pick
 
     chosen = pick(args.run, rule=args.rule, n=args.n, max_params=args.max_params, max_flops=args.max_flops,
@@ -85,6 +97,9 @@ def run(args) -> int:
     print(f"picked {chosen[0]['arch_id']} by {rule}; recorded in {args.run}/picks.json{also}")
     from ..results import RunResults
 
+    out = {"command": "pick", "run": str(args.run), "rule": rule, "picked": chosen[0]["arch_id"],
+           "recorded_in": str(RunResults(args.run).store.path("picks.json")), "models": chosen}
     if not RunResults(args.run).config.tabular:  # a table's rows are not networks to export
-        print(f"export with: hybridnas export {args.run} --id {chosen[0]['arch_id']}")
-    return 0
+        out["export_command"] = f"hybridnas export {args.run} --id {chosen[0]['arch_id']}"
+        print(f"export with: {out['export_command']}")
+    return out

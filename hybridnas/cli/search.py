@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from .output import add_json_flag, emit, human_text
+
 HELP = "run the two-stage search (default space: spaces/digits.yaml)"
 
 
@@ -22,6 +24,7 @@ def add_parser(sub):
                    help="torch threads per training process (default 1; workers x threads stay within the cores)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--no-export", action="store_true", help="do not export the knee model at the end")
+    add_json_flag(p)
     return p
 
 
@@ -39,6 +42,15 @@ def positive_int(text: str) -> int:
 
 
 def run(args) -> int:
+    with human_text(args.json):
+        result = _search(args)
+    if args.json:
+        emit(result)
+    return 0
+
+
+def _search(args) -> dict:
+    """The search; returns what ``--json`` prints: the summary, the front and the run's files."""
     from ..pipeline import open_run, run_search
     from ..progress import Progress
 
@@ -67,15 +79,18 @@ def run(args) -> int:
     print_summary(summary)
     from ..results import RunResults
 
+    results = RunResults(store.root)
+    front = results.front() if summary["front_size"] else []
     if not summary["front_size"]:
-        print(f"hybridnas search: warning: {RunResults(store.root).empty_front()}", file=sys.stderr)
+        print(f"hybridnas search: warning: {results.empty_front()}", file=sys.stderr)
     else:
         from ..analysis.uncertainty import noise_note
 
-        note = noise_note(RunResults(store.root).front())
+        note = noise_note(front)
         if note:
             print(f"accuracy noise: {note}")
-    return 0
+    files = {k: str(store.path(k)) for k in ("front.csv", "front.json", "summary.json") if store.exists(k)}
+    return {"command": "search", **summary, "files": files, "front": front}
 
 
 def print_summary(s) -> None:
