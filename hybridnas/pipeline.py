@@ -73,7 +73,7 @@ def manifest(cfg: RunConfig, device) -> Dict[str, Any]:
 _RUN_ENTRY = re.compile(
     r"^(config\.yaml|manifest\.json|dataset\.json|block|blocks\.json|evaluations\.jsonl|generations|surrogate"
     r"|hv_reference\.json|latency_lut\.json|fidelity|table\.json|front\.(csv|json)|weights|plots|picks\.json"
-    r"|exports|trained|trained\.jsonl|report\.(md|html)|summary\.json|ray|\.lock|\.write-test-\d+|\..+\.tmp)$"
+    r"|exports|trained|trained\.jsonl|init_from\.json|report\.(md|html)|summary\.json|ray|\.lock|\.write-test-\d+|\..+\.tmp)$"
 )
 
 
@@ -246,7 +246,10 @@ def _sessions(previous: Optional[Dict[str, Any]]) -> List[Dict[str, float]]:
     return [{k: float(previous.get(k) or 0.0) for k in SESSION_TIMES}]
 
 
-def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = None, export: bool = True) -> Dict[str, Any]:
+def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = None, export: bool = True,
+               init_from: Optional[str] = None) -> Dict[str, Any]:
+    """The search (module docstring); ``init_from``: a run whose library and front start this one
+    (:mod:`hybridnas.network.warmstart`; a resumed run replays what its ``init_from.json`` says)."""
     import torch
 
     from .block.stage import BlockStage
@@ -273,6 +276,10 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         data = None if cfg.tabular else load_dataset(cfg.data, cfg.seed)
         if data is not None:
             check_constraints(cfg, data.in_chans, data.num_classes, data.image_size)
+        if init_from is not None:
+            from .network.warmstart import check_source
+
+            check_source(cfg, init_from, store)
         if not resumed:
             store.ensure_writable()
             store.lock()
@@ -290,6 +297,10 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             if not store.exists("dataset.json"):
                 store.write_json("dataset.json", data.info())
             progress.info(f"run {store.root} | {data.describe()} | device {device} | torch threads {torch.get_num_threads()}")
+            if init_from is not None:  # before the block stage: a reused library skips it
+                from .network.warmstart import prepare_library
+
+                prepare_library(cfg, store, init_from, progress)
             estimated = _estimate(cfg, data, store, device, progress)  # its random state is restored after
             data = data.to(device)
             library = BlockStage(cfg, data, store, device, progress).run()
@@ -308,7 +319,11 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             if not cfg.tabular:
                 progress.info(f"network stage: {cfg.evaluation.workers} worker(s) per device, {threads} torch thread(s) each"
                               + (f" ({note})" if note else ""))
-            result = NetworkStage(cfg, points, evaluator, store, progress).run()
+            stage = NetworkStage(cfg, points, evaluator, store, progress)
+            from .network.warmstart import seed
+
+            initial = None if cfg.tabular else seed(cfg, store, stage.problem, progress)  # --init-from
+            result = stage.run(initial)
         net_s = time.perf_counter() - t_net
 
         summary: Dict[str, Any] = {
@@ -326,6 +341,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         previous = store.read_json("summary.json", default=None) if continued else None
         if extended:
             summary["extended"] = extended
+        if store.exists("init_from.json"):
+            summary["init_from"] = {k: v for k, v in store.read_json("init_from.json").items() if k != "seeds"}
         if cfg.evaluation.fidelity.budgets:
             summary["stopped_early"] = result["stopped_early"]
         if estimated is not None or (previous and "estimate" in previous):  # a finished run's resume estimates nothing

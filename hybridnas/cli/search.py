@@ -15,6 +15,10 @@ def add_parser(sub):
     p.add_argument("--name", help="run name (default: the space's name, numbered if taken)")
     p.add_argument("--out", help="parent folder of the run (default: runs/)")
     p.add_argument("--resume", metavar="RUN", help="continue a killed or finished run from its directory")
+    p.add_argument("--init-from", metavar="RUN",
+                   help="start from another run: its front seeds generation 0, its block library is reused when the "
+                        "block stage is the same, and its evaluations are reused when measured the same way "
+                        "(docs/front-to-model.md)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set engine.generations=4 (repeatable); with --resume "
                         "only engine.generations and engine.evaluations, raised, to extend a search")
@@ -57,7 +61,7 @@ def _search(args) -> dict:
     if args.resume:  # a run's config is fixed: name what cannot apply, not just --set
         given = [flag for flag, v in (("--name", args.name), ("--device", args.device),
                                       ("--block-strategy", args.block_strategy), ("--out", args.out),
-                                      ("--threads", args.threads)) if v]
+                                      ("--threads", args.threads), ("--init-from", args.init_from)) if v]
         if given:
             from ..errors import UserError
 
@@ -75,7 +79,7 @@ def _search(args) -> dict:
     progress = Progress(quiet=args.quiet)
     for note in notes:  # shown even with --quiet: the run does not do all the space file says
         print(f"hybridnas search: note: {note}", file=sys.stderr)
-    summary = run_search(cfg, store, progress, export=not args.no_export)
+    summary = run_search(cfg, store, progress, export=not args.no_export, init_from=args.init_from)
     print_summary(summary)
     from ..results import RunResults
 
@@ -104,6 +108,10 @@ def print_summary(s) -> None:
         print(f"search: {s['distinct_evaluations']} distinct networks evaluated{budget}; {s['proposed']} proposed "
               f"({s['infeasible']} infeasible, not trained); {s['duplicates_rejected']} repeats of earlier proposals "
               f"rejected" + ("; surrogate-assisted" if s.get("surrogate") else ""))
+    if s.get("init_from"):
+        i = s["init_from"]
+        print(f"init from {i['source']}: library {i['library']}; {len(i.get('seed_ids', []))} seeds; evaluations "
+              f"{i.get('evaluations', '-')} ({len(i.get('copied_ids', []))} copied)")
     if s.get("extended"):
         print("extended: " + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in s["extended"].items()))
     if s.get("failed"):

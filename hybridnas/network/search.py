@@ -443,7 +443,8 @@ class NetworkStage:
                               pts.blocks)
         return None if least is None else {"params": least.params, "macs": least.macs, "flops": least.flops}
 
-    def run(self) -> Dict[str, Any]:
+    def run(self, initial: Optional[np.ndarray] = None) -> Dict[str, Any]:
+        """Run the engine to the end; ``initial``: gene vectors that start generation 0 (``--init-from``)."""
         cfg = self.cfg
         engine = build_engine(cfg.engine)
         p = self.problem
@@ -472,7 +473,7 @@ class NetworkStage:
             )
 
         with bar:
-            engine.minimize(p, derive_seed(cfg.seed, "engine"), on_generation)
+            engine.minimize(p, derive_seed(cfg.seed, "engine"), on_generation, initial=initial)
         front = self.front()
         full = {a for (a, b) in p.cache if b == p.budget}
         return {
