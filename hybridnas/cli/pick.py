@@ -93,6 +93,14 @@ def _pick(args) -> dict:
             print(f"  {r['arch_id']}: pseudo-weights {pw} (distance {info['distance']:.3f})")
         elif "high_tradeoff" in info and not info["high_tradeoff"]:
             print(f"  {r['arch_id']}: not flagged as a high trade-off point (next in knee order)")
+    limited = chosen[0]["pick"].get("limited")
+    if limited:
+        print(f"  the limits changed the pick: {rule} over the whole front chooses {limited['unconstrained']}, which "
+              f"breaks them ({limited['misses']}); {chosen[0]['arch_id']} is the {rule} choice among the models that "
+              "meet them")
+    elif any(v is not None for v in (args.max_params, args.max_flops, args.max_latency, args.min_acc)):
+        print(f"  {chosen[0]['arch_id']} is the {rule} choice of the whole front and meets the limits: they do not "
+              "change it")
     also = f"; the {len(chosen) - 1} listed after it are runners-up, not recorded as picks" if len(chosen) > 1 else ""
     print(f"picked {chosen[0]['arch_id']} by {rule}; recorded in {args.run}/picks.json{also}")
     from ..results import RunResults
