@@ -106,3 +106,5 @@ def test_train_json(searched, capsys):
     record = [json.loads(l) for l in (run / "trained.jsonl").read_text().splitlines()][-1]
     assert result["test_acc"] == record["test_acc"] and os.path.exists(result["weights_path"])
     assert "export with" in err
+    # the test split is never trained on, and the text says when its accuracy is shown
+    assert "359 test images, never trained on and choosing nothing; their accuracy is shown every 10 epochs" in err
