@@ -222,16 +222,18 @@ def failure_summary(records) -> Dict[str, Dict[str, Any]]:
     return out
 
 
-def _estimate(cfg: RunConfig, data, store: RunStore, device, progress: Progress, library=None) -> Optional[Dict[str, Any]]:
+def _estimate(cfg: RunConfig, data, store: RunStore, device, progress: Progress, library=None,
+              pace: Optional[float] = None) -> Optional[Dict[str, Any]]:
     """The time estimate of what is left of the search, shown before it starts (and, with the
-    library, before the network stage); none for a table or when nothing is left to do."""
+    library, before the network stage, its range widened by ``pace``: how many times its estimate
+    the block stage took); none for a table or when nothing is left to do."""
     from .estimate import describe, estimate
 
     est = estimate(cfg, data, store, device, library)
     if est is None or est.total_s == 0:
         return None
-    progress.info(describe(est, again=library is not None))
-    return est.to_json()
+    progress.info(describe(est, again=library is not None, pace=pace))
+    return {**est.to_json(), **({"block_pace": pace} if pace is not None else {})}
 
 
 SESSION_TIMES = ("block_stage_s", "network_stage_s", "total_s")
@@ -303,12 +305,16 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
                 prepare_library(cfg, store, init_from, progress)
             estimated = _estimate(cfg, data, store, device, progress)  # its random state is restored after
             data = data.to(device)
+            t_stage = time.perf_counter()
             library = BlockStage(cfg, data, store, device, progress).run()
+            from .estimate import pace_of
+
+            pace = pace_of(estimated, time.perf_counter() - t_stage)
             check_constraints(cfg, data.in_chans, data.num_classes, data.image_size, [e.genotype for e in library])
             for i, e in enumerate(library):
                 progress.info(f"  block {i}: {e.net_params:,} params, {2 * e.net_macs:,} FLOPs (reference net) | {e.genotype}")
             if estimated is not None and estimated.get("block_stage_s") is not None:  # again, with the real blocks
-                estimated["with_library"] = _estimate(cfg, data, store, device, progress, library)
+                estimated["with_library"] = _estimate(cfg, data, store, device, progress, library, pace)
             latency = LatencyTable.from_config(cfg, store, device) if cfg.wants_latency else None
             points = NetworkPoints(cfg, library, data, latency)
         block_s = time.perf_counter() - t_block

@@ -108,6 +108,11 @@ def print_summary(s) -> None:
         print(f"search: {s['distinct_evaluations']} distinct networks evaluated{budget}; {s['proposed']} proposed "
               f"({s['infeasible']} infeasible, not trained); {s['duplicates_rejected']} repeats of earlier proposals "
               f"rejected" + ("; surrogate-assisted" if s.get("surrogate") else ""))
+    est = s.get("estimate") or {}
+    if est.get("total_range_s") and not s.get("resumed"):
+        from ..estimate import _span
+
+        print(f"estimated at the start: {_span(tuple(est['total_range_s']))}; took {s['block_stage_s'] + s['network_stage_s']:.0f} s")
     if s.get("init_from"):
         i = s["init_from"]
         print(f"init from {i['source']}: library {i['library']}; {len(i.get('seed_ids', []))} seeds; evaluations "
