@@ -8,7 +8,7 @@ import importlib
 import sys
 from typing import List, Optional
 
-SUBCOMMANDS = ("search", "plot", "pick", "export", "train", "report", "compare")
+SUBCOMMANDS = ("search", "plot", "pick", "export", "train", "report", "compare", "completion")
 
 
 class Parser(argparse.ArgumentParser):
