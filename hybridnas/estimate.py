@@ -302,6 +302,8 @@ def _span(r: Optional[Tuple[float, float]]) -> str:
     if r is None:
         return "-"
     lo, hi = r
+    if hi >= 90 and lo < 30:  # seconds to minutes: each end in its own unit
+        return f"{_seconds(lo)} - {hi / 60:.0f} min"
     if hi >= 90:
         a, b = lo / 60, hi / 60
         return f"{a:.0f}-{b:.0f} min" if round(a) != round(b) else f"~{b:.0f} min"
