@@ -73,7 +73,8 @@ def manifest(cfg: RunConfig, device) -> Dict[str, Any]:
 _RUN_ENTRY = re.compile(
     r"^(config\.yaml|manifest\.json|dataset\.json|block|blocks\.json|evaluations\.jsonl|generations|surrogate"
     r"|hv_reference\.json|latency_lut\.json|fidelity|table\.json|front\.(csv|json)|weights|plots|picks\.json"
-    r"|exports|trained|trained\.jsonl|init_from\.json|report\.(md|html)|summary\.json|ray|\.lock|\.write-test-\d+|\..+\.tmp)$"
+    r"|exports|trained|trained\.jsonl|init_from\.json|report\.(md|html)|summary\.json|ray|\.lock|\.write-test-\d+"
+    r"|\..+\.tmp)$"
 )
 
 

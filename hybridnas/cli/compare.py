@@ -39,8 +39,9 @@ def _compare(args) -> dict:
     for r in rows:
         params = f"{num(r.get('min_params'), ',')}..{num(r.get('max_params'), ',')}" if "min_params" in r else "-"
         flops = f"{num(r.get('min_flops'), ',')}..{num(r.get('max_flops'), ',')}" if "min_flops" in r else "-"
+        best, test = num(r.get("best_val_acc"), ".4f"), num(r.get("best_test_acc"), ".4f")
         print(f"{r['run']:<{w}} {r['evaluated']:>9} {r['front_size']:>5} {r['hypervolume']:>7.4f} "
-              f"{num(r.get('best_val_acc'), '.4f'):>8} {num(r.get('best_test_acc'), '.4f'):>8} {params:>17} {flops:>21}")
+              f"{best:>8} {test:>8} {params:>17} {flops:>21}")
     print("HV: hypervolume of each front on the runs' common reference (widest bounds of their hv_reference.json; "
           "higher is better)")
     for note in result["notes"]:

@@ -28,7 +28,6 @@ Three decisions, each written to the new run's ``init_from.json`` (so a resume r
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -62,8 +61,8 @@ def check_source(cfg, path, store) -> None:
     src = _source(path)
     if list(src.config.objectives) != list(cfg.objectives):
         raise UserError(f"--init-from '{path}' searched {', '.join(src.config.objectives)}, this run "
-                        f"{', '.join(cfg.objectives)}: its front does not rank this run's networks; search with the same "
-                        "objectives")
+                        f"{', '.join(cfg.objectives)}: its front does not rank this run's networks; search with the "
+                        "same objectives")
 
 
 def same_block_stage(cfg, src_cfg) -> Tuple[bool, str]:
@@ -97,12 +96,14 @@ def prepare_library(cfg, store, source, progress) -> None:
     src = _source(source)
     reuse, why = same_block_stage(cfg, src.config)
     if reuse and not store.exists("blocks.json"):
-        for rel in BLOCK_LOGS + tuple(str(p.relative_to(src.root)) for p in src.store.path("block").glob("member_*.json")):
+        members = tuple(str(p.relative_to(src.root)) for p in src.store.path("block").glob("member_*.json"))
+        for rel in BLOCK_LOGS + members:
             if src.store.exists(rel):
                 store.write_bytes(rel, src.store.path(rel).read_bytes())
         store.write_bytes("blocks.json", src.store.path("blocks.json").read_bytes())  # last: it marks the stage done
     progress.info(f"init from {src.root}: block library {'reused' if reuse else 'searched again'} ({why})")
-    store.write_json(FILE, {"source": str(Path(source)), "library": "reused" if reuse else "searched", "library_why": why})
+    store.write_json(FILE, {"source": str(Path(source)), "library": "reused" if reuse else "searched",
+                            "library_why": why})
 
 
 def _remap(genome, src_blocks, new_blocks) -> Optional[Any]:

@@ -44,7 +44,8 @@ def test_search_json_is_one_object_on_stdout_and_the_text_on_stderr(searched):
     result = json.loads(proc.stdout)
     assert result["command"] == "search" and result["run"] == str(run)
     assert result["front_size"] == len(result["front"]) > 0
-    assert {m["arch_id"] for m in result["front"]} == {m["arch_id"] for m in json.loads((run / "front.json").read_text())["members"]}
+    members = json.loads((run / "front.json").read_text())["members"]
+    assert {m["arch_id"] for m in result["front"]} == {m["arch_id"] for m in members}
     assert result["files"]["front.csv"] == str(run / "front.csv")
     assert (run / result["exported"]["path"] / "model.pt").exists()
     assert "blocks in library" in proc.stderr and "blocks in library" not in proc.stdout
