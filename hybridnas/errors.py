@@ -22,13 +22,27 @@ class UserError(Exception):
 
 
 class MissingExtra(UserError):
-    """An optional backend is not installed; the message names the extra that provides it."""
+    """An optional backend is not installed; the message names the extra that provides it, with
+    the pip of the environment hybridnas runs in (``.venv/bin/pip`` after ``make search``)."""
 
     def __init__(self, package: str, extra: str, purpose: str):
         super().__init__(
             f"{purpose} needs the '{package}' package, which is not installed; "
-            f"install it with: pip install 'hybridnas[{extra}]'"
+            f"install it with: {_pip()} install 'hybridnas[{extra}]'"
         )
+
+
+def _pip() -> str:
+    """The pip of the running interpreter's environment (relative to the current folder when
+    inside it), or plain ``pip`` when there is none beside the interpreter."""
+    import os
+    import sys
+
+    pip = os.path.join(os.path.dirname(sys.executable), "pip")
+    if not os.path.exists(pip):
+        return "pip"
+    rel = os.path.relpath(pip)
+    return rel if not rel.startswith("..") else pip
 
 
 def require(module: str, extra: str, purpose: str):

@@ -17,9 +17,16 @@
   derived the network stage is estimated again with it.
 
 Everything is timed on the run's device with the global random state saved and restored, so an
-estimate changes nothing the search draws. The estimate is a rough guide (it ignores what other
-processes on the machine take, and assumes a run as long as its settings allow); the numbers go
-to ``summary.json`` beside the measured stage times.
+estimate changes nothing the search draws. Each step is timed three times: the estimate is a
+range, from every step at its fastest timing to every step at its slowest times the machine's
+load (:func:`load_factor`: runnable processes per core; a step timed in a burst may get a core
+that a long run shares), with the median's total as its point. Once the block stage is done,
+the network stage is estimated again with the derived blocks, its upper end raised to the
+point estimate times the pace the block stage kept (its measured time over its estimate); the
+network search's progress bar then shows the time left at the pace of the generations done. What
+it still ignores: overheads outside the timed steps (building networks, writing the run
+store), which dominate tiny runs. The numbers go to ``summary.json`` beside the measured stage
+times.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -37,17 +44,30 @@ class Estimate:
     block_s: Optional[float]  # None: nothing left to do in this stage
     network_s: Optional[float]
     detail: Dict[str, Any]
+    # the range: every step at its fastest timing, and at its slowest times the machine's load
+    block_range: Optional[Tuple[float, float]] = None
+    network_range: Optional[Tuple[float, float]] = None
 
     @property
     def total_s(self) -> float:
         return (self.block_s or 0.0) + (self.network_s or 0.0)
 
+    @property
+    def total_range(self) -> Tuple[float, float]:
+        lo = sum(r[0] for r in (self.block_range, self.network_range) if r)
+        hi = sum(r[1] for r in (self.block_range, self.network_range) if r)
+        return lo, hi
+
     def to_json(self) -> Dict[str, Any]:
-        return {"block_stage_s": self.block_s, "network_stage_s": self.network_s, "total_s": self.total_s, **self.detail}
+        return {"block_stage_s": self.block_s, "network_stage_s": self.network_s, "total_s": self.total_s,
+                "block_stage_range_s": list(self.block_range) if self.block_range else None,
+                "network_stage_range_s": list(self.network_range) if self.network_range else None,
+                "total_range_s": list(self.total_range), **self.detail}
 
 
-def _timed(fn: Callable[[], Any], repeats: int = 2) -> float:
-    """Median seconds of ``fn`` after one untimed call (first calls allocate and warm caches)."""
+def _timed(fn: Callable[[], Any], repeats: int = 3) -> Tuple[float, float, float]:
+    """Fastest, median and slowest seconds of ``fn`` over ``repeats`` calls after one untimed call
+    (first calls allocate and warm caches); the spread is what a busy machine does to a step."""
     import torch
 
     fn()
@@ -60,7 +80,19 @@ def _timed(fn: Callable[[], Any], repeats: int = 2) -> float:
         if torch.cuda.is_available():
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return min(times), statistics.median(times), max(times)
+
+
+def load_factor() -> float:
+    """How many runnable processes share each core (1-minute load average over the cores), at
+    least 1: a step timed in a burst can get a whole core that a long run shares."""
+    import os
+
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on every platform
+        return 1.0
+    return max(1.0, load / max(os.cpu_count() or 1, 1))
 
 
 def _shaped(shape):
@@ -98,14 +130,15 @@ def block_stage(cfg, shape, n_train: int, device) -> Dict[str, Any]:
     options = {**dict(b.strategy.options), **{k: v for k, v in first.items() if k not in MEMBER_KEYS}}
     strategy = build_strategy(b.strategy.name, net, b, options)
     x, y = _batch(batch, in_chans, size, num_classes, device)
-    warm = _timed(lambda: strategy.warmup_step((x, y))) if b.warmup_epochs else 0.0
+    warm = _timed(lambda: strategy.warmup_step((x, y))) if b.warmup_epochs else (0.0, 0.0, 0.0)
     strategy.begin_search(b.warmup_epochs, b.epochs, steps)
     strategy.begin_epoch(b.warmup_epochs, b.warmup_epochs + b.epochs)
     search = _timed(lambda: strategy.step((x, y), (x, y)))
     epochs = b.epochs * len(b.library)
-    seconds = steps * (b.warmup_epochs * warm + epochs * search)
-    return {"block_stage_s": seconds, "block_steps_per_epoch": steps, "warmup_step_s": warm,
-            "search_step_s": search, "search_epochs": epochs}
+    low, seconds, high = (steps * (b.warmup_epochs * w + epochs * s) for w, s in zip(warm, search))
+    return {"block_stage_s": seconds, "block_stage_range_s": [low, high * load_factor()],
+            "block_steps_per_epoch": steps, "warmup_step_s": warm[1], "search_step_s": search[1],
+            "search_epochs": epochs}
 
 
 def stand_in_blocks(cfg, in_chans: int, size) -> List:
@@ -188,17 +221,23 @@ def network_stage(cfg, blocks: Sequence, shape, sizes: Dict[str, int], device, g
 
             step_s.append(_timed(train_step))
     f0, f1 = float(flops.min()), float(flops.max())
-    slope = (step_s[1] - step_s[0]) / (f1 - f0) if f1 > f0 else 0.0
-    mean_step = step_s[0] + slope * (float(flops.mean()) - f0)
     k = max(1, e.folds)  # k-fold: k trainings on (k-1)/k of train + val, each validating the rest
     pool = sizes["train"] + sizes.get("val", 0)
     trained, validated = (sizes["train"], sizes.get("val", 0)) if k == 1 else (pool * (k - 1) / k, pool / k)
     steps_per_epoch = -(-int(trained) // e.batch_size)
     eval_steps = (validated + sizes.get("test", 0)) / e.batch_size / 3  # a forward is ~1/3 of a step
-    candidate_s = mean_step * k * (steps_per_epoch * _epochs_per_candidate(cfg) + eval_steps)
+
+    def candidate(cheapest: float, costliest: float) -> float:
+        slope = (costliest - cheapest) / (f1 - f0) if f1 > f0 else 0.0
+        mean_step = cheapest + slope * (float(flops.mean()) - f0)
+        return mean_step * k * (steps_per_epoch * _epochs_per_candidate(cfg) + eval_steps)
+
+    low, candidate_s, high = (candidate(a, b) for a, b in zip(step_s[0], step_s[1]))
     left = cfg.engine.pop_size * max(cfg.engine.generations - generations_done, 0)
-    return {"network_stage_s": candidate_s * left / workers, "networks_at_most": left, "candidate_s": candidate_s,
-            "workers": workers, "step_s_cheapest": step_s[0], "step_s_costliest": step_s[1],
+    return {"network_stage_s": candidate_s * left / workers,
+            "network_stage_range_s": [low * left / workers, high * left / workers * load_factor()],
+            "networks_at_most": left, "candidate_s": candidate_s,
+            "workers": workers, "step_s_cheapest": step_s[0][1], "step_s_costliest": step_s[1][1],
             "flops_mean": float(flops.mean())}
 
 
@@ -227,26 +266,56 @@ def estimate(cfg, data, store, device, library: Optional[Sequence] = None) -> Op
                 library = load_library(store)
             blocks = library if library is not None else stand_in_blocks(cfg, data.in_chans, data.image_size)
             net = network_stage(cfg, blocks, shape, sizes, device, generations_done=done)
-    detail = {**(block or {}), **(net or {}), "library": "derived" if library is not None else "stand-in"}
-    detail.pop("block_stage_s", None)
-    detail.pop("network_stage_s", None)
-    return Estimate(block["block_stage_s"] if block else None, net["network_stage_s"] if net else None, detail)
+    detail = {**(block or {}), **(net or {}), "library": "derived" if library is not None else "stand-in",
+              "load_factor": load_factor()}
+    for key in ("block_stage_s", "network_stage_s", "block_stage_range_s", "network_stage_range_s"):
+        detail.pop(key, None)
+    return Estimate(block["block_stage_s"] if block else None, net["network_stage_s"] if net else None, detail,
+                    tuple(block["block_stage_range_s"]) if block else None,
+                    tuple(net["network_stage_range_s"]) if net else None)
 
 
-def describe(est: Estimate, again: bool = False) -> str:
-    """One line for the progress output (``again``: the network stage's, once the library is known)."""
+def describe(est: Estimate, again: bool = False, pace: Optional[float] = None) -> str:
+    """One line for the progress output (``again``: the network stage's, once the library is
+    known; ``pace``: how many times its estimate the block stage took, which widens the range)."""
     d = est.detail
     parts = []
     if est.block_s is not None:
-        parts.append(f"block stage ~{_minutes(est.block_s)} ({d['search_epochs']} search epochs of "
+        parts.append(f"block stage {_span(est.block_range)} ({d['search_epochs']} search epochs of "
                      f"{d['block_steps_per_epoch']} steps, {d['search_step_s']:.2f} s each)")
     if est.network_s is not None:
-        parts.append(f"network stage ~{_minutes(est.network_s)} (at most {d['networks_at_most']} networks, "
-                     f"~{_seconds(d['candidate_s'])} each, {d['workers']} at a time)")
+        span = est.network_range
+        if pace is not None and span is not None:
+            span = (span[0], max(span[1], est.network_s * pace))
+        parts.append(f"network stage {_span(span)} (at most {d['networks_at_most']} networks, "
+                     f"~{_seconds(d['candidate_s'])} each, {d['workers']} at a time"
+                     + (f"; the block stage took {pace:.1f}x its estimate" if pace is not None else "") + ")")
     which = "" if d["library"] == "derived" or est.network_s is None else \
         "; network costs from stand-in blocks until the library is known"
-    head = "estimate with the derived blocks" if again else f"estimate: about {_minutes(est.total_s)}"
-    return f"{head}: " + "; ".join(parts) + which
+    load = f"; load {d['load_factor']:.1f} processes per core" if d.get("load_factor", 1.0) > 1.0 else ""
+    head = "estimate with the derived blocks" if again else f"estimate: {_span(est.total_range)}"
+    return f"{head}: " + "; ".join(parts) + which + load
+
+
+def _span(r: Optional[Tuple[float, float]]) -> str:
+    """``4-9 min``, ``20-45 s``: a range in one unit."""
+    if r is None:
+        return "-"
+    lo, hi = r
+    if hi >= 90 and lo < 30:  # seconds to minutes: each end in its own unit
+        return f"{_seconds(lo)} - {hi / 60:.0f} min"
+    if hi >= 90:
+        a, b = lo / 60, hi / 60
+        return f"{a:.0f}-{b:.0f} min" if round(a) != round(b) else f"~{b:.0f} min"
+    a, b = _seconds(lo), _seconds(hi)
+    return f"{a[:-2]}-{b}" if a != b else f"~{b}"
+
+
+def pace_of(estimated: Optional[Dict[str, Any]], block_seconds: float) -> Optional[float]:
+    """How many times its estimate the block stage took (``None`` without an estimate of it)."""
+    if not estimated or not estimated.get("block_stage_s"):
+        return None
+    return block_seconds / estimated["block_stage_s"]
 
 
 def _minutes(s: float) -> str:

@@ -76,8 +76,8 @@ _RUN_ENTRY = re.compile(
     r"^(config\.yaml|fingerprint\.json|manifest\.json|dataset\.json|block|blocks\.json|evaluations\.jsonl"
     r"|generations|surrogate"
     r"|hv_reference\.json|latency_lut\.json|fidelity|table\.json|front\.(csv|json)|weights|plots|picks\.json"
-    r"|exports|trained|trained\.jsonl|report\.(md|html)|summary\.json|ray|search\.log|tensorboard|mlruns"
-    r"|\.lock|\.write-test-\d+|\..+\.tmp)$"
+    r"|exports|trained|trained\.jsonl|init_from\.json|report\.(md|html)|summary\.json|ray|search\.log|tensorboard"
+    r"|mlruns|\.lock|\.write-test-\d+|\..+\.tmp)$"
 )
 
 
@@ -324,16 +324,18 @@ def failure_summary(records) -> Dict[str, Dict[str, Any]]:
     return out
 
 
-def _estimate(cfg: RunConfig, data, store: RunStore, device, progress: Progress, library=None) -> Optional[Dict[str, Any]]:
+def _estimate(cfg: RunConfig, data, store: RunStore, device, progress: Progress, library=None,
+              pace: Optional[float] = None) -> Optional[Dict[str, Any]]:
     """The time estimate of what is left of the search, shown before it starts (and, with the
-    library, before the network stage); none for a table or when nothing is left to do."""
+    library, before the network stage, its range widened by ``pace``: how many times its estimate
+    the block stage took); none for a table or when nothing is left to do."""
     from .estimate import describe, estimate
 
     est = estimate(cfg, data, store, device, library)
     if est is None or est.total_s == 0:
         return None
-    progress.info(describe(est, again=library is not None))
-    return est.to_json()
+    progress.info(describe(est, again=library is not None, pace=pace))
+    return {**est.to_json(), **({"block_pace": pace} if pace is not None else {})}
 
 
 SESSION_TIMES = ("block_stage_s", "network_stage_s", "total_s")
@@ -349,11 +351,12 @@ def _sessions(previous: Optional[Dict[str, Any]]) -> List[Dict[str, float]]:
 
 
 def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = None, export: bool = True,
-               callbacks=None, source: str = "config") -> Dict[str, Any]:
+               callbacks=None, source: str = "config", init_from: Optional[str] = None) -> Dict[str, Any]:
     """Run (or resume) the search of ``cfg`` in ``store`` (module docstring); ``callbacks``:
     :class:`hybridnas.callbacks.Callback` s told of each evaluation, generation and the end; every message
     also goes to ``RUN/search.log``; ``source`` is what errors about the config name as its origin
-    (:func:`config_source`)."""
+    (:func:`config_source`); ``init_from``: a run whose library and front start this one
+    (:mod:`hybridnas.network.warmstart`; a resumed run replays what its ``init_from.json`` says)."""
     import contextlib
 
     import torch
@@ -388,6 +391,10 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         saved = fingerprint.read(store) if continued else None
         if saved is not None:  # the config was compared as it was read (check_resumed)
             fingerprint.compare_data(store, cfg, saved, made)
+        if init_from is not None:
+            from .network.warmstart import check_source
+
+            check_source(cfg, init_from, store)
         if not resumed:
             store.ensure_writable()
             store.lock()
@@ -410,14 +417,22 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             if not store.exists("dataset.json"):
                 store.write_json("dataset.json", data.info())
             progress.info(f"run {store.root} | {data.describe()} | device {device} | torch threads {torch.get_num_threads()}")
+            if init_from is not None:  # before the block stage: a reused library skips it
+                from .network.warmstart import prepare_library
+
+                prepare_library(cfg, store, init_from, progress)
             estimated = _estimate(cfg, data, store, device, progress)  # its random state is restored after
             data = data.to(device)
+            t_stage = time.perf_counter()
             library = BlockStage(cfg, data, store, device, progress).run()
+            from .estimate import pace_of
+
+            pace = pace_of(estimated, time.perf_counter() - t_stage)
             check_constraints(cfg, data.in_chans, data.num_classes, data.image_size, [e.genotype for e in library])
             for i, e in enumerate(library):
                 progress.info(f"  block {i}: {e.net_params:,} params, {2 * e.net_macs:,} FLOPs (reference net) | {e.genotype}")
             if estimated is not None and estimated.get("block_stage_s") is not None:  # again, with the real blocks
-                estimated["with_library"] = _estimate(cfg, data, store, device, progress, library)
+                estimated["with_library"] = _estimate(cfg, data, store, device, progress, library, pace)
             latency = LatencyTable.from_config(cfg, store, device) if cfg.wants_latency else None
             points = NetworkPoints(cfg, library, data, latency)
         block_s = time.perf_counter() - t_block
@@ -428,7 +443,11 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             if not cfg.tabular:
                 progress.info(f"network stage: {cfg.evaluation.workers} worker(s) per device, {threads} torch thread(s) each"
                               + (f" ({note})" if note else ""))
-            result = NetworkStage(cfg, points, evaluator, store, progress, callbacks or None).run()
+            stage = NetworkStage(cfg, points, evaluator, store, progress, callbacks or None)
+            from .network.warmstart import seed
+
+            initial = None if cfg.tabular else seed(cfg, store, stage.problem, progress)  # --init-from
+            result = stage.run(initial)
         net_s = time.perf_counter() - t_net
 
         summary: Dict[str, Any] = {
@@ -446,6 +465,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         previous = store.read_json("summary.json", default=None) if continued else None
         if extended:
             summary["extended"] = extended
+        if store.exists("init_from.json"):
+            summary["init_from"] = {k: v for k, v in store.read_json("init_from.json").items() if k != "seeds"}
         if cfg.evaluation.fidelity.budgets:
             summary["stopped_early"] = result["stopped_early"]
         if estimated is not None or (previous and "estimate" in previous):  # a finished run's resume estimates nothing

@@ -267,7 +267,7 @@ def _block_health(results: RunResults) -> List[Block]:
         warned, guarded = warned or bool(warnings), guarded or bool(notes)
         items += [f"member {member}: warning: {w}" for w in warnings] + [f"member {member}: {n}" for n in notes]
         if not warnings:
-            items.append(f"member {member}: the search learned: {summary_line(recs, classes)}")
+            items.append(f"member {member}: {summary_line(recs, classes)}")
     intro = ("Checks of the block search (supernet accuracy against chance, how far the op probabilities moved from "
              "uniform) and of the collapse guard."
              + (" Some searches did not learn enough: their cells may mean little." if warned else "")

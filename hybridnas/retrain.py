@@ -53,6 +53,15 @@ def resolve_settings(results: RunResults, overrides: Optional[Dict[str, Any]] = 
     return tc
 
 
+def _test_logging(tc: TrainConfig, monitor: str) -> str:
+    """How often the test accuracy is shown during training, said beside the test split's size."""
+    if monitor != "test":
+        return ""
+    if tc.eval_every:
+        return f"; their accuracy is shown every {tc.eval_every} epochs, for information"
+    return "; their accuracy is measured once, at the end"
+
+
 def train_settings(tc: TrainConfig):
     """The :class:`~hybridnas.training.TrainSettings` of a ``train`` section."""
     from .training import TrainSettings
@@ -152,7 +161,8 @@ def train_model(
         h, w = data.image_size
         progress.info(
             f"training {aid} ({record['genome']}, {record['params']:,} params, {cost.flops:,} FLOPs at {h}x{w}) for "
-            f"{tc.epochs} epochs on {dev}: {splits}, {len(data.train):,} images ({len(data.test):,} test images untouched); "
+            f"{tc.epochs} epochs on {dev}: {splits}, {len(data.train):,} images ({len(data.test):,} test images, never "
+            f"trained on and choosing nothing{_test_logging(tc, monitor)}); "
             f"lr {tc.lr}, batch {tc.batch_size}, cutout {tc.cutout}, drop-path {tc.drop_path}, aux weight {tc.aux_weight}"
         )
         bar = progress.bar(f"train {aid}", tc.epochs)

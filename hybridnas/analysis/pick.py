@@ -23,6 +23,14 @@ FLOPs, log10 latency), normalised over the candidates:
 - ``high-tradeoff``: the points pymoo's ``HighTradeoffPoints`` flags (where a small gain in one
   objective costs a large loss in others; Rachmawati & Srinivasan 2009), then the knee order.
 
+A limit the rule's choice over the whole front already meets does not change it: the rules
+normalise over their candidates, so ranking only the models under a limit would move a knee (or
+an ASF optimum) although the model chosen without the limit still meets it. The rule therefore
+ranks the whole front first; if its first model meets the limits it stays the pick (the others
+keep that order, minus what breaks a limit). Only when it breaks a limit does the rule rank the
+models that meet them, and the pick says so (``pick["limited"]``: the unconstrained choice and
+what it misses; also in ``picks.json``).
+
 Each call records one pick in ``picks.json``: the model ranked first (``arch_ids``); with
 ``n > 1`` the runners-up are kept beside it (``listed``) but are not picks, so figures and the
 report ring only the chosen model.
@@ -196,6 +204,39 @@ def _rank_high_tradeoff(F: np.ndarray) -> Tuple[List[int], List[int]]:
     return flagged + [i for i in knee if i not in flagged], flagged
 
 
+def _rank(rule: str, records: Sequence[Dict[str, Any]], names: Sequence[str], prefer_d, weights_d):
+    """The rule's order of ``records`` (indices, best first) and each one's score."""
+    F = _objective_matrix(records, names)
+    scores: Dict[int, Dict[str, Any]] = {}
+    if rule == "max-acc":
+        order = sorted(range(len(records)), key=lambda i: (-records[i]["val_acc"], records[i]["params"]))
+    elif rule == "knee":
+        order = _knee_order(F)
+    elif rule == "asf":
+        order, s = _rank_asf(F, names, prefer_d)
+        scores = {i: {"asf": float(s[i])} for i in range(len(records))}
+    elif rule == "pseudo-weights":
+        order, dist, pw = _rank_pseudo_weights(F, names, weights_d)
+        scores = {i: {"distance": float(dist[i]), "pseudo_weights": dict(zip(names, map(float, pw[i])))}
+                  for i in range(len(records))}
+    else:
+        order, flagged = _rank_high_tradeoff(F)
+        scores = {i: {"high_tradeoff": i in flagged} for i in range(len(records))}
+    return order, scores
+
+
+def _misses_text(r: Dict[str, Any], limits: Dict[str, Optional[float]]) -> str:
+    """Which limits a model breaks: ``params 6,120 > 5,000``."""
+    out = []
+    for key in ("max_params", "max_flops", "max_latency"):
+        field = LIMIT_FIELD[key][0]
+        if limits.get(key) is not None and r[field] > limits[key]:
+            out.append(f"{field} {r[field]:,.6g} > {limits[key]:,.6g}")
+    if limits.get("min_acc") is not None and r["val_acc"] < limits["min_acc"]:
+        out.append(f"val_acc {r['val_acc']:.4f} < {limits['min_acc']:g}")
+    return ", ".join(out)
+
+
 def pick(
     run,
     rule: Optional[str] = None,
@@ -272,24 +313,25 @@ def pick(
 
     names = [o for o in results.config.objectives if o != "latency" or all(r.get(LATENCY) is not None for r in ok)]
     names += [OBJECTIVE_OF[k] for k in sorted(named) if OBJECTIVE_OF[k] not in names]
-    F = _objective_matrix(ok, names)
-    scores: Dict[int, Dict[str, Any]] = {}
-    if rule == "max-acc":
-        order = sorted(range(len(ok)), key=lambda i: (-ok[i]["val_acc"], ok[i]["params"]))
-    elif rule == "knee":
-        order = _knee_order(F)
-    elif rule == "asf":
-        order, s = _rank_asf(F, names, prefer_d)
-        scores = {i: {"asf": float(s[i])} for i in range(len(ok))}
-    elif rule == "pseudo-weights":
-        order, dist, pw = _rank_pseudo_weights(F, names, weights_d)
-        scores = {i: {"distance": float(dist[i]), "pseudo_weights": dict(zip(names, map(float, pw[i])))}
-                  for i in range(len(ok))}
-    else:
-        order, flagged = _rank_high_tradeoff(F)
-        scores = {i: {"high_tradeoff": i in flagged} for i in range(len(ok))}
+    order, scores = _rank(rule, ok, names, prefer_d, weights_d)
+    limited: Dict[str, Any] = {}
+    if any(v is not None for v in limits.values()):
+        # the rule over the whole front first: a limit its choice already meets must not change the
+        # choice (normalising over fewer candidates moves a knee or an ASF optimum)
+        free_names = [o for o in names if o != "latency" or all(r.get(LATENCY) is not None for r in front)]
+        free_order, free_scores = _rank(rule, front, free_names, prefer_d, weights_d)
+        first = front[free_order[0]]
+        if _miss(first, limits) <= 0:
+            pos = {r["arch_id"]: i for i, r in enumerate(ok)}
+            kept = [pos[front[i]["arch_id"]] for i in free_order if front[i]["arch_id"] in pos]
+            order = kept + [i for i in order if i not in set(kept)]
+            scores = {pos[front[i]["arch_id"]]: free_scores.get(i, {}) for i in free_order
+                      if front[i]["arch_id"] in pos}
+        else:
+            limited = {"unconstrained": first["arch_id"], "misses": _misses_text(first, limits)}
     chosen = [{**ok[i], "on_front": ok[i]["arch_id"] in on_front,
-               "pick": {"rule": rule, "rank": k + 1, **scores.get(i, {})}} for k, i in enumerate(order[:n])]
+               "pick": {"rule": rule, "rank": k + 1, **scores.get(i, {}), **({"limited": limited} if limited else {})}}
+              for k, i in enumerate(order[:n])]
     if record:
         entry: Dict[str, Any] = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -301,6 +343,8 @@ def pick(
             entry["listed"] = [r["arch_id"] for r in chosen]
         if off_objective:
             entry["candidates"] = "every evaluated model meeting the limits (a limit names a non-objective)"
+        if limited:
+            entry["limited"] = limited
         if prefer_d:
             entry["prefer"] = prefer_d
         if weights_d:

@@ -98,12 +98,25 @@ def check_member(records: Sequence[Dict[str, Any]], block_cfg, num_classes: int)
     return out
 
 
+#: final entropy at or above this share of uniform's (mean of the two cell kinds): the checks pass,
+#: but the report says the op probabilities moved little (the default digits search ends at 0.94-0.99)
+WEAK_ENTROPY = 0.9
+
+
 def summary_line(records: Sequence[Dict[str, Any]], num_classes: int) -> str:
-    """What the checks saw, for a member that passed them."""
+    """What the checks saw, for a member that passed them: whether the op probabilities decided
+    (entropy below :data:`WEAK_ENTROPY` of uniform's) or passed while moving little."""
+    from ..analysis.block_plots import relative_entropy
+
     accs = [r.get("train_acc") for r in records]
     accs = [a for a in accs if a is not None and not math.isnan(a)]
     last = records[-1]
     margin = sum(_margin(last, k) for k in ("normal", "reduce")) / 2
+    share = sum(relative_entropy(last, k) for k in ("normal", "reduce")) / 2
     acc = f"best training accuracy {100 * max(accs):.1f} %" if accs else "no training accuracy logged"
-    return (f"{acc} (chance {100 / max(int(num_classes), 1):.1f} %); the strongest op stands {100 * margin:.1f} % "
-            "of the way from uniform to certain")
+    seen = (f"{acc} (chance {100 / max(int(num_classes), 1):.1f} %); op-probability entropy {100 * share:.0f} % of "
+            f"uniform's, the strongest op {100 * margin:.1f} % of the way from uniform to certain")
+    if share >= WEAK_ENTROPY:
+        return (f"passed the checks, but the op probabilities moved little from uniform: {seen}; the derived cells "
+                "rest on small differences (a longer block search, block.epochs, lets them decide)")
+    return f"the search learned and its op probabilities decided: {seen}"

@@ -212,12 +212,14 @@ class BlockStage:
                 skips = count_ops(derived.unguarded.normal, ("skip_connect",))
                 bar.update(epoch + 1, f"loss {_mean(metrics, 'loss'):.3f} acc {_mean(metrics, 'acc'):.3f} skips {skips}")
                 if b.skip_stop is not None and skips > b.skip_stop:
+                    last = epoch + 1 == b.epochs  # nothing left to stop: say so, not "early"
                     self.progress.info(
                         f"block search {i + 1}: {skips} skip connections in the normal cell the search prefers "
                         f"(> skip_stop {b.skip_stop}, counted before max_parameter_free caps them); "
-                        f"stopping this member early at epoch {epoch + 1}"
+                        + (f"epoch {epoch + 1} was this member's last anyway" if last else
+                           f"stopping this member early, after epoch {epoch + 1} of {b.epochs}")
                     )
-                    stopped = True
+                    stopped = not last
                     break
         derived = strategy.derivation()
         health = check_member([r for r in alpha_history(self.store) if r["member"] == i], b, self.data.num_classes)

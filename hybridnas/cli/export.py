@@ -1,5 +1,7 @@
 """``hybridnas export RUN --id ID [--format state,pt2,onnx,torchscript] [--opset N] [--out DIR]``"""
 
+from .output import add_json_flag, emit, human_text
+
 HELP = "export a model of a run (weights + architecture JSON + torch.export program + ONNX + model card)"
 
 
@@ -12,10 +14,20 @@ def add_parser(sub):
                         "(default state,pt2)")
     p.add_argument("--opset", type=int, help="ONNX opset (default 18)")
     p.add_argument("--out", help="output folder (default RUN/exports/<id>)")
+    add_json_flag(p)
     return p
 
 
 def run(args) -> int:
+    with human_text(args.json):
+        result = _export(args)
+    if args.json:
+        emit(result)
+    return 0
+
+
+def _export(args) -> dict:
+    """The export, its files listed; returns what ``--json`` prints (folder, files, model card)."""
     import json
 
     from ..export import export_model
@@ -30,4 +42,6 @@ def run(args) -> int:
     print(f"reloaded and compared with the model (max abs difference): {checks}")
     if card.get("onnx"):
         print(f"ONNX opset {card['onnx']['opset']}; {card['onnx']['runtime_check']}")
-    return 0
+    files = {f.name: str(f) for f in sorted(folder.iterdir()) if not f.name.startswith(".")}
+    return {"command": "export", "run": str(args.run), "arch_id": card["arch_id"], "folder": str(folder),
+            "files": files, "card": card}

@@ -8,8 +8,8 @@ import importlib
 import sys
 from typing import List, Optional
 
-SUBCOMMANDS = ("search", "plot", "pick", "export", "train", "report", "serve")
-SUBCOMMANDS += ("export-study",)
+SUBCOMMANDS = ("search", "plot", "pick", "export", "train", "report", "serve", "compare", "completion",
+               "export-study")
 
 
 class Parser(argparse.ArgumentParser):

@@ -1,6 +1,8 @@
 """``hybridnas pick RUN [--rule R] [--prefer k=v,...] [--weights k=v,...] [--max-params N] [--max-flops N]
 [--max-latency MS] [--min-acc A] [-n N]``"""
 
+from .output import add_json_flag, emit, human_text
+
 HELP = "pick models from a run's front by a rule and hard limits"
 
 RULE_HELP = (
@@ -37,10 +39,20 @@ def add_parser(sub):
     p.add_argument("--min-acc", type=_number, help="hard lower limit on validation accuracy (0..1)")
     p.add_argument("-n", type=int, default=1,
                    help="how many models to list, best first (default 1); only the first is recorded as the pick")
+    add_json_flag(p)
     return p
 
 
 def run(args) -> int:
+    with human_text(args.json):
+        result = _pick(args)
+    if args.json:
+        emit(result)
+    return 0
+
+
+def _pick(args) -> dict:
+    """The pick, printed as a table; returns what ``--json`` prints."""
     from ..analysis.pick import LATENCY, pick
 
     chosen = pick(args.run, rule=args.rule, n=args.n, max_params=args.max_params, max_flops=args.max_flops,
@@ -81,11 +93,22 @@ def run(args) -> int:
             print(f"  {r['arch_id']}: pseudo-weights {pw} (distance {info['distance']:.3f})")
         elif "high_tradeoff" in info and not info["high_tradeoff"]:
             print(f"  {r['arch_id']}: not flagged as a high trade-off point (next in knee order)")
+    limited = chosen[0]["pick"].get("limited")
+    if limited:
+        print(f"  the limits changed the pick: {rule} over the whole front chooses {limited['unconstrained']}, which "
+              f"breaks them ({limited['misses']}); {chosen[0]['arch_id']} is the {rule} choice among the models that "
+              "meet them")
+    elif any(v is not None for v in (args.max_params, args.max_flops, args.max_latency, args.min_acc)):
+        print(f"  {chosen[0]['arch_id']} is the {rule} choice of the whole front and meets the limits: they do not "
+              "change it")
     also = f"; the {len(chosen) - 1} listed after it are runners-up, not recorded as picks" if len(chosen) > 1 else ""
     print(f"picked {chosen[0]['arch_id']} by {rule}; recorded in {args.run}/picks.json{also}")
     from ..results import RunResults, warn_loss
 
+    out = {"command": "pick", "run": str(args.run), "rule": rule, "picked": chosen[0]["arch_id"],
+           "recorded_in": str(RunResults(args.run).store.path("picks.json")), "models": chosen}
     if not RunResults(args.run).config.tabular:  # a table's rows are not networks to export
-        print(f"export with: hybridnas export {args.run} --id {chosen[0]['arch_id']}")
+        out["export_command"] = f"hybridnas export {args.run} --id {chosen[0]['arch_id']}"
+        print(f"export with: {out['export_command']}")
     warn_loss("pick", args.run)
-    return 0
+    return out

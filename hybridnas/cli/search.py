@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from .output import add_json_flag, emit, human_text
+
 HELP = "run the two-stage search (default space: spaces/digits.yaml)"
 
 
@@ -13,6 +15,10 @@ def add_parser(sub):
     p.add_argument("--name", help="run name (default: the space's name, numbered if taken)")
     p.add_argument("--out", help="parent folder of the run (default: runs/)")
     p.add_argument("--resume", metavar="RUN", help="continue a killed or finished run from its directory")
+    p.add_argument("--init-from", metavar="RUN",
+                   help="start from another run: its front seeds generation 0, its block library is reused when the "
+                        "block stage is the same, and its evaluations are reused when measured the same way "
+                        "(docs/front-to-model.md)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set engine.generations=4 (repeatable); with --resume "
                         "only engine.generations and engine.evaluations, raised, to extend a search")
@@ -27,6 +33,7 @@ def add_parser(sub):
     p.add_argument("--track", action="append", default=[], choices=TRACKERS,
                    help="also log the search to TensorBoard (RUN/tensorboard) or MLflow (RUN/mlruns, or "
                         "MLFLOW_TRACKING_URI); repeatable; see docs/integrations.md")
+    add_json_flag(p)
     return p
 
 
@@ -44,13 +51,22 @@ def positive_int(text: str) -> int:
 
 
 def run(args) -> int:
+    with human_text(args.json):
+        result = _search(args)
+    if args.json:
+        emit(result)
+    return 0
+
+
+def _search(args) -> dict:
+    """The search; returns what ``--json`` prints: the summary, the front and the run's files."""
     from ..pipeline import config_source, open_run, run_search
     from ..progress import Progress
 
     if args.resume:  # a run's config is fixed: name what cannot apply, not just --set
         given = [flag for flag, v in (("--name", args.name), ("--device", args.device),
                                       ("--block-strategy", args.block_strategy), ("--out", args.out),
-                                      ("--threads", args.threads)) if v]
+                                      ("--threads", args.threads), ("--init-from", args.init_from)) if v]
         if given:
             from ..errors import UserError
 
@@ -72,19 +88,22 @@ def run(args) -> int:
     for note in notes:  # shown even with --quiet: the run does not do all the space file says
         print(f"hybridnas search: {note if note.startswith('warning: ') else 'note: ' + note}", file=sys.stderr)
     summary = run_search(cfg, store, progress, export=not args.no_export, callbacks=callbacks,
-                         source=config_source(args.space, overrides, args.resume))
+                         source=config_source(args.space, overrides, args.resume), init_from=args.init_from)
     print_summary(summary)
     from ..results import RunResults
 
+    results = RunResults(store.root)
+    front = results.front() if summary["front_size"] else []
     if not summary["front_size"]:
-        print(f"hybridnas search: warning: {RunResults(store.root).empty_front()}", file=sys.stderr)
+        print(f"hybridnas search: warning: {results.empty_front()}", file=sys.stderr)
     else:
         from ..analysis.uncertainty import noise_note
 
-        note = noise_note(RunResults(store.root).front())
+        note = noise_note(front)
         if note:
             print(f"accuracy noise: {note}")
-    return 0
+    files = {k: str(store.path(k)) for k in ("front.csv", "front.json", "summary.json") if store.exists(k)}
+    return {"command": "search", **summary, "files": files, "front": front}
 
 
 def print_summary(s) -> None:
@@ -98,6 +117,16 @@ def print_summary(s) -> None:
         print(f"search: {s['distinct_evaluations']} distinct networks evaluated{budget}; {s['proposed']} proposed "
               f"({s['infeasible']} infeasible, not trained); {s['duplicates_rejected']} repeats of earlier proposals "
               f"rejected" + ("; surrogate-assisted" if s.get("surrogate") else ""))
+    est = s.get("estimate") or {}
+    if est.get("total_range_s") and not s.get("resumed"):
+        from ..estimate import _span
+
+        took = s["block_stage_s"] + s["network_stage_s"]
+        print(f"estimated at the start: {_span(tuple(est['total_range_s']))}; took {took:.0f} s")
+    if s.get("init_from"):
+        i = s["init_from"]
+        print(f"init from {i['source']}: library {i['library']}; {len(i.get('seed_ids', []))} seeds; evaluations "
+              f"{i.get('evaluations', '-')} ({len(i.get('copied_ids', []))} copied)")
     if s.get("extended"):
         print("extended: " + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in s["extended"].items()))
     if s.get("failed"):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from .output import add_json_flag, emit, human_text
 from .search import positive_int
 
 HELP = "train a model of a run fully (long cosine schedule; cutout, drop-path, auxiliary head), resumable"
@@ -35,6 +38,7 @@ def add_parser(sub):
                    help="torch threads (default: the run's 'threads', else 1; at most the cores)")
     p.add_argument("--restart", action="store_true", help="discard a checkpoint or finished training and start over")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_json_flag(p)
     return p
 
 
@@ -67,6 +71,15 @@ def settings_from(sets, flags):
 
 
 def run(args) -> int:
+    with human_text(args.json):
+        result = _train(args)
+    if args.json:
+        emit(result)
+    return 0
+
+
+def _train(args) -> dict:
+    """The full training; returns what ``--json`` prints: the record appended to trained.jsonl."""
     from ..progress import Progress
     from ..retrain import train_model
 
@@ -84,4 +97,4 @@ def run(args) -> int:
         sh, sw = r["search_image_size"]
         print(f"  FLOPs {r['flops']:,} at {h}x{w} (the search's {r['search_flops']:,} were at {sh}x{sw})")
     print(f"weights: {args.run}/{r['weights']}; export with: hybridnas export {args.run} --id {r['arch_id']}")
-    return 0
+    return {"command": "train", "run": str(args.run), **r, "weights_path": str(Path(args.run) / r["weights"])}

@@ -3,7 +3,8 @@
 An export folder holds ``arch.json`` (the :class:`~hybridnas.space.genome.ArchSpec`, enough to
 rebuild the network), ``model.pt`` (its ``state_dict``), optionally ``model.pt2`` (a
 ``torch.export`` program), ``model.onnx`` (ONNX, see :mod:`hybridnas.export.onnx`),
-``model.ts`` (TorchScript, legacy), and ``card.md``/``card.json`` (a model card). Every format
+``model.ts`` (TorchScript, legacy), and ``card.md``/``card.json`` (a model card with YAML
+front matter, see :mod:`hybridnas.export.card`). Every format
 written is loaded back and its outputs compared with the in-memory model before the export is
 declared done. The folder is assembled beside its destination and moved into place at the end,
 so a failed or killed export leaves the previous one (or nothing), never half of one.
@@ -178,7 +179,12 @@ def _export_into(results, record, folder: Path, formats, opset, final: Path) -> 
         if "max_abs_diff" in onnx_info:
             checks["onnx"] = onnx_info["max_abs_diff"]
 
+    from .card import class_names, model_card_md, relative
+
     cost = network_cost(spec)
+    dataset = dict(full["data"] if full and "data" in full else results.dataset)
+    if isinstance(dataset.get("config"), dict) and dataset["config"].get("path"):  # no local paths in a card
+        dataset["config"] = {**dataset["config"], "path": Path(dataset["config"]["path"]).name}
     card = {
         "arch_id": record["arch_id"],
         "genome": record["genome"],
@@ -187,15 +193,16 @@ def _export_into(results, record, folder: Path, formats, opset, final: Path) -> 
         "flops": cost.flops,
         "flops_convention": "flops = 2 x macs (torch.utils.flop_counter.FlopCounterMode); BN, pooling, activations not counted",
         **_accuracy(record, trained, full),
-        "dataset": full["data"] if full and "data" in full else results.dataset,
+        "dataset": dataset,
+        "class_names": class_names(dataset, results.config.data.path),
         "input_shape": [None, spec.in_chans, *spec.image_size],
         "onnx": onnx_info,
-        "run": str(results.root),
-        "config": str(results.store.path("config.yaml")),
-        "weights_from": str(weights_from) if weights_from else None,
+        "run": results.root.resolve().name,  # paths are relative: the card says nothing of this machine
+        "config": "config.yaml",
+        "weights_from": relative(weights_from, results.root),
         "files": sorted([p.name for p in folder.iterdir() if not p.name.startswith(".")] + ["card.json", "card.md"]),
         "checks_max_abs_diff": checks,
-        "folder": str(final),
+        "folder": relative(final, results.root),
     }
     atomic_write(folder / "card.json", (json.dumps(card, indent=2) + "\n").encode())
     atomic_write(folder / "card.md", model_card_md(card, spec).encode())
@@ -215,41 +222,3 @@ def _accuracy(record, trained: bool, full: Optional[Dict[str, Any]]) -> Dict[str
     on = f" on {data['splits']} ({data['sizes']['train']:,} images)" if data else ""
     return {"val_acc": full["val_acc"], "test_acc": full["test_acc"], **proxy,
             "accuracy_note": f"after full training of {full['epochs']} epochs{on} (hybridnas train)"}
-
-
-def model_card_md(card: Dict[str, Any], spec) -> str:
-    d = card["dataset"]
-    pre = d.get("preprocessing", {})
-    lines = [
-        f"# Model card: {card['arch_id']}",
-        "",
-        f"- genome: `{card['genome']}`",
-        f"- parameters: {card['params']:,}",
-        f"- MACs: {card['macs']:,}; FLOPs: {card['flops']:,} per {spec.image_size[0]}x{spec.image_size[1]} image "
-        f"({card['flops_convention']})",
-        f"- validation accuracy: {card['val_acc']:.4f}; test accuracy: {card['test_acc']:.4f} ({card['accuracy_note']})"
-        if card.get("val_acc") is not None else
-        f"- test accuracy: {card['test_acc']:.4f} ({card['accuracy_note']})" if card.get("test_acc") is not None
-        else f"- accuracy: not measured ({card['accuracy_note']})",
-        f"- dataset: {d.get('name')} ({d.get('sizes')})",
-        f"- input: N x {spec.in_chans} x {spec.image_size[0]} x {spec.image_size[1]}, "
-        f"preprocessing {pre.get('formula', '')} with scale {pre.get('scale')}, mean {pre.get('mean')}, std {pre.get('std')}",
-        f"- run: `{card['run']}` (config `{card['config']}`)",
-        f"- weights: `{card['weights_from']}`",
-        f"- files: {', '.join(card['files'])}",
-    ]
-    if card.get("onnx"):
-        o = card["onnx"]
-        lines.append(f"- ONNX: `{o['file']}`, opset {o['opset']}, {o['exporter']}; {o['runtime_check']}")
-    lines += [
-        "- checks (max abs difference of each reloaded format against the model): "
-        + ", ".join(f"{k} {v:.1e}" for k, v in card["checks_max_abs_diff"].items()),
-        "",
-        "## Cells",
-        "",
-    ]
-    for i in sorted({st.block for st in spec.genome.stages}):
-        b = spec.blocks[i]
-        lines += [f"- block {i} normal: `{b.normal}`", f"- block {i} reduce: `{b.reduce}`"]
-    lines += ["", "Load it with `hybridnas.load('<this folder>')`.", ""]
-    return "\n".join(lines)

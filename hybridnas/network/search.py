@@ -448,7 +448,8 @@ class NetworkStage:
                               pts.blocks)
         return None if least is None else {"params": least.params, "macs": least.macs, "flops": least.flops}
 
-    def run(self) -> Dict[str, Any]:
+    def run(self, initial: Optional[np.ndarray] = None) -> Dict[str, Any]:
+        """Run the engine to the end; ``initial``: gene vectors that start generation 0 (``--init-from``)."""
         cfg = self.cfg
         engine = build_engine(cfg.engine)
         p = self.problem
@@ -480,7 +481,7 @@ class NetworkStage:
             )
 
         with bar:
-            engine.minimize(p, derive_seed(cfg.seed, "engine"), on_generation)
+            engine.minimize(p, derive_seed(cfg.seed, "engine"), on_generation, initial=initial)
         front = self.front()
         full = {a for (a, b) in p.cache if b == p.budget}
         return {
@@ -668,19 +669,19 @@ def write_front(store, front: List[Dict[str, Any]], objectives: Sequence[str], m
     columns = [c for c in FRONT_COLUMNS if c in ("arch_id", "genome") or present(c)]
     columns += [c for c in list(objectives) + list(extra_columns) if c not in columns and present(c)]
     where = source or "accuracy on the validation split after proxy training"
+    # front.csv is a plain table (pandas.read_csv reads it with no options); what its columns
+    # mean, the objectives and the FLOPs convention are in front.json beside it
     buf = io.StringIO()
-    buf.write(f"# hybridnas front; objectives: {', '.join(objectives)}"
-              + (f" (maximised: {', '.join(maximize)})" if maximize else "") + f"; {where}\n")
-    buf.write("# columns as in the table; nothing was trained\n" if source else f"# {CONVENTION}\n")
-    if present("val_acc_se"):
-        buf.write(f"# {NOISE_COLUMNS}\n")
     w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in rows:
         w.writerow({k: r.get(k, "") for k in columns})
     store.write_text("front.csv", buf.getvalue())
+    notes = ["columns as in the table; nothing was trained" if source else CONVENTION]
+    if present("val_acc_se"):
+        notes.append(NOISE_COLUMNS)
     store.write_json(
         "front.json",
         {"objectives": list(objectives), "maximize": list(maximize), "convention": CONVENTION,
-         "accuracy": where, "members": rows},
+         "accuracy": where, "columns": columns, "notes": notes, "members": rows},
     )

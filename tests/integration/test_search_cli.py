@@ -34,8 +34,8 @@ def test_search_writes_the_run_store(finished_run):
     manifest = json.loads((r / "manifest.json").read_text())
     assert manifest["seed"] == 0 and manifest["packages"]["torch"]
     assert len(list((r / "generations").glob("gen_*.json"))) == 3
-    assert (r / "front.csv").read_text().startswith("# hybridnas front")
-    assert "2 x macs" in (r / "front.csv").read_text().splitlines()[1]
+    assert (r / "front.csv").read_text().startswith("arch_id,genome,")  # a plain table: no comment lines
+    assert "2 x macs" in json.loads((r / "front.json").read_text())["convention"]
     ids = [json.loads(l)["arch_id"] for l in (r / "evaluations.jsonl").read_text().splitlines()]
     assert len(ids) == len(set(ids)), "an architecture was trained twice"
     summary = json.loads((r / "summary.json").read_text())

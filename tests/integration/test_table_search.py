@@ -46,7 +46,7 @@ def test_engines_search_the_table_end_to_end(tmp_path, engine):
     assert hv[-1] <= front_hypervolume(exact, ref) + 1e-12
     front = json.loads((run / "front.json").read_text())["members"]
     assert {m["arch_id"] for m in front} <= set(by_id)
-    assert (run / "front.csv").read_text().splitlines()[1] == "# columns as in the table; nothing was trained"
+    assert json.loads((run / "front.json").read_text())["notes"] == ["columns as in the table; nothing was trained"]
     assert cli("search", "--resume", run, "--quiet") == 0  # a finished run resumes to the same records
     assert records(run) == recs
 

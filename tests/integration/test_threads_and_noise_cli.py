@@ -17,8 +17,7 @@ def cli(*args):
 
 
 def front_rows(run):
-    lines = [l for l in (run / "front.csv").read_text().splitlines() if not l.startswith("#")]
-    return list(csv.DictReader(lines))
+    return list(csv.DictReader((run / "front.csv").read_text().splitlines()))
 
 
 def test_threads_flag_of_search_is_written_into_the_config(tmp_path, capsys):
@@ -63,7 +62,8 @@ def test_front_pick_plot_and_report_carry_standard_errors(run_copy, capsys):
     rows = front_rows(run_copy)
     assert rows and all(0 < float(r["val_acc_se"]) < 0.1 and float(r["test_acc_se"]) > 0 for r in rows)
     assert "within_noise_of" in rows[0]
-    assert "standard error of the accuracy" in (run_copy / "front.csv").read_text().splitlines()[2]
+    notes = json.loads((run_copy / "front.json").read_text())["notes"]
+    assert any("standard error of the accuracy" in n for n in notes)
     assert cli("pick", run_copy, "--rule", "max-acc") == 0
     out = capsys.readouterr().out
     assert "val_acc ± se" in out.splitlines()[0] and " ± 0.0" in out.splitlines()[1]

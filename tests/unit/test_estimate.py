@@ -56,7 +56,7 @@ def test_what_is_left_is_estimated_and_nothing_random_is_drawn(tiny, tmp_path):
     assert d["block_steps_per_epoch"] == (len(data.train) // 2) // cfg.block.batch_size or d["block_steps_per_epoch"] == 1
     assert d["step_s_costliest"] > 0 and d["candidate_s"] > 0
     line = describe(est)
-    assert line.startswith("estimate: about") and "block stage" in line and "stand-in blocks" in line
+    assert line.startswith("estimate: ") and "block stage" in line and "stand-in blocks" in line
     # a resumed run: the block stage is done and two generations are on disk
     from hybridnas.block.library import save_library
     from tests.conftest import tiny_library
@@ -67,7 +67,7 @@ def test_what_is_left_is_estimated_and_nothing_random_is_drawn(tiny, tmp_path):
         store.write_json(f"generations/gen_{g:03d}.json", {})
     est = estimate(cfg, data, store, torch.device("cpu"))  # the run's library, read from it
     assert est.block_s is None and est.detail["networks_at_most"] == cfg.engine.pop_size * (cfg.engine.generations - 2)
-    assert describe(est).startswith("estimate: about") and "stand-in" not in describe(est)
+    assert describe(est).startswith("estimate: ") and "stand-in" not in describe(est)
     assert describe(est, again=True).startswith("estimate with the derived blocks: network stage")
     store.write_json(f"generations/gen_{2:03d}.json", {})
     assert estimate(cfg, data, store, torch.device("cpu")).total_s == 0  # nothing left to do
@@ -104,7 +104,7 @@ def test_the_search_prints_the_estimate_and_keeps_it_in_the_summary(tmp_path, ca
 
     assert main(["search", TINY, "--out", str(tmp_path), "--name", "e", "--no-export"]) == 0
     err = capsys.readouterr().err
-    first = err.index("estimate: about")
+    first = err.index("estimate: ")
     assert err.index("run ") < first < err.index("block search")
     assert "estimate with the derived blocks: network stage" in err
     summary = json.loads((tmp_path / "e" / "summary.json").read_text())
