@@ -4,7 +4,9 @@ For each tabular space (``--space``, repeatable; default: the shipped digits tab
 runs each method until it has evaluated ``max(--evaluations)`` distinct networks, then scores the
 first N distinct ones for each N: the hypervolume gap of the front they form to the table's exact
 front, ``1 - HV(found) / HV(exact)``, both normalised by the table's exact objective ranges (costs
-on log10: the run's ``hv_reference.json``). Methods:
+on log10: the run's ``hv_reference.json``), and beside it the best-error regret (points) and the
+accurate-end gap (error reference at the table's 10th-percentile error; see ``suite/metrics.py``).
+Tables named in ``TUNING`` are the ones the defaults were chosen on; the rest are held out. Methods:
 
 - ``random``: uniform samples of the genes, repeats skipped;
 - ``pymoo``, ``deap``: ``hybridnas search`` with NSGA-II (``engine.surrogate.enabled=false``);
@@ -19,14 +21,15 @@ on log10: the run's ``hv_reference.json``). Methods:
     python benchmarks/tabular_search.py --space digits_table \\
         --space /work/data/nas-bench-macro/nas_bench_macro.yaml --seeds 10 --evaluations 50,100,300
 
-Prints mean +- standard deviation of the gap (in %) over seeds, per table, method and budget,
-and whether each method reached every budget (a small table can run out of networks).
+Prints mean +- standard deviation and the worst seed of each score over seeds, per table, method
+and budget, and whether each method reached every budget (a small table can run out of networks).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,12 +39,17 @@ import numpy as np
 
 from hybridnas.config import load_config
 from hybridnas.device import derive_seed
-from hybridnas.network.search import LOG_OBJECTIVES, front_hypervolume, maximized, objective_value, pareto_front, table_reference
+from hybridnas.network.search import LOG_OBJECTIVES, maximized, objective_value
 from hybridnas.pipeline import open_run, run_search
 from hybridnas.progress import Progress
 from hybridnas.space.table import load_table
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from suite.metrics import METRICS, Scorer, cell  # noqa: E402
+
 METHODS = ("random", "pymoo", "deap", "surrogate", "optuna-tpe", "optuna-nsga2")
+# the tables the defaults were chosen on (by the space's name); every other table is held out
+TUNING = ("digits-table", "nas-bench-macro")
 OPTUNA_TRIALS = 5  # an Optuna study stops after this many trials per distinct network wanted (repeats are free)
 
 
@@ -129,20 +137,18 @@ def run_table(space, methods, budgets, args):
     cfg = load_config(space)
     table = load_table(cfg)
     objectives, maximize = cfg.objectives, maximized(cfg)
-    ref = table_reference(table, objectives, maximize)
     rows: Dict[str, dict] = {}
     for k, r in table.rows.items():
         aid = table.point(np.array(k)).arch_id
         rows[aid] = {**r, "status": "ok", "arch_id": aid}
-    exact = pareto_front(list(rows.values()), objectives, maximize)
-    hv_exact = front_hypervolume(exact, ref)
+    scorer = Scorer(table, rows, objectives, maximize)
     skipped = [n for n in budgets if n >= len(rows)]  # a budget of the whole table measures nothing
     budgets = [n for n in budgets if n < len(rows)]
     if not budgets:
         print(f"\ntable {table.path.name} has {len(rows)} networks: every budget covers it; nothing to measure")
         return
     top = max(budgets)
-    gap = {m: {n: [] for n in budgets} for m in methods}
+    scores = {m: {n: {k: [] for k in METRICS} for n in budgets} for m in methods}
     short = {m: {n: 0 for n in budgets} for m in methods}
     wall = {m: 0.0 for m in methods}
     with tempfile.TemporaryDirectory() as tmp:
@@ -161,29 +167,30 @@ def run_table(space, methods, budgets, args):
                 for n in budgets:
                     seen = order[:n]
                     short[m][n] += len(seen) < min(n, len(rows))
-                    front = pareto_front([rows[a] for a in seen], objectives, maximize)
-                    gap[m][n].append(100 * (1 - front_hypervolume(front, ref) / hv_exact))
+                    for k, v in scorer.score(seen).items():
+                        scores[m][n][k].append(v)
 
+    role = "TUNING table (defaults chosen on it)" if cfg.name in TUNING else "HELD-OUT table (not used to choose defaults)"
     print()
-    print(f"table: {table.path.name}, {len(rows)} networks; objectives: {', '.join(objectives)}"
+    print(f"table: {cfg.name} ({table.path.name}), {len(rows)} networks; {role}; objectives: {', '.join(objectives)}"
           + (f" (maximised: {', '.join(maximize)})" if maximize else ""))
-    print(f"exact front: {len(exact)} networks, hypervolume {hv_exact:.4f} (normalised by the table's exact ranges)")
+    print(scorer.describe())
     if skipped:
         print(f"budgets {', '.join(map(str, skipped))} left out: the table has only {len(rows)} networks")
-    print()
-    print("hypervolume gap to the exact front, % (mean +- std over seeds); lower is better")
-    print()
-    print("| distinct evaluations | " + " | ".join(methods) + " |")
-    print("|---:|" + "---:|" * len(methods))
-    for n in budgets:
-        cells = []
-        for m in methods:
-            v = np.array(gap[m][n])
-            cell = f"{v.mean():.2f} +- {v.std():.2f}"
-            if short[m][n]:
-                cell += f" [{short[m][n]} short]"
-            cells.append(cell)
-        print(f"| {n} | " + " | ".join(cells) + " |")
+    for k, title in METRICS.items():
+        print()
+        print(f"{title}: mean +- std over {args.seeds} seeds (worst seed); lower is better")
+        print()
+        print("| distinct evaluations | " + " | ".join(methods) + " |")
+        print("|---:|" + "---:|" * len(methods))
+        for n in budgets:
+            cells = []
+            for m in methods:
+                c = cell(scores[m][n][k])
+                if short[m][n]:
+                    c += f" [{short[m][n]} short]"
+                cells.append(c)
+            print(f"| {n} | " + " | ".join(cells) + " |")
     print()
     print("seconds per search (this machine, all seeds): " + ", ".join(f"{m} {wall[m] / args.seeds:.1f}" for m in methods))
 
