@@ -108,11 +108,13 @@ def convert(checkout: Path, dataset: str, out: Path, arch) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     lines = [
         f"# NAS-Bench-Graph, {dataset}: https://github.com/THUMNLab/NAS-Bench-Graph (Apache License 2.0)",
-        f"# converted from nas-bench-graph/light/{dataset}.bench (sha256 {digest}) by benchmarks/convert_nas_bench_graph.py",
+        f"# converted from nas-bench-graph/light/{dataset}.bench (sha256 {digest})",
+        "# by benchmarks/convert_nas_bench_graph.py",
         "# link: the wiring (each computing node's input, 0 = the graph's features); op1..op4: each node's operation;",
         "# error = 1 - mean validation performance; test_error likewise on the test split; latency (s), params (M)",
         ",".join(["link", "op1", "op2", "op3", "op4", "error", "test_error", "latency", "params"]),
     ]
+    header = len(lines)
     used = set()
     for link, combo in itertools.product(LINKS, itertools.product(ops, repeat=4)):
         try:
@@ -123,15 +125,16 @@ def convert(checkout: Path, dataset: str, out: Path, arch) -> None:
         if r is None:
             continue
         used.add(key)
-        lines.append(",".join([link_name(link), *combo, f"{1 - float(r['valid_perf']):.6f}", f"{1 - float(r['perf']):.6f}",
-                               f"{float(r['latency']):.6g}", f"{float(r['para']):.6g}"]))
+        results = [f"{1 - float(r['valid_perf']):.6f}", f"{1 - float(r['perf']):.6f}", f"{float(r['latency']):.6g}",
+                   f"{float(r['para']):.6g}"]
+        lines.append(",".join([link_name(link), *combo, *results]))
     csv = folder / f"nas_bench_graph_{dataset}.csv"
     csv.write_text("\n".join(lines) + "\n")
     genes = "\n".join(f"  op{i}: [{', '.join(ops)}]" for i in range(1, 5))
-    space = SPACE.format(dataset=dataset, rows=len(lines) - 5, networks=len(used),
+    space = SPACE.format(dataset=dataset, rows=len(lines) - header, networks=len(used),
                          links=", ".join(link_name(k) for k in LINKS), genes=genes)
     (folder / f"nas_bench_graph_{dataset}.yaml").write_text(space)
-    print(f"wrote {csv} ({len(lines) - 5} gene combinations, {len(used)} of the benchmark's {len(bench)} networks)")
+    print(f"wrote {csv} ({len(lines) - header} gene combinations, {len(used)} of {len(bench)} networks)")
 
 
 def main():

@@ -38,17 +38,20 @@ class Scorer:
         self.scale = 100.0 if self.acc == "error" else 1.0
         j = self.objectives.index(self.acc)
         values = np.array([objective_value(r, self.acc, maximize) for r in rows.values()])
-        self.best = float(values.min())
+        self.best, self.worst = float(values.min()), float(values.max())
         self.q = float(np.percentile(values, ACCURATE_QUANTILE))
         ref = self.reference
         q_norm = normalise(np.array([[self.q if i == j else lo for i, lo in enumerate(ref["lower"])]]),
                            ref["lower"], ref["upper"], ref["log_scale"])[0, j]
-        self.acc_reference = {**ref, "ref_point": [float(q_norm) if i == j else p for i, p in enumerate(ref["ref_point"])]}
+        point = [float(q_norm) if i == j else p for i, p in enumerate(ref["ref_point"])]
+        self.acc_reference = {**ref, "ref_point": point}
         self.hv_acc_exact = front_hypervolume(self.exact, self.acc_reference)
         self.crowded = int(np.sum(values <= self.best + 1.0 / self.scale))  # networks within a point of the best
 
     def score(self, arch_ids: List[str]) -> Dict[str, float]:
         records = [self.rows[a] for a in arch_ids]
+        if not records:  # a search that met no network scores as badly as can be
+            return {"hv_gap": 100.0, "regret": self.scale * (self.worst - self.best), "acc_gap": 100.0}
         front = pareto_front(records, self.objectives, self.maximize)
         best = min(objective_value(r, self.acc, self.maximize) for r in records)
         return {
