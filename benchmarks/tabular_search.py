@@ -99,7 +99,11 @@ def main():
                          "space's engine.pop_size for hybridnas' searches (10 for the others)")
     ap.add_argument("--set", dest="extra", action="append", default=[], help="extra --set for hybridnas' searches")
     ap.add_argument("--json", type=Path, help="also write every seed's scores to this file")
+    ap.add_argument("--report", type=Path, nargs="+",
+                    help="run nothing: print the summary of files written by --json (several runs side by side)")
     args = ap.parse_args()
+    if args.report:
+        return report(args.report, ap)
     try:
         budgets = sorted({int(v) for v in args.evaluations.split(",") if v.strip()})
     except ValueError:
@@ -133,6 +137,7 @@ def main():
     results = {}
     for space, cfg in tables:
         results[cfg.name] = run_table(space, cfg, methods, budgets, seeds, args)
+    summary(results, methods)
     if args.json:
         tmp = args.json.with_name(args.json.name + ".tmp")
         tmp.write_text(json.dumps({"seeds": seeds, "budgets": budgets, "methods": methods, "pop": args.pop,
@@ -212,6 +217,39 @@ def run_table(space, cfg, methods, budgets, seeds, args) -> dict:
     sys.stdout.flush()
     return {"role": "tuning" if tuning else "held-out", "networks": len(rows), "scores": scores,
             "short": short, "seconds": {m: wall[m] / len(seeds) for m in methods}}
+
+
+def summary(results: dict, methods: List[str]) -> None:
+    """Each table's mean scores at its two largest budgets, one line per table and budget, per score."""
+    for k, title in METRICS.items():
+        print()
+        print(f"summary - {title}: mean over seeds; * marks the lowest of the row")
+        print()
+        print("| table | N | " + " | ".join(methods) + " |")
+        print("|---|---:|" + "---:|" * len(methods))
+        for name, res in results.items():
+            if not res:
+                continue
+            budgets = sorted(res["scores"][methods[0]], key=int)[-2:]
+            for n in budgets:
+                means = [float(np.mean(res["scores"][m][n][k])) for m in methods]
+                best = min(means)
+                cells = [f"{v:.2f}" + ("*" if v == best else "") for v in means]
+                print(f"| {name} ({res['role']}) | {n} | " + " | ".join(cells) + " |")
+
+
+def report(files: List[Path], ap) -> None:
+    results, methods = {}, None
+    for f in files:
+        try:
+            data = json.loads(f.read_text())
+        except (OSError, ValueError) as exc:
+            ap.error(f"cannot read {f} ({exc}); give files written by --json")
+        if methods is not None and data["methods"] != methods:
+            ap.error(f"{f} compares other methods ({', '.join(data['methods'])}); report runs of the same methods")
+        methods = data["methods"]
+        results.update(data["tables"])
+    summary(results, methods)
 
 
 if __name__ == "__main__":
