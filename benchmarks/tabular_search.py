@@ -135,14 +135,18 @@ def main():
           f"methods {', '.join(methods)}")
     print("tables: " + ", ".join(f"{cfg.name} ({'tuning' if cfg.name in TUNING else 'held out'})" for _, cfg in tables))
     results = {}
+
+    def save(name, partial):  # after every seed, so that a run cut short keeps what it measured
+        results[name] = partial
+        if args.json:
+            tmp = args.json.with_name(args.json.name + ".tmp")
+            tmp.write_text(json.dumps({"seeds": seeds, "budgets": budgets, "methods": methods, "pop": args.pop,
+                                       "tables": results}, indent=1))
+            os.replace(tmp, args.json)
+
     for space, cfg in tables:
-        results[cfg.name] = run_table(space, cfg, methods, budgets, seeds, args)
+        run_table(space, cfg, methods, budgets, seeds, args, save)
     summary(results, methods)
-    if args.json:
-        tmp = args.json.with_name(args.json.name + ".tmp")
-        tmp.write_text(json.dumps({"seeds": seeds, "budgets": budgets, "methods": methods, "pop": args.pop,
-                                   "tables": results}, indent=1))
-        os.replace(tmp, args.json)
 
 
 def table_rows(table) -> Dict[str, dict]:
@@ -163,7 +167,7 @@ def run_method(m, space, table, rows, cfg, seed, top, tmp, args) -> List[str]:
     return oracle.run(OTHERS[m], seed, args.pop or 10)
 
 
-def run_table(space, cfg, methods, budgets, seeds, args) -> dict:
+def run_table(space, cfg, methods, budgets, seeds, args, save) -> None:
     table = load_table(cfg)
     rows = table_rows(table)
     scorer = Scorer(table, rows, cfg.objectives, maximized(cfg))
@@ -181,7 +185,7 @@ def run_table(space, cfg, methods, budgets, seeds, args) -> dict:
     if skipped:
         print(f"budgets {', '.join(map(str, skipped))} left out: the table has only {len(rows)} networks")
     if not budgets:
-        return {}
+        return
     top = max(budgets)
     scores = {m: {n: {k: [] for k in METRICS} for n in budgets} for m in methods}
     short = {m: {n: 0 for n in budgets} for m in methods}
@@ -198,13 +202,24 @@ def run_table(space, cfg, methods, budgets, seeds, args) -> dict:
                     short[m][n] += len(order) < n
                     for k, v in scorer.score(order[:n]).items():
                         scores[m][n][k].append(v)
+            done = seeds.index(seed) + 1
+            save(cfg.name, {"role": "tuning" if tuning else "held-out", "networks": len(rows), "seeds": done,
+                            "scores": scores, "short": short, "seconds": {m: wall[m] / done for m in methods}})
+    print_scores(scores, short, methods, len(seeds))
+    print()
+    print("seconds per search (this machine): " + ", ".join(f"{m} {wall[m] / len(seeds):.1f}" for m in methods))
+    sys.stdout.flush()
+
+
+def print_scores(scores: dict, short: dict, methods: List[str], n_seeds: int) -> None:
+    """One table per score: a row per budget, a cell per method (mean +- std over seeds, worst seed)."""
     for k, title in METRICS.items():
         print()
-        print(f"{title}: mean +- std over {len(seeds)} seeds (worst seed); lower is better")
+        print(f"{title}: mean +- std over {n_seeds} seeds (worst seed); lower is better")
         print()
         print("| N | " + " | ".join(methods) + " |")
         print("|---:|" + "---:|" * len(methods))
-        for n in budgets:
+        for n in sorted(scores[methods[0]], key=int):
             cells = []
             for m in methods:
                 c = cell(scores[m][n][k])
@@ -212,11 +227,6 @@ def run_table(space, cfg, methods, budgets, seeds, args) -> dict:
                     c += f" [{short[m][n]} short]"
                 cells.append(c)
             print(f"| {n} | " + " | ".join(cells) + " |")
-    print()
-    print("seconds per search (this machine): " + ", ".join(f"{m} {wall[m] / len(seeds):.1f}" for m in methods))
-    sys.stdout.flush()
-    return {"role": "tuning" if tuning else "held-out", "networks": len(rows), "scores": scores,
-            "short": short, "seconds": {m: wall[m] / len(seeds) for m in methods}}
 
 
 def summary(results: dict, methods: List[str]) -> None:
@@ -249,6 +259,12 @@ def report(files: List[Path], ap) -> None:
             ap.error(f"{f} compares other methods ({', '.join(data['methods'])}); report runs of the same methods")
         methods = data["methods"]
         results.update(data["tables"])
+    for name, res in results.items():
+        print()
+        print(f"## {name}: {res['role']}, {res['networks']} networks")
+        print_scores(res["scores"], res["short"], methods, res["seeds"])
+        print()
+        print("seconds per search (this machine): " + ", ".join(f"{m} {res['seconds'][m]:.1f}" for m in methods))
     summary(results, methods)
 
 
