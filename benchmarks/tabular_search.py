@@ -100,10 +100,11 @@ def main():
     ap.add_argument("--set", dest="extra", action="append", default=[], help="extra --set for hybridnas' searches")
     ap.add_argument("--json", type=Path, help="also write every seed's scores to this file")
     ap.add_argument("--report", type=Path, nargs="+",
-                    help="run nothing: print the summary of files written by --json (several runs side by side)")
+                    help="run nothing: print the scores of files written by --json (several runs side by side)")
+    ap.add_argument("--compact", action="store_true", help="with --report: one table per table, a row per method")
     args = ap.parse_args()
     if args.report:
-        return report(args.report, ap)
+        return report(args.report, ap, args.compact)
     try:
         budgets = sorted({int(v) for v in args.evaluations.split(",") if v.strip()})
     except ValueError:
@@ -248,7 +249,30 @@ def summary(results: dict, methods: List[str]) -> None:
                 print(f"| {name} ({res['role']}) | {n} | " + " | ".join(cells) + " |")
 
 
-def report(files: List[Path], ap) -> None:
+def compact(name: str, res: dict, methods: List[str]) -> None:
+    """One table for a table: a row per method, a column per score and budget (mean +- std, worst seed)."""
+    budgets = sorted(res["scores"][methods[0]], key=int)
+    short = {"hv_gap": "HV gap", "regret": "regret", "acc_gap": "accurate-end gap"}
+    print()
+    print(f"{name} ({res['role']}, {res['networks']:,} networks, {res['seeds']} seeds)")
+    print()
+    print("| method | " + " | ".join(f"{short[k]} {n}" for k in METRICS for n in budgets) + " |")
+    print("|---|" + "---:|" * (len(METRICS) * len(budgets)))
+    columns = [(k, n) for k in METRICS for n in budgets]
+    means = {(m, c): float(np.mean(res["scores"][m][c[1]][c[0]])) for m in methods for c in columns}
+    for m in methods:
+        cells = []
+        for k, n in columns:
+            v = np.asarray(res["scores"][m][n][k], dtype=float)
+            text = f"{v.mean():.2f} ± {v.std():.2f} ({v.max():.2f})" + ("*" if res["short"][m][n] else "")
+            best = means[m, (k, n)] == min(means[o, (k, n)] for o in methods)
+            cells.append(f"**{text}**" if best else text)
+        print(f"| {m} | " + " | ".join(cells) + " |")
+    if any(res["short"][m][n] for m in methods for n in budgets):
+        print("\n*: some seeds fell short of the budget and are scored on what they had")
+
+
+def report(files: List[Path], ap, compact_form: bool = False) -> None:
     results, methods = {}, None
     for f in files:
         try:
@@ -260,6 +284,9 @@ def report(files: List[Path], ap) -> None:
         methods = data["methods"]
         results.update(data["tables"])
     for name, res in results.items():
+        if compact_form:
+            compact(name, res, methods)
+            continue
         print()
         print(f"## {name}: {res['role']}, {res['networks']} networks")
         print_scores(res["scores"], res["short"], methods, res["seeds"])
