@@ -128,6 +128,10 @@ def main():
     spaces = spaces or ["digits_table"]
     try:
         tables = [(s, load_config(s)) for s in spaces]
+        for _, cfg in tables:
+            if not cfg.tabular:
+                ap.error(f"{cfg.name} is not a tabular space; give spaces with a table (see docs/network-search.md)")
+            load_table(cfg)  # every table read and checked before anything runs (memoised)
     except UserError as exc:
         ap.error(str(exc))
     tables.sort(key=lambda t: t[1].name not in TUNING)  # tuning tables first, in the order given

@@ -143,6 +143,7 @@ def test_the_suite_finds_every_tabular_space_and_only_those(tmp_path):
     (["--methods", "random,nope"], "unknown method 'nope'"),
     (["--evaluations", "50,x"], "--evaluations"),
     (["--suite", "/nonexistent/folder"], "is not a folder"),
+    (["--space", "tests/spaces/tiny.yaml"], "is not a tabular space"),
 ])
 def test_bad_arguments_say_what_to_fix_in_one_line(args, problem):
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "tabular_search.py"), *args],
