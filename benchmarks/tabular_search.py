@@ -242,6 +242,7 @@ def summary(results: dict, methods: List[str]) -> None:
         print()
         print("| table | N | " + " | ".join(methods) + " |")
         print("|---|---:|" + "---:|" * len(methods))
+        wins = {m: 0 for m in methods}
         for name, res in results.items():
             if not res:
                 continue
@@ -251,6 +252,11 @@ def summary(results: dict, methods: List[str]) -> None:
                 best = min(means)
                 cells = [f"{v:.2f}" + ("*" if v == best else "") for v in means]
                 print(f"| {name} ({res['role']}) | {n} | " + " | ".join(cells) + " |")
+                for m, v in zip(methods, means):
+                    wins[m] += v == best
+        print()
+        print("rows where each method has the lowest mean (ties count for each): "
+              + ", ".join(f"{m} {w}" for m, w in wins.items()))
 
 
 def compact(name: str, res: dict, methods: List[str]) -> None:
