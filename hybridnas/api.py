@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -43,6 +44,7 @@ def search(
     progress: bool = False,
     overrides: Sequence[str] = (),
     callbacks: Sequence[Any] = (),
+    init_from: Optional[str] = None,
     **settings: Any,
 ) -> "Run":
     """Run (or resume) a search; keyword settings override the space (``block__epochs=2``).
@@ -50,7 +52,9 @@ def search(
     ``progress``: show messages and bars on stderr (they always go to the ``hybridnas`` logger
     and to ``RUN/search.log``). ``callbacks``: :class:`hybridnas.callbacks.Callback` s called after
     each evaluation, each generation and at the end; one raising
-    :class:`~hybridnas.callbacks.StopSearch` stops the search, which returns the run (resumable)."""
+    :class:`~hybridnas.callbacks.StopSearch` stops the search, which returns the run (resumable).
+    ``init_from``: a run whose block library and front start this one (``hybridnas search --init-from``).
+    Notes the CLI prints before a search (a changed package version, lost records) go to the logger."""
     from .callbacks import StopSearch
     from .device import passive_wait
     from .pipeline import open_run, run_search
@@ -58,9 +62,15 @@ def search(
     passive_wait()  # for the evaluation workers (and this process, if torch is not loaded yet)
     from .progress import Progress
 
-    cfg, store = open_run(space, list(overrides) + _overrides(settings), name=name, resume=resume, out=out)
+    notes: list = []
+    cfg, store = open_run(space, list(overrides) + _overrides(settings), name=name, resume=resume, out=out,
+                          notes=notes)
+    shown = Progress(quiet=not progress)
+    for note in notes:  # what the CLI prints before a search: a changed version, lost records, keys not applied
+        shown.emit(logging.WARNING if note.startswith("warning: ") else logging.INFO,
+                   note if note.startswith("warning: ") else f"note: {note}")
     try:
-        run_search(cfg, store, Progress(quiet=not progress), callbacks=callbacks)
+        run_search(cfg, store, shown, callbacks=callbacks, init_from=init_from)
     except StopSearch:
         pass  # said in the log; the run resumes from where it stopped
     return Run(store.root)
