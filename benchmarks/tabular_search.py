@@ -1,32 +1,45 @@
-"""Search efficiency on tables: every search method, side by side, counted in distinct evaluations.
+"""Search efficiency on tables: every search method, side by side, on a suite of tabular NAS benchmarks.
 
-For each tabular space (``--space``, repeatable; default: the shipped digits table) and seed, it
-runs each method until it has evaluated ``max(--evaluations)`` distinct networks, then scores the
-first N distinct ones for each N: the hypervolume gap of the front they form to the table's exact
-front, ``1 - HV(found) / HV(exact)``, both normalised by the table's exact objective ranges (costs
-on log10: the run's ``hv_reference.json``). Methods:
+For each tabular space and seed, each method runs until it has evaluated ``max(--evaluations)``
+distinct networks (asking for one again is free; a gene combination the table lacks is
+infeasible and not counted); then the first N distinct ones are scored for each N
+(``suite/metrics.py``):
 
-- ``random``: uniform samples of the genes, repeats skipped;
-- ``pymoo``, ``deap``: ``hybridnas search`` with NSGA-II (``engine.surrogate.enabled=false``);
-- ``surrogate``: ``hybridnas search`` with the surrogate-assisted loop (the default);
-- ``optuna-tpe``, ``optuna-nsga2``: Optuna's multi-objective ``TPESampler`` (default settings) and
-  ``NSGAIISampler`` (default settings but the population, ``--pop`` as hybridnas' engines: its
-  default of 50 is a random search at these budgets) (``pip install 'hybridnas[bench]'``);
-  ordinal genes are integer parameters, the others categorical; a repeated network is answered
-  from a cache, free, as hybridnas does, up to 5 trials per distinct network wanted; costs are
-  given as log10, the scale of the measure.
+- the hypervolume gap of the front they form to the table's exact front, ``1 - HV(found) /
+  HV(exact)``, objectives normalised by the table's exact ranges (costs on log10), in %;
+- the best-error regret: the error of the most accurate network found minus the table's best,
+  in points;
+- the accurate-end HV gap: the same gap with the error reference at the table's 10th-percentile
+  error, so only the 10 % most accurate networks count, in %.
 
-    python benchmarks/tabular_search.py --space digits_table \\
-        --space /work/data/nas-bench-macro/nas_bench_macro.yaml --seeds 10 --evaluations 50,100,300
+Methods (``--methods``): ``surrogate`` (the default ``hybridnas search``), ``pymoo`` and ``deap``
+(plain NSGA-II, ``engine.surrogate.enabled=false``) - ``suite/hybridnas_methods.py``; ``random``,
+``local`` (multi-objective local search: one unvisited one-gene neighbour of a random
+non-dominated network at a time) and ``pymoo-mixed`` (pymoo's MixedVariableGA, mutation rate
+1/n_genes) - ``suite/baselines.py``; ``optuna-tpe`` (multivariate TPE) and ``optuna-nsga2`` -
+``suite/optuna_methods.py`` (``pip install 'hybridnas[bench]'``).
 
-Prints mean +- standard deviation of the gap (in %) over seeds, per table, method and budget,
-and whether each method reached every budget (a small table can run out of networks).
+Tables: ``--space`` (repeatable), or ``--suite DIR``: the shipped digits table and every tabular
+space file found under DIR (the converters ``benchmarks/convert_*.py`` write one beside each CSV).
+The tables in ``TUNING`` are the ones the defaults were chosen on; every other table is held out,
+and the output says which is which.
+
+    python benchmarks/tabular_search.py --suite /work/data --seeds 10
+    python benchmarks/tabular_search.py --space /work/data/nas-bench-macro/nas_bench_macro.yaml \\
+        --methods surrogate,random --seeds 3 --evaluations 50,100
+
+Prints, per table, method and budget, mean +- standard deviation over seeds and the worst seed
+of each score, whether each method reached every budget (a small table can run out of networks,
+an Optuna study can keep repeating itself), and the seconds per search; ``--json`` also writes
+every seed's scores. Progress goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import json
+import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,157 +48,208 @@ from typing import Dict, List
 import numpy as np
 
 from hybridnas.config import load_config
-from hybridnas.device import derive_seed
-from hybridnas.network.search import LOG_OBJECTIVES, front_hypervolume, maximized, objective_value, pareto_front, table_reference
-from hybridnas.pipeline import open_run, run_search
-from hybridnas.progress import Progress
+from hybridnas.errors import UserError
+from hybridnas.network.search import maximized
 from hybridnas.space.table import load_table
 
-METHODS = ("random", "pymoo", "deap", "surrogate", "optuna-tpe", "optuna-nsga2")
-OPTUNA_TRIALS = 5  # an Optuna study stops after this many trials per distinct network wanted (repeats are free)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from suite import baselines, optuna_methods  # noqa: E402
+from suite.hybridnas_methods import search_order  # noqa: E402
+from suite.metrics import METRICS, Scorer, cell  # noqa: E402
+from suite.oracle import Oracle  # noqa: E402
+
+# hybridnas' searches: name -> (engine, surrogate on)
+HYBRIDNAS = {"surrogate": ("pymoo", True), "pymoo": ("pymoo", False), "deap": ("deap", False)}
+# every other method: a function (oracle, seed, pop) that asks the table for networks
+OTHERS = {
+    "random": baselines.random_search,
+    "local": baselines.local_search,
+    "pymoo-mixed": baselines.mixed_variable_ga,
+    "optuna-tpe": optuna_methods.tpe,
+    "optuna-nsga2": optuna_methods.nsga2,
+}
+METHODS = ("surrogate", "pymoo", "deap", "random", "local", "pymoo-mixed", "optuna-tpe", "optuna-nsga2")
+# the tables the defaults were chosen on (by the space's name); every other table is held out
+TUNING = ("digits-table", "nas-bench-macro")
 
 
-def search_order(space, seed, n, out, engine="pymoo", surrogate=False, pop=10, extra=()):
-    """Arch ids in the order a real ``hybridnas search`` evaluated them."""
-    over = [f"seed={seed}", f"engine.name={engine}", "engine.algorithm=nsga2", f"engine.pop_size={pop}",
-            "engine.generations=null", f"engine.evaluations={n}", f"engine.surrogate.enabled={str(surrogate).lower()}",
-            *extra]
-    cfg, store = open_run(space, over, name=f"{engine}-{int(surrogate)}-{seed}", out=out)
-    run_search(cfg, store, Progress(quiet=True), export=False)
-    return [r["arch_id"] for r in store.records("evaluations.jsonl")]
-
-
-def random_order(table, seed, n):
-    """Distinct arch ids in the order uniform sampling of the genes first meets them."""
-    rng = np.random.default_rng(derive_seed(seed, "random-search"))
-    seen, order = set(), []
-    while len(order) < min(n, len(table.rows)):
-        x = table.spec.sample(rng, 1)[0]
-        if table.row(x) is None:
+def find_tables(folder: Path) -> List[str]:
+    """Every tabular space file under ``folder`` (other YAML files are passed over)."""
+    found = []
+    for path in sorted(folder.rglob("*.yaml")):
+        try:
+            cfg = load_config(str(path))
+        except (UserError, OSError, ValueError):
             continue
-        aid = table.point(x).arch_id
-        if aid not in seen:
-            seen.add(aid)
-            order.append(aid)
-    return order
-
-
-def optuna_order(table, rows, objectives, maximize, seed, n, sampler, pop):
-    """Distinct arch ids in the order an Optuna study evaluates them (repeats answered free)."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    samplers = {"optuna-tpe": lambda: optuna.samplers.TPESampler(seed=seed),
-                "optuna-nsga2": lambda: optuna.samplers.NSGAIISampler(population_size=pop, seed=seed)}
-    study = optuna.create_study(directions=["minimize"] * len(objectives), sampler=samplers[sampler]())
-    order: List[str] = []
-    seen = set()
-    for _ in range(OPTUNA_TRIALS * n):
-        if len(order) >= min(n, len(rows)):
-            break
-        trial = study.ask()
-        x = []
-        for g in table.spec.genes:
-            if g.vtype == "ordinal":
-                x.append(trial.suggest_int(g.name, g.low, g.high))
-            else:
-                x.append(trial.suggest_categorical(g.name, list(range(g.low, g.high + 1))))
-        x = np.array(x)
-        aid = table.point(x).arch_id
-        if aid not in rows:  # no row: the worst of everything
-            study.tell(trial, [1e9] * len(objectives))
-            continue
-        r = rows[aid]
-        values = [objective_value(r, o, maximize) for o in objectives]
-        values = [math.log10(v) if o in LOG_OBJECTIVES and v > 0 else v for o, v in zip(objectives, values)]
-        study.tell(trial, values)
-        if aid not in seen:
-            seen.add(aid)
-            order.append(aid)
-    return order
+        if cfg.tabular:
+            found.append(str(path))
+    return found
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--space", action="append", help="tabular space (repeatable); default digits_table")
+    ap.add_argument("--space", action="append", default=[], help="tabular space (repeatable)")
+    ap.add_argument("--suite", type=Path, help="also the digits table and every tabular space under this folder")
     ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--evaluations", default="50,100,300")
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed + seeds - 1")
+    ap.add_argument("--evaluations", default="50,100,300", help="budgets N, comma-separated")
     ap.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, from {', '.join(METHODS)}")
-    ap.add_argument("--pop", type=int, default=10, help="population (and surrogate batch) of hybridnas' engines")
+    ap.add_argument("--pop", type=int, default=10,
+                    help="population of every population-based method (and the surrogate's batch); 0 keeps each "
+                         "space's engine.pop_size for hybridnas' searches (10 for the others)")
     ap.add_argument("--set", dest="extra", action="append", default=[], help="extra --set for hybridnas' searches")
+    ap.add_argument("--json", type=Path, help="also write every seed's scores to this file")
+    ap.add_argument("--report", type=Path, nargs="+",
+                    help="run nothing: print the summary of files written by --json (several runs side by side)")
     args = ap.parse_args()
-    budgets = [int(v) for v in args.evaluations.split(",")]
+    if args.report:
+        return report(args.report, ap)
+    try:
+        budgets = sorted({int(v) for v in args.evaluations.split(",") if v.strip()})
+    except ValueError:
+        ap.error(f"--evaluations '{args.evaluations}' must be whole numbers separated by commas, e.g. 50,100,300")
+    if not budgets or min(budgets) < 1:
+        ap.error("--evaluations needs at least one budget of 1 or more")
+    if args.seeds < 1:
+        ap.error("--seeds must be 1 or more")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     for m in methods:
         if m not in METHODS:
-            raise SystemExit(f"unknown method '{m}'; choose from {', '.join(METHODS)}")
-    spaces = args.space or ["digits_table"]
-    print(f"{args.seeds} seeds; population {args.pop}; budgets {budgets}")
-    for space in spaces:
-        run_table(space, methods, budgets, args)
+            ap.error(f"unknown method '{m}'; choose from {', '.join(METHODS)}")
+    spaces = list(args.space)
+    if args.suite is not None:
+        if not args.suite.is_dir():
+            ap.error(f"--suite {args.suite} is not a folder; give the folder the converters wrote into")
+        found = find_tables(args.suite)
+        if not found:
+            ap.error(f"no tabular space file under {args.suite}; run the benchmarks/convert_*.py scripts first")
+        spaces = ["digits_table", *found, *spaces]
+    spaces = spaces or ["digits_table"]
+    try:
+        tables = [(s, load_config(s)) for s in spaces]
+    except UserError as exc:
+        ap.error(str(exc))
+    tables.sort(key=lambda t: t[1].name not in TUNING)  # tuning tables first, in the order given
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    print(f"{len(seeds)} seeds ({seeds[0]}..{seeds[-1]}); population {args.pop or 'per space'}; budgets {budgets}; "
+          f"methods {', '.join(methods)}")
+    print("tables: " + ", ".join(f"{cfg.name} ({'tuning' if cfg.name in TUNING else 'held out'})" for _, cfg in tables))
+    results = {}
+    for space, cfg in tables:
+        results[cfg.name] = run_table(space, cfg, methods, budgets, seeds, args)
+    summary(results, methods)
+    if args.json:
+        tmp = args.json.with_name(args.json.name + ".tmp")
+        tmp.write_text(json.dumps({"seeds": seeds, "budgets": budgets, "methods": methods, "pop": args.pop,
+                                   "tables": results}, indent=1))
+        os.replace(tmp, args.json)
 
 
-def run_table(space, methods, budgets, args):
-    cfg = load_config(space)
-    table = load_table(cfg)
-    objectives, maximize = cfg.objectives, maximized(cfg)
-    ref = table_reference(table, objectives, maximize)
-    rows: Dict[str, dict] = {}
+def table_rows(table) -> Dict[str, dict]:
+    """The table's rows as evaluation records, by arch id."""
+    rows = {}
     for k, r in table.rows.items():
         aid = table.point(np.array(k)).arch_id
         rows[aid] = {**r, "status": "ok", "arch_id": aid}
-    exact = pareto_front(list(rows.values()), objectives, maximize)
-    hv_exact = front_hypervolume(exact, ref)
+    return rows
+
+
+def run_method(m, space, table, rows, cfg, seed, top, tmp, args) -> List[str]:
+    """The arch ids method ``m`` met, in order."""
+    if m in HYBRIDNAS:
+        engine, surrogate = HYBRIDNAS[m]
+        return search_order(space, seed, top, tmp, engine, surrogate, args.pop, args.extra)
+    oracle = Oracle(table, rows, cfg.objectives, maximized(cfg), top)
+    return oracle.run(OTHERS[m], seed, args.pop or 10)
+
+
+def run_table(space, cfg, methods, budgets, seeds, args) -> dict:
+    table = load_table(cfg)
+    rows = table_rows(table)
+    scorer = Scorer(table, rows, cfg.objectives, maximized(cfg))
     skipped = [n for n in budgets if n >= len(rows)]  # a budget of the whole table measures nothing
     budgets = [n for n in budgets if n < len(rows)]
+    tuning = cfg.name in TUNING
+    role = "TUNING table (defaults chosen on it)" if tuning else "HELD-OUT table (not used to choose defaults)"
+    print()
+    print(f"## {cfg.name}: {role}")
+    print()
+    genes = ", ".join(f"{g.name} ({g.size})" for g in table.spec.genes)
+    maxed = f" (maximised: {', '.join(maximized(cfg))})" if maximized(cfg) else ""
+    print(f"{table.path.name}: {len(rows)} networks, genes {genes}; objectives: {', '.join(cfg.objectives)}{maxed}")
+    print(scorer.describe())
+    if skipped:
+        print(f"budgets {', '.join(map(str, skipped))} left out: the table has only {len(rows)} networks")
     if not budgets:
-        print(f"\ntable {table.path.name} has {len(rows)} networks: every budget covers it; nothing to measure")
-        return
+        return {}
     top = max(budgets)
-    gap = {m: {n: [] for n in budgets} for m in methods}
+    scores = {m: {n: {k: [] for k in METRICS} for n in budgets} for m in methods}
     short = {m: {n: 0 for n in budgets} for m in methods}
     wall = {m: 0.0 for m in methods}
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in range(args.seeds):
+        for seed in seeds:
             for m in methods:
                 t0 = time.perf_counter()
-                if m == "random":
-                    order = random_order(table, seed, top)
-                elif m in ("pymoo", "deap"):
-                    order = search_order(space, seed, top, Path(tmp), engine=m, pop=args.pop, extra=args.extra)
-                elif m == "surrogate":
-                    order = search_order(space, seed, top, Path(tmp), surrogate=True, pop=args.pop, extra=args.extra)
-                else:
-                    order = optuna_order(table, rows, objectives, maximize, seed, top, m, args.pop)
-                wall[m] += time.perf_counter() - t0
+                order = run_method(m, space, table, rows, cfg, seed, top, Path(tmp), args)
+                dt = time.perf_counter() - t0
+                wall[m] += dt
+                print(f"  {cfg.name} seed {seed} {m}: {len(order)} networks, {dt:.1f} s", file=sys.stderr, flush=True)
                 for n in budgets:
-                    seen = order[:n]
-                    short[m][n] += len(seen) < min(n, len(rows))
-                    front = pareto_front([rows[a] for a in seen], objectives, maximize)
-                    gap[m][n].append(100 * (1 - front_hypervolume(front, ref) / hv_exact))
+                    short[m][n] += len(order) < n
+                    for k, v in scorer.score(order[:n]).items():
+                        scores[m][n][k].append(v)
+    for k, title in METRICS.items():
+        print()
+        print(f"{title}: mean +- std over {len(seeds)} seeds (worst seed); lower is better")
+        print()
+        print("| N | " + " | ".join(methods) + " |")
+        print("|---:|" + "---:|" * len(methods))
+        for n in budgets:
+            cells = []
+            for m in methods:
+                c = cell(scores[m][n][k])
+                if short[m][n]:
+                    c += f" [{short[m][n]} short]"
+                cells.append(c)
+            print(f"| {n} | " + " | ".join(cells) + " |")
+    print()
+    print("seconds per search (this machine): " + ", ".join(f"{m} {wall[m] / len(seeds):.1f}" for m in methods))
+    sys.stdout.flush()
+    return {"role": "tuning" if tuning else "held-out", "networks": len(rows), "scores": scores,
+            "short": short, "seconds": {m: wall[m] / len(seeds) for m in methods}}
 
-    print()
-    print(f"table: {table.path.name}, {len(rows)} networks; objectives: {', '.join(objectives)}"
-          + (f" (maximised: {', '.join(maximize)})" if maximize else ""))
-    print(f"exact front: {len(exact)} networks, hypervolume {hv_exact:.4f} (normalised by the table's exact ranges)")
-    if skipped:
-        print(f"budgets {', '.join(map(str, skipped))} left out: the table has only {len(rows)} networks")
-    print()
-    print("hypervolume gap to the exact front, % (mean +- std over seeds); lower is better")
-    print()
-    print("| distinct evaluations | " + " | ".join(methods) + " |")
-    print("|---:|" + "---:|" * len(methods))
-    for n in budgets:
-        cells = []
-        for m in methods:
-            v = np.array(gap[m][n])
-            cell = f"{v.mean():.2f} +- {v.std():.2f}"
-            if short[m][n]:
-                cell += f" [{short[m][n]} short]"
-            cells.append(cell)
-        print(f"| {n} | " + " | ".join(cells) + " |")
-    print()
-    print("seconds per search (this machine, all seeds): " + ", ".join(f"{m} {wall[m] / args.seeds:.1f}" for m in methods))
+
+def summary(results: dict, methods: List[str]) -> None:
+    """Each table's mean scores at its two largest budgets, one line per table and budget, per score."""
+    for k, title in METRICS.items():
+        print()
+        print(f"summary - {title}: mean over seeds; * marks the lowest of the row")
+        print()
+        print("| table | N | " + " | ".join(methods) + " |")
+        print("|---|---:|" + "---:|" * len(methods))
+        for name, res in results.items():
+            if not res:
+                continue
+            budgets = sorted(res["scores"][methods[0]], key=int)[-2:]
+            for n in budgets:
+                means = [float(np.mean(res["scores"][m][n][k])) for m in methods]
+                best = min(means)
+                cells = [f"{v:.2f}" + ("*" if v == best else "") for v in means]
+                print(f"| {name} ({res['role']}) | {n} | " + " | ".join(cells) + " |")
+
+
+def report(files: List[Path], ap) -> None:
+    results, methods = {}, None
+    for f in files:
+        try:
+            data = json.loads(f.read_text())
+        except (OSError, ValueError) as exc:
+            ap.error(f"cannot read {f} ({exc}); give files written by --json")
+        if methods is not None and data["methods"] != methods:
+            ap.error(f"{f} compares other methods ({', '.join(data['methods'])}); report runs of the same methods")
+        methods = data["methods"]
+        results.update(data["tables"])
+    summary(results, methods)
 
 
 if __name__ == "__main__":
