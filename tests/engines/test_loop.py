@@ -81,7 +81,8 @@ def test_the_neighbourhood_skips_visited_and_infeasible_networks():
     from hybridnas.network.surrogate import Encoder, Predicted
 
     inner = Predicted(p, {}, Encoder(p.vtypes, p.xl, p.xu), {History.key(x): f for x, f in zip(X, F)}, True)
-    keys = engine._neighbourhood(p, inner, X, F, nd, engine._unseen({History.key(x): f for x, f in zip(X, F)}))
+    keys, top = engine._neighbourhood(p, inner, X, F, nd, engine._unseen({History.key(x): f for x, f in zip(X, F)}))
+    assert 0 < top <= len(keys)
     assert keys and len(keys) == len(set(keys))
     got = np.array(keys)
     assert all(k not in engine.history and k not in {History.key(x) for x in X} for k in keys)
@@ -113,7 +114,7 @@ def test_a_cheap_network_worse_than_the_error_reference_earns_nothing():
     rng = np.random.default_rng(0)
     Fa = np.stack([rng.uniform(0.1, 1.0, 40), rng.uniform(1, 10, 40)], 1)
     scale, ref = engine.scaling(p, Fa, 0.75)
-    assert ref[0] == pytest.approx(scale(np.array([[np.quantile(Fa[:, 0], 0.75), 1.0]]))[0, 0]) and ref[1] == 1.1
+    assert ref[0] == pytest.approx(np.quantile(scale(Fa)[:, 0], 0.75)) and ref[1] == 1.1
     dead = np.array([[0.95, 0.5]])  # predicted almost useless, cheaper than anything measured
     s = Samples(dead, np.zeros_like(dead), [ident, ident], scale, rng, 8)
     assert greedy_ehvi(s, scale(Fa[_front_mask(Fa)]), ref, [([0], 1)]) == []
