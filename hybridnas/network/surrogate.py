@@ -409,8 +409,19 @@ class SurrogateSearch(Engine):
         samples = Samples(M, SM, inverse, scale, rng, sg.samples)
         phases = [(range(n_top), n_local), (range(len(keys)), batch - n_explore)]
         got = greedy_ehvi(samples, scale(Fa[nd]), ref, phases)[: batch - n_explore]
-        picked = [k for k, _, _ in got]
-        how = ["local" if phase == 0 else "ehvi" for _, phase, _ in got]
+        picked = [k for k, phase, _ in got if phase == 0]
+        if len(picked) < n_local:
+            # no neighbour of the most accurate members is expected to add hypervolume: the local share
+            # still goes to them, the lowest optimistic error (mean - spread) first
+            err = self.expensive[0] if self.expensive else 0
+            taken = {k for k, _, _ in got}
+            order = sorted((k for k in range(n_top) if k not in taken), key=lambda k: (M[k, err] - SM[k, err], k))
+            picked += order[: n_local - len(picked)]
+        how = ["local"] * len(picked)
+        for k, phase, _ in got:
+            if phase == 1 and k not in picked and len(picked) < batch - n_explore:
+                picked.append(k)
+                how.append("ehvi")
         rest = [i for i in range(len(keys)) if i not in picked]
         if n_explore and rest:
             extra = [int(i) for i in rng.choice(rest, size=min(n_explore, len(rest)), replace=False)]
@@ -420,14 +431,13 @@ class SurrogateSearch(Engine):
         return X, how
 
     def scaling(self, problem, Fa: np.ndarray, quantile: float):
-        """``(scale, ref)``: objectives normalised to the archive's own range - on log10 when
-        positive (costs; the error too with ``target: log``, so that a point of error among the
-        most accurate networks weighs as much as ten among the broken ones) - and the hypervolume
-        reference point: 1.1 per objective, but the expensive ones' at the archive's ``quantile``:
-        a network predicted worse than that earns nothing."""
+        """``(scale, ref)``: objectives normalised to the archive's own range (positive cheap ones
+        on log10; the error stays linear - on log10 it drew the batches away from the cheap end,
+        5.9 % against 0.43 % HV gap at 100 on the digits table) and the hypervolume reference
+        point: 1.1 per objective, but the expensive ones' at the archive's ``quantile`` - a network
+        predicted worse than that earns nothing."""
         Fa = np.asarray(Fa, float)
-        log = np.array([bool(np.all(Fa[:, j] > 0)) and (j not in self.expensive or self.cfg.surrogate.target == "log")
-                        for j in range(problem.n_obj)])
+        log = np.array([j not in self.expensive and bool(np.all(Fa[:, j] > 0)) for j in range(problem.n_obj)])
         T = np.where(log, np.log10(np.where(log, np.maximum(Fa, 1e-300), 1.0)), Fa)
         lo, hi = T.min(0), T.max(0)
         span = np.where(hi > lo, hi - lo, 1.0)
