@@ -400,9 +400,10 @@ class SurrogateConfig:
     target: str = "log"
     """Scale the predictors fit: ``log`` (log of the objective, when every value is positive:
     broken networks near error 1 then do not dominate the fit) or ``raw``."""
-    error_quantile: float = 0.75
-    """The acquisition's reference point for the expensive objectives: this quantile of the
-    evaluated networks' values, in (0, 1] - a network predicted worse earns no hypervolume."""
+    error_margin: float = 0.1
+    """The acquisition's reference point for the expensive objectives: the worst value on the
+    measured front plus this share of the evaluated networks' range, in [0, 1] - a network
+    predicted worse earns no hypervolume, however cheap."""
     samples: int = 32
     """Monte-Carlo outcomes per candidate in the expected hypervolume improvement, >= 1."""
     inner_pop: int = 64

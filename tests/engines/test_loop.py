@@ -106,17 +106,22 @@ def test_the_acquisition_prefers_equal_mean_and_larger_spread_near_the_accurate_
     assert [k for k, _, _ in greedy_ehvi(s, front, np.array([1.1, 1.1]), [([0, 1], 1)])] == [0]
 
 
-def test_a_cheap_network_worse_than_the_error_reference_earns_nothing():
+def test_a_cheap_network_predicted_worse_than_the_front_earns_nothing():
     engine = build_engine(loop_cfg(generations=2))
     engine.expensive = [0]
     p = Additive()
+    # the front: (0.1, 10), (0.3, 5), (0.5, 2); the rest dominated, up to error 0.95
+    Fa = np.array([[0.1, 10], [0.3, 5], [0.5, 2], [0.9, 20], [0.95, 15], [0.6, 12]], float)
+    scale, ref = engine.scaling(p, Fa, 0.1)
+    assert ref[0] == pytest.approx((0.5 - 0.1) / 0.85 + 0.1) and ref[1] == 1.1
+    front = scale(Fa[_front_mask(Fa)])
     rng = np.random.default_rng(0)
-    Fa = np.stack([rng.uniform(0.1, 1.0, 40), rng.uniform(1, 10, 40)], 1)
-    scale, ref = engine.scaling(p, Fa, 0.75)
-    assert ref[0] == pytest.approx(np.quantile(scale(Fa)[:, 0], 0.75)) and ref[1] == 1.1
-    dead = np.array([[0.95, 0.5]])  # predicted almost useless, cheaper than anything measured
+    dead = np.array([[0.95, 1.0]])  # predicted almost useless, cheaper than anything measured
     s = Samples(dead, np.zeros_like(dead), [ident, ident], scale, rng, 8)
-    assert greedy_ehvi(s, scale(Fa[_front_mask(Fa)]), ref, [([0], 1)]) == []
+    assert greedy_ehvi(s, front, ref, [([0], 1)]) == []
+    cheap = np.array([[0.55, 1.0]])  # a little worse than the front's cheapest, and cheaper: the front's cheap end
+    s = Samples(cheap, np.zeros_like(cheap), [ident, ident], scale, rng, 8)
+    assert [k for k, _, _ in greedy_ehvi(s, front, ref, [([0], 1)])] == [0]
 
 
 def test_initial_design_and_batches_follow_the_budget():
