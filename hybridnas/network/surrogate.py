@@ -59,6 +59,7 @@ from .problem import Problem, variable_types
 
 LOCAL_BOUNDS = (0.1, 0.7)  # the adapted local share stays within these
 NEIGHBOURS = 256  # most front neighbours considered per iteration (the accurate end first)
+LOCAL_MEMBERS = 3  # local picks come from the neighbours of this many most accurate front members
 # the inner search on predictions keeps the crossover rate the loop was measured with (engine.crossover_prob
 # is tuned for plain NSGA-II on evaluations)
 INNER_CROSSOVER = 0.9
@@ -301,9 +302,9 @@ class SurrogateSearch(Engine):
         self.inner_cls(cfg).minimize(inner, seed, lambda *a: None, initial=Xa[nd][: sg.inner_pop])
         unseen = self._unseen(known)
         pool = [k for k, v in inner.visited.items() if unseen(k) and (not len(v[3]) or np.all(v[3] <= 0))]
-        near = self._neighbourhood(problem, inner, Xa, Fa, nd, unseen)
+        near, n_top = self._neighbourhood(problem, inner, Xa, Fa, nd, unseen)
         share = self.local_share()
-        X, picked_by = self._choose(problem, inner, Fa, nd, pool, near, batch, share, seed)
+        X, picked_by = self._choose(problem, inner, Fa, nd, pool, near, n_top, batch, share, seed)
         if len(X) < batch:  # nothing else is worth a sample: fill up at random
             taken = {History.key(x) for x in X}
             extra = [x for x in self._design(problem, np.random.default_rng(seed), batch, None)
@@ -334,34 +335,40 @@ class SurrogateSearch(Engine):
 
     # ------------------------------------------------------------------ local search
 
-    def _neighbourhood(self, problem, inner: Predicted, Xa, Fa, nd, unseen) -> List[tuple]:
-        """Unvisited, feasible neighbours of the archive's front: one-gene edits of its members,
-        the most accurate member first, then two-gene edits; at most :data:`NEIGHBOURS`."""
+    def _neighbourhood(self, problem, inner: Predicted, Xa, Fa, nd, unseen) -> Tuple[List[tuple], int]:
+        """Unvisited, feasible neighbours of the archive's front - one-gene edits of its members, the
+        most accurate member first, then two-gene edits; at most :data:`NEIGHBOURS` - and how many
+        of the first are neighbours of its :data:`LOCAL_MEMBERS` most accurate members (the
+        local picks' pool: two-gene edits of those count only where their one-gene edits are all
+        visited)."""
         err = self.expensive[0] if self.expensive else 0
         members = Xa[nd][np.argsort(Fa[nd][:, err], kind="stable")]
         out: List[tuple] = []
         seen = set()
+        top = 0
         for edits in (1, 2):
-            for x in members:
+            for rank, x in enumerate(members):
                 Y = neighbours(x, problem.xl, problem.xu, edits)
                 keys = [History.key(y) for y in Y]
                 keep = [i for i, k in enumerate(keys) if unseen(k) and k not in seen]
-                if not keep:
-                    continue
                 Y = Y[keep]
-                if self.has_cheap and problem.n_constr:
+                if self.has_cheap and problem.n_constr and len(Y):
                     _, G = problem.cheap(Y)
                     Y = Y[np.all(np.asarray(G) <= 0, axis=1)]
                 for y in Y[: NEIGHBOURS - len(out)]:
                     seen.add(History.key(y))
                     out.append(History.key(y))
+                if rank + 1 == min(LOCAL_MEMBERS, len(members)):
+                    top = len(out)
                 if len(out) >= NEIGHBOURS:
                     break
-            if len(out) >= NEIGHBOURS:
-                break
+            if top == 0 and edits == 1:
+                out, seen = [], set()  # every one-gene edit of the best members was visited: two-gene edits
+                continue
+            break
         if out:
             inner.evaluate(np.array(out, dtype=int))  # their predictions
-        return out
+        return out, top
 
     def local_share(self) -> float:
         """The share of a batch spent on the front's neighbours: ``engine.surrogate.local`` scaled by
@@ -385,9 +392,10 @@ class SurrogateSearch(Engine):
 
     # ------------------------------------------------------------------ the batch
 
-    def _choose(self, problem, inner: Predicted, Fa, nd, pool, near, batch: int, share: float,
+    def _choose(self, problem, inner: Predicted, Fa, nd, pool, near, n_top: int, batch: int, share: float,
                 seed: int) -> Tuple[np.ndarray, List[str]]:
-        """The batch: ``share`` of it from the front's neighbours ``near``, the rest from ``pool``
+        """The batch: ``share`` of it from the first ``n_top`` of the front's neighbours ``near``
+        (those of its most accurate members), the rest from ``pool``
         and the neighbours left, both by greedy expected hypervolume improvement (:mod:`.acquisition`);
         ``explore`` of it at random from the pool (``selected_by``: local, ehvi, explore)."""
         sg = self.cfg.surrogate
@@ -396,16 +404,27 @@ class SurrogateSearch(Engine):
             return np.zeros((0, problem.n_var), dtype=int), []
         rng = np.random.default_rng(seed)
         n_explore = int(round(sg.explore * batch))
-        n_local = min(int(round(share * (batch - n_explore))), len(near))
+        n_local = min(int(round(share * (batch - n_explore))), n_top)
         V = [inner.visited[k] for k in keys]
         M, SM = np.array([v[4] for v in V]), np.array([v[5] for v in V])
         scale, ref = self.scaling(problem, Fa, sg.error_margin)
         inverse = [(inner.models[j].inverse if j in inner.models else (lambda z: z)) for j in range(problem.n_obj)]
         samples = Samples(M, SM, inverse, scale, rng, sg.samples)
-        phases = [(range(len(near)), n_local), (range(len(keys)), batch - n_explore)]
+        phases = [(range(n_top), n_local), (range(len(keys)), batch - n_explore)]
         got = greedy_ehvi(samples, scale(Fa[nd]), ref, phases)[: batch - n_explore]
-        picked = [k for k, _, _ in got]
-        how = ["local" if phase == 0 else "ehvi" for _, phase, _ in got]
+        picked = [k for k, phase, _ in got if phase == 0]
+        if len(picked) < n_local:
+            # no neighbour of the most accurate members is expected to add hypervolume: the local share
+            # still goes to them, the lowest optimistic error (mean - spread) first
+            err = self.expensive[0] if self.expensive else 0
+            taken = {k for k, _, _ in got}
+            order = sorted((k for k in range(n_top) if k not in taken), key=lambda k: (M[k, err] - SM[k, err], k))
+            picked += order[: n_local - len(picked)]
+        how = ["local"] * len(picked)
+        for k, phase, _ in got:
+            if phase == 1 and k not in picked and len(picked) < batch - n_explore:
+                picked.append(k)
+                how.append("ehvi")
         rest = [i for i in range(len(keys)) if i not in picked]
         if n_explore and rest:
             extra = [int(i) for i in rng.choice(rest, size=min(n_explore, len(rest)), replace=False)]

@@ -81,7 +81,8 @@ def test_the_neighbourhood_skips_visited_and_infeasible_networks():
     from hybridnas.network.surrogate import Encoder, Predicted
 
     inner = Predicted(p, {}, Encoder(p.vtypes, p.xl, p.xu), {History.key(x): f for x, f in zip(X, F)}, True)
-    keys = engine._neighbourhood(p, inner, X, F, nd, engine._unseen({History.key(x): f for x, f in zip(X, F)}))
+    keys, top = engine._neighbourhood(p, inner, X, F, nd, engine._unseen({History.key(x): f for x, f in zip(X, F)}))
+    assert 0 < top <= len(keys)
     assert keys and len(keys) == len(set(keys))
     got = np.array(keys)
     assert all(k not in engine.history and k not in {History.key(x) for x in X} for k in keys)
