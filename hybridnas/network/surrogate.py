@@ -22,9 +22,9 @@ with the fit, the acquisition and the local search our own:
       expensive objectives and the exact cheap ones and constraints (params, FLOPs, latency,
       table cost columns), starting from the archive's front;
    d. choose ``batch`` networks never sent before (:meth:`SurrogateSearch._choose`): a *local*
-      share from the unvisited, feasible one- and two-gene neighbours of the archive's front (its
-      most accurate members first), the rest from everything the inner search visited and those
-      neighbours, both by greedy Monte-Carlo expected hypervolume improvement over the archive's
+      share from the unvisited, feasible one-gene neighbours of the archive front's three most
+      accurate members (two-gene ones once those are visited), the rest from everything the
+      inner search visited and the front's other neighbours, both by greedy Monte-Carlo expected hypervolume improvement over the archive's
       front (:mod:`.acquisition`), and a share ``explore`` at random. The hypervolume is measured
       in the archive's own range, with the error's reference point just past the worst error on
       the archive's front (``error_margin``): a cheap network predicted worse earns nothing.
