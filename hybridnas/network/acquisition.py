@@ -16,7 +16,7 @@ optimistic bound pre-selects the candidates worth sampling.
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 

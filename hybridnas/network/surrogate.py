@@ -24,8 +24,10 @@ with the fit, the acquisition and the local search our own:
    d. choose ``batch`` networks never sent before (:meth:`SurrogateSearch._choose`): a *local*
       share from the unvisited, feasible one-gene neighbours of the archive front's three most
       accurate members (two-gene ones once those are visited), the rest from everything the
-      inner search visited and the front's other neighbours, both by greedy Monte-Carlo expected hypervolume improvement over the archive's
-      front (:mod:`.acquisition`), and a share ``explore`` at random. The hypervolume is measured
+      inner search visited and the front's other neighbours, both by greedy Monte-Carlo expected
+      hypervolume improvement over the archive's front (:mod:`.acquisition`) - local picks by
+      the lowest optimistic error when none is expected to add any - and a share ``explore`` at
+      random. The hypervolume is measured
       in the archive's own range, with the error's reference point just past the worst error on
       the archive's front (``error_margin``): a cheap network predicted worse earns nothing.
       The local share adapts: it follows how often local picks entered the front, against the

@@ -11,7 +11,7 @@ from hybridnas.config import SPACES_DIR, EngineConfig, SurrogateConfig, load_con
 from hybridnas.network.acquisition import Samples, greedy_ehvi
 from hybridnas.network.engines import build_engine
 from hybridnas.network.engines.variation import History, neighbours
-from hybridnas.network.surrogate import INITIAL, SurrogateSearch, _front_mask, batch_size, design_size
+from hybridnas.network.surrogate import INITIAL, _front_mask, batch_size, design_size
 from hybridnas.space.table import COST_COLUMNS, load_table
 from tests.engines.test_surrogate import Additive
 
