@@ -435,10 +435,9 @@ class EngineConfig:
     evaluations: Optional[int] = None
     """Budget of distinct networks evaluated at the full budget, counted across resumes (a
     generation is cut short rather than overshoot); null: ``generations`` alone stops."""
-    crossover_prob: float = 0.5
+    crossover_prob: float = 0.9
     """Probability that a pair of parents is crossed over (uniformly), in [0, 1]; otherwise the
-    children are mutated copies. 0.5 rather than the customary 0.9: plain NSGA-II at population
-    10 came 1.4x-3.6x closer to the exact front on both tuning tables (docs/network-search.md)."""
+    children are mutated copies."""
     mutation_prob: Optional[float] = None
     """Per-gene mutation probability, in [0, 1] (at least one gene per child mutates); null:
     1 / number of genes."""

@@ -62,9 +62,6 @@ from .problem import Problem, variable_types
 LOCAL_BOUNDS = (0.1, 0.7)  # the adapted local share stays within these
 NEIGHBOURS = 256  # most front neighbours considered per iteration (the accurate end first)
 LOCAL_MEMBERS = 3  # local picks come from the neighbours of this many most accurate front members
-# the inner search on predictions keeps the crossover rate the loop was measured with (engine.crossover_prob
-# is tuned for plain NSGA-II on evaluations)
-INNER_CROSSOVER = 0.9
 
 
 INITIAL = 12  # random networks first, when the search has a budget and engine.surrogate.initial is null
@@ -298,7 +295,7 @@ class SurrogateSearch(Engine):
         known = {History.key(x): f for x, f in zip(Xa, Fa)}
         inner = Predicted(problem, models, self.encoder, known, self.has_cheap)
         cfg = dataclasses.replace(self.cfg, pop_size=sg.inner_pop, generations=sg.inner_generations, evaluations=None,
-                                  crossover_prob=INNER_CROSSOVER, surrogate=dataclasses.replace(sg, enabled=False))
+                                  surrogate=dataclasses.replace(sg, enabled=False))
         nd = _front_mask(Fa)
         self._score_last_batch(Xa, nd)
         self.inner_cls(cfg).minimize(inner, seed, lambda *a: None, initial=Xa[nd][: sg.inner_pop])
