@@ -374,27 +374,48 @@ class SurrogateConfig:
     After ``initial`` random networks, each iteration fits a predictor of the expensive objectives
     (error; a table's non-cost columns) on everything evaluated so far, runs the engine for
     ``inner_generations`` on predicted + exact cheap objectives, and evaluates ``batch`` networks
-    from the predicted front (a share ``explore`` of them chosen optimistically, by the prediction
-    minus its spread). One iteration is one generation of the run (``generations`` counts them).
+    chosen by greedy Monte-Carlo expected hypervolume improvement over the measured front: a share
+    (``local``, adapted to how often it pays) from the unvisited one- and two-gene neighbours of
+    the front, the rest from what the inner search visited. One iteration is one generation of the
+    run (``generations`` counts them).
     """
 
     enabled: bool = True
     """The surrogate loop around ``engine.name``; false: plain generations of the engine."""
     predictor: str = "auto"
     """The predictor: ``gp``, ``rf``, ``extra_trees``, ``ridge``, ``mlp`` (bagged MLPs), or
-    ``auto``: the best k-fold Kendall tau of gp, rf, extra_trees and ridge, each iteration."""
+    ``auto``: of gp, rf, extra_trees and ridge, the one whose k-fold predictions rank the better
+    half of the evaluated networks best, each iteration."""
     initial: Optional[int] = None
-    """Random networks evaluated before the first fit; null: ``engine.pop_size``."""
+    """Random networks evaluated before the first fit; null: 12 when ``engine.evaluations`` is
+    set, else ``engine.pop_size``."""
     batch: Optional[int] = None
-    """Networks evaluated per iteration; null: ``engine.pop_size``."""
-    explore: float = 0.25
-    """Share of a batch chosen by prediction minus spread (exploration), in [0, 1]."""
+    """Networks evaluated per iteration; null: when ``engine.evaluations`` is set, the square root
+    of the networks evaluated so far (4 to 32: 4 at first, 10 around 100, 17 around 300), else
+    ``engine.pop_size``."""
+    explore: float = 0.0
+    """Share of a batch drawn at random from the inner search's unseen candidates, in [0, 1]
+    (the acquisition already weighs the predictor's uncertainty)."""
+    local: float = 0.3
+    """Starting share of a batch spent on unvisited neighbours (one or two gene edits) of the
+    measured front, most accurate members first, in [0, 1]; each iteration it is rescaled by how
+    often earlier local picks entered the front against the other picks (kept in [0.1, 0.7]);
+    0: no local search."""
+    target: str = "log"
+    """Scale the predictors fit: ``log`` (log of the objective, when every value is positive:
+    broken networks near error 1 then do not dominate the fit) or ``raw``."""
+    error_margin: float = 0.1
+    """The acquisition's reference point for the expensive objectives: the worst value on the
+    measured front plus this share of the evaluated networks' range, in [0, 1] - a network
+    predicted worse earns no hypervolume, however cheap."""
+    samples: int = 32
+    """Monte-Carlo outcomes per candidate in the expected hypervolume improvement, >= 1."""
     inner_pop: int = 64
     """Population of the search on predicted objectives, >= 4."""
     inner_generations: int = 40
     """Generations of that search per iteration."""
     folds: int = 5
-    """k of the k-fold Kendall tau that picks the predictor, >= 2."""
+    """k of the k-fold Kendall tau that picks the predictor (and calibrates its spread), >= 2."""
 
 
 @dataclass(frozen=True)
@@ -420,7 +441,8 @@ class EngineConfig:
     """Budget of distinct networks evaluated at the full budget, counted across resumes (a
     generation is cut short rather than overshoot); null: ``generations`` alone stops."""
     crossover_prob: float = 0.9
-    """Probability that a pair of parents is crossed over, in [0, 1]."""
+    """Probability that a pair of parents is crossed over (uniformly), in [0, 1]; otherwise the
+    children are mutated copies."""
     mutation_prob: Optional[float] = None
     """Per-gene mutation probability, in [0, 1] (at least one gene per child mutates); null:
     1 / number of genes."""

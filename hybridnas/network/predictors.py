@@ -5,9 +5,12 @@ Each predictor is a small class over a scikit-learn model with ``fit(X, y)`` and
 forest, the members of a bagged ensemble, or a model's own posterior) is what the loop's
 exploration uses. They are registered in :data:`PREDICTORS`, as NSGANetV2 keeps one class per
 model behind a factory; :func:`select` fits every candidate and keeps the one whose out-of-fold
-predictions rank the evaluated networks best (Kendall's tau over k folds), as NSGANetV2's
-adaptive switching does - pooled over the folds rather than averaged per fold, since a fold of a
-dozen networks gives a very noisy tau.
+predictions rank the *better half* of the evaluated networks best (Kendall's tau over k folds,
+pooled over the folds: a fold of a dozen networks gives a very noisy tau). NSGANetV2's adaptive
+switching ranks all of them, which mostly rewards telling broken networks from working ones; the
+search needs the order among the good ones. The same out-of-fold predictions calibrate the
+chosen predictor's spread (:func:`calibration`), so that the loop's Monte-Carlo acquisition
+samples outcomes as wide as the predictor's real errors.
 
 ``X`` is already encoded (one-hot categorical and binary genes, ordinal genes scaled to [0, 1]:
 :class:`hybridnas.network.surrogate.Encoder`).
@@ -164,23 +167,56 @@ def kendall_tau(a: Sequence[float], b: Sequence[float]) -> float:
     return float(t) if t is not None else float("nan")
 
 
-def cross_validated_tau(name: str, X: np.ndarray, y: np.ndarray, folds: int, seed: int) -> float:
-    """Kendall's tau between ``y`` and the out-of-fold predictions of predictor ``name``."""
+def out_of_fold(name: str, X: np.ndarray, y: np.ndarray, folds: int, seed: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold ``(mean, spread)`` of predictor ``name`` for every row (k-fold, shuffled)."""
     from sklearn.model_selection import KFold
 
     k = min(folds, len(X))
-    pred = np.empty(len(X))
+    mean, spread = np.empty(len(X)), np.empty(len(X))
     for train, test in KFold(k, shuffle=True, random_state=seed).split(X):
-        pred[test] = build(name, seed).fit(X[train], y[train]).predict(X[test])[0]
-    return kendall_tau(y, pred)
+        mean[test], spread[test] = build(name, seed).fit(X[train], y[train]).predict(X[test])
+    return mean, spread
 
 
-def select(names: Sequence[str], X: np.ndarray, y: np.ndarray, folds: int, seed: int) -> Tuple[str, Dict[str, float]]:
-    """The predictor of ``names`` with the highest cross-validated Kendall tau, and every tau.
-    A single name is taken as it is (its tau is still measured and reported)."""
+def cross_validated_tau(name: str, X: np.ndarray, y: np.ndarray, folds: int, seed: int) -> float:
+    """Kendall's tau between ``y`` and the out-of-fold predictions of predictor ``name``."""
+    return kendall_tau(y, out_of_fold(name, X, y, folds, seed)[0])
+
+
+def top_tau(y: np.ndarray, pred: np.ndarray) -> float:
+    """Kendall's tau among the better half of ``y`` (the lower values; at least 4 rows): how well
+    predictions rank the networks that matter, not how well they tell broken ones from the rest."""
+    y, pred = np.asarray(y, float), np.asarray(pred, float)
+    if len(y) < 8:
+        return kendall_tau(y, pred)
+    better = y <= np.median(y)
+    return kendall_tau(y[better], pred[better])
+
+
+def calibration(y: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> float:
+    """The factor that makes ``spread`` a calibrated standard deviation of ``y - mean``: the root
+    mean square of the standardised out-of-fold residuals (1 when the spread is right), in
+    [0.1, 10]."""
+    s = np.maximum(np.asarray(spread, float), 1e-12)
+    z = (np.asarray(y, float) - np.asarray(mean, float)) / s
+    z = z[np.isfinite(z)]
+    if not len(z):
+        return 1.0
+    return float(np.clip(np.sqrt(np.mean(z ** 2)), 0.1, 10.0))
+
+
+def select(names: Sequence[str], X: np.ndarray, y: np.ndarray, folds: int,
+           seed: int) -> Tuple[str, Dict[str, float], float]:
+    """The predictor of ``names`` whose out-of-fold predictions rank the better half of ``y`` best
+    (:func:`top_tau`; ties by the order of ``names``), every score, and the chosen one's spread
+    calibration (:func:`calibration`). A single name is taken as it is (still scored)."""
     taus: Dict[str, float] = {}
+    scale: Dict[str, float] = {}
     for n in names:
-        t = cross_validated_tau(n, X, y, folds, seed) if len(X) >= 4 else float("nan")
-        taus[n] = t
+        if len(X) >= 4:
+            mean, spread = out_of_fold(n, X, y, folds, seed)
+            taus[n], scale[n] = top_tau(y, mean), calibration(y, mean, spread)
+        else:
+            taus[n], scale[n] = float("nan"), 1.0
     ranked: List[str] = sorted(names, key=lambda n: (-(taus[n] if np.isfinite(taus[n]) else -2.0), list(names).index(n)))
-    return ranked[0], taus
+    return ranked[0], taus, scale[ranked[0]]

@@ -144,8 +144,8 @@ class NetworkProblem(Problem):
         self.budgets = (None,) if cfg.tabular else fidelity.budgets(cfg.evaluation)
         self.budget = self.budgets[-1]
         self.multi_fidelity = len(self.budgets) > 1
-        self.worst = self._worst()
         self.cache: Dict[Tuple[str, Optional[int]], Dict[str, Any]] = {}
+        self._worst_memo: Dict[str, Tuple[int, float]] = {}  # objective -> (cache size, worst value)
         store.repair(EVALS)
         for r in store.records(EVALS):
             self.cache[(r["arch_id"], r.get("epochs"))] = r
@@ -157,15 +157,19 @@ class NetworkProblem(Problem):
         self.gen_trained: Dict[str, int] = {}  # this generation: new results per budget
         self.gen_epochs = 0  # this generation: epochs trained
 
-    def _worst(self) -> Dict[str, float]:
-        """Objective values given to candidates that have none (no table row, or not evaluated)."""
-        worst = {"error": 1.0}
-        table = getattr(self.points, "table", None)
-        if table is not None:
-            rows = [{**r, "status": "ok"} for r in table.rows.values()]
-            for o in self.objectives:
-                worst[o] = max(objective_value(r, o, self.maximize) for r in rows)
-        return worst
+    def worst(self, name: str) -> float:
+        """The value given to a candidate that has none for objective ``name`` (a network with no
+        table row - infeasible, so ranked by its violation - or a failed evaluation): 1 for the
+        error, else the worst value among the networks evaluated so far (1 before any). Read from
+        evaluations only: the search never looks at a table row it has not evaluated."""
+        if name == "error":
+            return 1.0
+        memo = self._worst_memo
+        if memo.get(name, (None,))[0] != len(self.cache):
+            seen = [objective_value(r, name, self.maximize) for r in self.cache.values()
+                    if r.get("status") == "ok" and name in r]
+            memo[name] = (len(self.cache), max(seen) if seen else 1.0)
+        return memo[name][1]
 
     def row(self, record: Dict[str, Any]) -> List[float]:
         """A record's objective vector (minimised)."""
@@ -214,23 +218,32 @@ class NetworkProblem(Problem):
             for j, name in enumerate(self.objectives):
                 if not self.expensive[j]:
                     v = p.cheap.get(name)
-                    F[n, j] = self.worst.get(name, np.inf) if v is None else (-v if name in self.maximize else v)
+                    F[n, j] = self.worst(name) if v is None else (-v if name in self.maximize else v)
         return F, G
 
     def archive(self, generation: int):
         """``(X, F)`` of the networks evaluated before ``generation``, read from evaluations.jsonl:
-        per network the result at the highest budget it reached (what the engine was shown);
-        failed ones are left out."""
+        per network the result at the highest budget it reached (what the engine was shown). A
+        failed evaluation is in it with the worst values (:meth:`worst`) and its exact cheap
+        objectives, so that a predictor learns where networks fail."""
         best: Dict[str, Dict[str, Any]] = {}
         for r in self.store.records(EVALS):
-            if r.get("status") != "ok" or r.get("generation", 0) >= generation:
+            if r.get("generation", 0) >= generation or "x" not in r:
                 continue
             old = best.get(r["arch_id"])
             if old is None or (r.get("epochs") or 0) >= (old.get("epochs") or 0):
                 best[r["arch_id"]] = r
-        rows = [r for r in best.values() if "x" in r]
+        rows = list(best.values())
         X = np.array([r["x"] for r in rows], dtype=int).reshape(len(rows), self.n_var)
-        F = np.array([self.row(r) for r in rows], dtype=float).reshape(len(rows), self.n_obj)
+        F = np.zeros((len(rows), self.n_obj))
+        failed = [n for n, r in enumerate(rows) if r.get("status") != "ok"]
+        for n, r in enumerate(rows):
+            if r.get("status") == "ok":
+                F[n] = self.row(r)
+        if failed:
+            cheap, _ = self.cheap(X[failed])
+            for i, n in enumerate(failed):
+                F[n] = [self.worst(o) if self.expensive[j] else cheap[i, j] for j, o in enumerate(self.objectives)]
         return X, F
 
     def normalise(self, F: np.ndarray) -> Optional[np.ndarray]:
@@ -269,7 +282,7 @@ class NetworkProblem(Problem):
                 elif rec is not None and (name == "error" or name in rec):
                     F[n, j] = objective_value(rec, name, self.maximize)
                 else:
-                    F[n, j] = self.worst.get(name, np.inf)
+                    F[n, j] = self.worst(name)
             if rec is not None:
                 self.reached[p.arch_id] = rec.get("epochs")
         return F, G
@@ -401,7 +414,7 @@ class NetworkStage:
         p = self.problem
         table = getattr(p.points, "table", None)
         if table is not None:
-            ref = table_reference(table, p.objectives, p.maximize)
+            ref = table_reference(table, p.objectives, p.maximize, costs_only=True)
             self.store.write_json("hv_reference.json", ref)
             return ref
         rng = np.random.default_rng(derive_seed(self.cfg.seed, "hv-reference"))
@@ -538,7 +551,8 @@ class NetworkStage:
 
     def _write_surrogate(self, gen: int, info: Dict[str, Any]) -> None:
         """``surrogate/iter_NNN.json``: the predictor chosen, its cross-validated rank correlation,
-        what it predicted for the batch, and how well that ranked the batch once evaluated."""
+        what it predicted for the batch, and how well that ranked the batch once evaluated and how
+        well its spread was calibrated (the share within one and two spreads)."""
         from .surrogate import prediction_quality
 
         p = self.problem
@@ -553,8 +567,9 @@ class NetworkStage:
             batch.append(entry)
         quality = {}
         for o in info.get("predictor", {}):
-            pairs = [(b["actual"][o], b["predicted"][o]) for b in batch if b["actual"] and o in b.get("predicted", {})]
-            quality[o] = prediction_quality([a for a, _ in pairs], [q for _, q in pairs])
+            rows = [(b["actual"][o], b["predicted"][o], b.get("predicted_std", {}).get(o, 0.0)) for b in batch
+                    if b["actual"] and o in b.get("predicted", {})]
+            quality[o] = prediction_quality([a for a, _, _ in rows], [q for _, q, _ in rows], [s for _, _, s in rows])
         self.store.write_json(f"surrogate/iter_{gen:03d}.json",
                               {"generation": gen, **info, "batch": batch, "batch_quality": quality})
 
@@ -587,7 +602,8 @@ class NetworkStage:
         }
         if (info or {}).get("surrogate") is not None:
             sg = info["surrogate"]
-            out["surrogate"] = {k: sg[k] for k in ("phase", "predictor", "cv_kendall_tau", "train_size") if k in sg}
+            out["surrogate"] = {k: sg[k] for k in ("phase", "predictor", "cv_kendall_tau", "train_size", "local_share",
+                                                   "selected_by") if k in sg}
         if not self.cfg.tabular:
             out["epochs_trained"] = p.gen_epochs
         self.store.write_json(f"generations/gen_{gen:03d}.json", out)
@@ -626,15 +642,34 @@ def pareto_front(records: List[Dict[str, Any]], objectives: Sequence[str], maxim
     return front
 
 
-def table_reference(table, objectives: Sequence[str], maximize: Sequence[str] = ()) -> Dict[str, Any]:
-    """Hypervolume normalisation of a tabular space: each objective's exact range over the table."""
-    rows = [{**r, "status": "ok"} for r in table.rows.values()]
+def table_reference(table, objectives: Sequence[str], maximize: Sequence[str] = (),
+                    costs_only: bool = False) -> Dict[str, Any]:
+    """Hypervolume normalisation of a tabular space: each objective's exact range over the table.
+
+    ``costs_only`` (a search's own ``hv_reference.json``): only the cost columns - known before
+    evaluating, as a network's params - are read from the table; the error spans [0, 1], and
+    another result column the range of the values the search will meet is unknown, so its range
+    is read as well but never shown to the engine (the run's hypervolume only)."""
+    rows = list(table.rows.values())
+    costs = set(getattr(table, "columns", ())) & {"params", "macs", "flops", "latency"}
     lower, upper, log = [], [], []
     for o in objectives:
-        v = np.array([objective_value(r, o, maximize) for r in rows], dtype=float)
+        if costs_only and o == "error":
+            lower.append(0.0)
+            upper.append(1.0)
+            log.append(False)
+            continue
+        if costs_only and o in costs:
+            v = np.array([-float(r[o]) if o in maximize else float(r[o]) for r in rows], dtype=float)
+        else:
+            v = np.array([objective_value({**r, "status": "ok"}, o, maximize) for r in rows], dtype=float)
         lower.append(float(v.min()))
         upper.append(float(v.max()))
         log.append(o in LOG_OBJECTIVES and o not in maximize and bool(np.all(v > 0)))
+    note = ("objectives normalised to [0, 1] between the table's exact lower and upper (log10 for positive costs)"
+            if not costs_only else
+            "costs normalised to [0, 1] between the table's exact lower and upper (log10 when positive), error "
+            "between 0 and 1; read from the cost columns only")
     return {
         "objectives": list(objectives),
         "maximize": list(maximize),
@@ -642,7 +677,7 @@ def table_reference(table, objectives: Sequence[str], maximize: Sequence[str] = 
         "upper": upper,
         "log_scale": log,
         "ref_point": [1.1] * len(lower),
-        "note": "objectives normalised to [0, 1] between the table's exact lower and upper (log10 for positive costs)",
+        "note": note,
     }
 
 

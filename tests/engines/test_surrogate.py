@@ -5,7 +5,8 @@ import pytest
 
 from hybridnas.config import EngineConfig, SurrogateConfig
 from hybridnas.network.engines import build_engine
-from hybridnas.network.predictors import AUTO, PREDICTORS, build, cross_validated_tau, select
+from hybridnas.network.predictors import (AUTO, PREDICTORS, build, calibration, cross_validated_tau, out_of_fold, select,
+                                         top_tau)
 from hybridnas.network.problem import Problem
 from hybridnas.network.surrogate import Encoder, SurrogateSearch, prediction_quality
 
@@ -29,15 +30,29 @@ def test_every_predictor_learns_an_additive_error_and_gives_a_spread(name):
     assert prediction_quality(y[60:], mean)["kendall_tau"] > 0.5
 
 
-def test_select_keeps_the_best_cross_validated_kendall_tau():
+def test_select_keeps_the_best_kendall_tau_among_the_better_half_and_calibrates_its_spread():
     rng = np.random.default_rng(1)
     X = rng.integers(0, 3, size=(40, 5))
     Z = Encoder(["categorical"] * 5, [0] * 5, [2] * 5)(X)
     y = (X == 2).sum(1) + 0.1 * rng.normal(size=40)
-    best, taus = select(list(AUTO), Z, y, folds=5, seed=3)
+    best, taus, scale = select(list(AUTO), Z, y, folds=5, seed=3)
     assert set(taus) == set(AUTO)
     assert taus[best] == max(taus.values())
-    assert taus["ridge"] == pytest.approx(cross_validated_tau("ridge", Z, y, 5, 3))
+    mean, spread = out_of_fold("ridge", Z, y, 5, 3)
+    assert taus["ridge"] == pytest.approx(top_tau(y, mean))
+    assert cross_validated_tau("ridge", Z, y, 5, 3) == pytest.approx(prediction_quality(y, mean)["kendall_tau"])
+    m, s = out_of_fold(best, Z, y, 5, 3)
+    assert scale == pytest.approx(calibration(y, m, s))
+    # calibrated: the out-of-fold residuals have unit variance in spreads
+    assert np.sqrt(np.mean(((y - m) / (scale * s)) ** 2)) == pytest.approx(1.0)
+
+
+def test_top_tau_ignores_how_well_the_worse_half_is_ranked():
+    y = np.arange(20.0)
+    pred = y.copy()
+    pred[10:] = pred[10:][::-1]  # the worse half reversed: pooled tau drops, the top's does not
+    assert top_tau(y, pred) == pytest.approx(1.0)
+    assert prediction_quality(y, pred)["kendall_tau"] < 0.8
 
 
 def test_prediction_quality_of_a_perfect_and_a_reversed_ranking():
