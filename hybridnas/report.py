@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .analysis.pick import pick_labels
 from .analysis.uncertainty import NOISE_MARK, fill_standard_errors, noise_note
 from .results import RunResults
 
@@ -121,12 +122,7 @@ def _figures(results: RunResults, images: Dict[str, str]) -> List[Block]:
 
 def _front_table(results: RunResults) -> List[Block]:
     front = results.front()
-    picked: Dict[str, List[str]] = {}
-    for p in results.picks():
-        for a in p.get("arch_ids", []):
-            picked.setdefault(a, [])
-            if p.get("rule") not in picked[a]:
-                picked[a].append(p.get("rule"))
+    picked = pick_labels(results.picks())
     trained = results.trained()
     lat = bool(front) and all(r.get("latency") is not None for r in front)
     se = any(r.get("val_acc_se") is not None for r in front)

@@ -151,12 +151,9 @@ def _blocks_of(genome: str) -> List[int]:
 
 
 def _picked(results: RunResults) -> Dict[str, List[str]]:
-    out: Dict[str, List[str]] = {}
-    for p in results.picks():
-        for a in p.get("arch_ids", []):
-            if p.get("rule", "?") not in out.setdefault(a, []):
-                out[a].append(p.get("rule", "?"))
-    return out
+    from .pick import pick_labels
+
+    return pick_labels(results.picks())
 
 
 def run_label(results: RunResults) -> str:

@@ -356,3 +356,16 @@ def pick(
         with results.store.holding(then="pick again"):  # one writer: a search records its knee pick too
             results.store.write_json("picks.json", {"picks": [p for p in results.picks() if not same(p)] + [entry]})
     return chosen
+
+
+def pick_labels(picks: List[Dict[str, Any]]) -> Dict[str, List[str]]:
+    """arch id -> the labels of the recorded picks that chose it, in order: the rule, with
+    "under limits" where the limits changed the rule's choice (``picks.json``'s ``limited``), so a
+    knee of the whole front and a knee among the models meeting a limit are told apart."""
+    out: Dict[str, List[str]] = {}
+    for p in picks:
+        label = p.get("rule", "?") + (" under limits" if p.get("limited") else "")
+        for a in p.get("arch_ids", []):
+            if label not in out.setdefault(a, []):
+                out[a].append(label)
+    return out

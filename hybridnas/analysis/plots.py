@@ -102,12 +102,9 @@ def _save(fig, results: RunResults, stem: str, formats: Sequence[str]) -> List:
 
 def _picked(results: RunResults) -> Dict[str, str]:
     """arch id -> the rule(s) that picked it."""
-    out: Dict[str, List[str]] = {}
-    for p in results.picks():
-        for a in p.get("arch_ids", []):
-            if p.get("rule", "?") not in out.setdefault(a, []):
-                out[a].append(p.get("rule", "?"))
-    return {a: "/".join(r) for a, r in out.items()}
+    from .pick import pick_labels
+
+    return {a: "/".join(r) for a, r in pick_labels(results.picks()).items()}
 
 
 def _count(n: int, noun: str) -> str:

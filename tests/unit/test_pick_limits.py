@@ -41,3 +41,15 @@ def test_a_limit_the_knee_breaks_says_why(tmp_path, capsys):
     assert "the limits changed the pick: knee over the whole front chooses m1" in capsys.readouterr().out
     assert main(["pick", str(root), "--max-params", "20000"]) == 0
     assert "meets the limits: they do not change it" in capsys.readouterr().out
+
+
+def test_the_report_labels_a_pick_the_limits_changed(tmp_path):
+    from hybridnas.analysis.pick import pick, pick_labels
+    from hybridnas.results import RunResults
+
+    root = _run_with(tmp_path, RUN)
+    pick(root)  # the knee of the whole front: m1
+    pick(root, max_params=20_000)  # met by m1: the same pick, the same label
+    pick(root, max_params=2_500)  # changed by the limit: m0
+    labels = pick_labels(RunResults(root).picks())
+    assert labels == {"m1": ["knee"], "m0": ["knee under limits"]}
