@@ -127,9 +127,11 @@ def test_a_resume_continues_both_trackers_without_repeating_a_step(tracked):
 
 
 def test_a_missing_extra_is_one_line_and_writes_nothing(tmp_path, monkeypatch):
+    from hybridnas.errors import _pip
+
     monkeypatch.setitem(sys.modules, "tensorboard", None)  # as if not installed: import fails
     code, err = cli("search", TINY, "--out", tmp_path, "--name", "x", "--track", "tensorboard")
     assert code == 2 and err.strip().splitlines() == [
         "hybridnas search: error: tracking a search in TensorBoard needs the 'tensorboard' package, which is "
-        "not installed; install it with: pip install 'hybridnas[tensorboard]'"]
+        f"not installed; install it with: {_pip()} install 'hybridnas[tensorboard]'"]  # the environment's pip
     assert not (tmp_path / "x").exists()
