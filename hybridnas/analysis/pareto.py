@@ -43,17 +43,22 @@ def normalise(F: np.ndarray, lower: Sequence[float], upper: Sequence[float], log
 
 
 def hypervolume(F: np.ndarray, ref: Sequence[float]) -> float:
-    """Hypervolume dominated by ``F`` up to ``ref`` (points beyond ``ref`` contribute nothing)."""
-    F = np.asarray(F, dtype=float)
+    """Hypervolume dominated by ``F`` up to ``ref`` (points not strictly below ``ref`` contribute
+    nothing). Exact: moocore's, which pymoo's ``HV`` itself calls, without building an indicator
+    object each time (the surrogate's batch acquisition calls this thousands of times a batch);
+    pymoo's ``HV`` where moocore is missing (pymoo < 0.6.2 does not bring it)."""
     ref = np.asarray(ref, dtype=float)
-    if F.size == 0:
-        return 0.0
+    F = np.asarray(F, dtype=float).reshape(-1, len(ref))
     F = F[np.all(F < ref, axis=1)]
     if len(F) == 0:
         return 0.0
-    from pymoo.indicators.hv import HV
+    try:
+        import moocore
+    except ImportError:
+        from pymoo.indicators.hv import HV
 
-    return float(HV(ref_point=ref)(F))
+        return float(HV(ref_point=ref)(F))
+    return float(moocore.hypervolume(F, ref=ref))
 
 
 def knee_index(F: np.ndarray, ideal: Optional[np.ndarray] = None, nadir: Optional[np.ndarray] = None) -> int:

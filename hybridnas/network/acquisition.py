@@ -10,7 +10,7 @@ hypervolume improvement averaged over the worlds. Uncertainty therefore counts w
 a candidate whose mean sits just behind the front but whose spread reaches past it has a
 positive expected gain, one with the same mean and no spread has none.
 
-Hypervolumes are exact (moocore's, which pymoo itself uses, else pymoo's ``HV``); a cheap
+Hypervolumes are exact (:func:`hybridnas.analysis.pareto.hypervolume`); a cheap
 optimistic bound pre-selects the candidates worth sampling.
 """
 
@@ -20,23 +20,10 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from ..analysis.pareto import hypervolume
+
 SAMPLES = 32  # Monte-Carlo outcomes per candidate
 OPTIMISTIC = 2.0  # pre-selection: a candidate's outcome at mean - OPTIMISTIC x spread
-
-
-def hypervolume(F: np.ndarray, ref: np.ndarray) -> float:
-    """Hypervolume of the rows of ``F`` below ``ref`` (rows not strictly below it add nothing)."""
-    F = np.asarray(F, float).reshape(-1, len(ref))
-    F = F[np.all(F < ref, axis=1)]
-    if not len(F):
-        return 0.0
-    try:
-        import moocore
-    except ImportError:  # pymoo < 0.6.2 does not bring moocore
-        from pymoo.indicators.hv import HV
-
-        return float(HV(ref_point=ref)(F))
-    return float(moocore.hypervolume(F, ref=ref))
 
 
 def improvement(S: np.ndarray, hv_S: float, y: np.ndarray, ref: np.ndarray) -> float:
