@@ -258,7 +258,7 @@ def space_reference() -> str:
     out = [
         "# Space-file reference",
         "",
-        "Generated from the configuration dataclasses (`hybridnas/config.py`) when the site is built:",
+        "Generated from the configuration dataclasses (`hybridnas/config/schema.py`) when the site is built:",
         "each row is a field and its docstring, so this page is always what the code accepts.",
         "Keys are written as `--set` takes them (`--set evaluation.fidelity.budgets=[2]`); in a",
         "space file each dot is a nested section. Unknown keys, wrong types and out-of-range values",
