@@ -144,7 +144,7 @@ def _number(value: Any, key: str, ck: Checks) -> float:
     return number
 
 
-def from_dict(cls, data: Any, source: str = "config", prefix: str = ""):
+def from_dict(cls: type, data: Any, source: str = "config", prefix: str = ""):
     """Build the frozen dataclass ``cls`` from plain data, checking every key and type."""
     ck = Checks(source)
     if data is None:

@@ -30,6 +30,7 @@ from .source import Source, parse_override
 SPACES_DIR = Path(__file__).resolve().parent.parent / "spaces"
 DEFAULT_SPACE = "digits"
 
+
 def resolve_space_path(space: Optional[str]) -> Path:
     """A path, or the name of a file in ``spaces/`` (``digits`` -> ``spaces/digits.yaml``)."""
     if space is None:
@@ -42,7 +43,6 @@ def resolve_space_path(space: Optional[str]) -> Path:
             return cand
     known = ", ".join(sorted(q.stem for q in SPACES_DIR.glob("*.yaml"))) if SPACES_DIR.is_dir() else ""
     raise UserError(f"space file '{space}' not found; give a YAML path or one of: {known}")
-
 
 
 def _read_yaml(path: Path, seen: Tuple[Path, ...] = (), notes: Optional[List[str]] = None) -> Dict[str, Any]:
@@ -82,40 +82,6 @@ def _read_yaml(path: Path, seen: Tuple[Path, ...] = (), notes: Optional[List[str
                                            f"{path.name} (extends {Path(base_path).name})", notes)
         data = deep_merge(parent, data)
     return data
-
-
-
-def _strategy_of(data: Mapping[str, Any]) -> Tuple[Optional[str], Dict[str, Any]]:
-    """(name, options) of a raw space's ``block.strategy`` (options beside the name or nested)."""
-    block = data.get("block")
-    strategy = block.get("strategy") if isinstance(block, Mapping) else None
-    if isinstance(strategy, str):
-        return strategy, {}
-    if not isinstance(strategy, Mapping):
-        return None, {}
-    nested = _strategy_options_nested({"block": {"strategy": strategy}})["block"]["strategy"]
-    return nested.get("name"), dict(nested.get("options") or {})
-
-
-def _without_foreign_strategy(parent: Dict[str, Any], child: Mapping[str, Any], where: str,
-                              notes: Optional[List[str]]) -> Dict[str, Any]:
-    """The parent of an ``extends:`` without the strategy options (and library sweep keys) the
-    child's other strategy does not have: what ``--block-strategy`` drops, dropped alike."""
-    new, _ = _strategy_of(child)
-    old, options = _strategy_of(parent)
-    if new is None or old is None or new == old:
-        return parent
-    block = dict(parent["block"])
-    library = block.get("library") if "library" not in (child.get("block") or {}) else None
-    listed = isinstance(library, (list, tuple)) and all(isinstance(m, Mapping) for m in library)
-    members = list(library) if listed else []
-    kept, kept_members, dropped = _drop_foreign(new, options, members)
-    block["strategy"] = {"name": old, "options": kept}
-    if members:
-        block["library"] = kept_members
-    if dropped and notes is not None:
-        notes.append(_switch_note(f"{where}: ", new, old, dropped, len(members), len(kept_members)))
-    return {**parent, "block": block}
 
 
 def deep_merge(base: Dict[str, Any], over: Mapping[str, Any]) -> Dict[str, Any]:
@@ -172,6 +138,16 @@ def load_config(
     return cfg
 
 
+def config_from_dict(data: Mapping[str, Any], source: str = "config", validate: bool = True) -> RunConfig:
+    """A config from plain data (a run's saved ``config.yaml``), checked unless not ``validate``."""
+    cfg = from_dict(RunConfig, dict(data), source=source)
+    if validate:
+        check(cfg, source=source)
+    return cfg
+
+
+# ---------------------------------------------------------------- a switch of block strategy
+
 
 def _strategy_options_nested(data: Dict[str, Any]) -> Dict[str, Any]:
     """``block.strategy`` as ``{name, options}``: options written beside the name move under
@@ -183,6 +159,38 @@ def _strategy_options_nested(data: Dict[str, Any]) -> Dict[str, Any]:
         return data
     return {**data, "block": {**block, "strategy": StrategyConfig.nest(strategy)}}
 
+
+def _strategy_of(data: Mapping[str, Any]) -> Tuple[Optional[str], Dict[str, Any]]:
+    """(name, options) of a raw space's ``block.strategy`` (options beside the name or nested)."""
+    block = data.get("block")
+    strategy = block.get("strategy") if isinstance(block, Mapping) else None
+    if isinstance(strategy, str):
+        return strategy, {}
+    if not isinstance(strategy, Mapping):
+        return None, {}
+    nested = _strategy_options_nested({"block": {"strategy": strategy}})["block"]["strategy"]
+    return nested.get("name"), dict(nested.get("options") or {})
+
+
+def _without_foreign_strategy(parent: Dict[str, Any], child: Mapping[str, Any], where: str,
+                              notes: Optional[List[str]]) -> Dict[str, Any]:
+    """The parent of an ``extends:`` without the strategy options (and library sweep keys) the
+    child's other strategy does not have: what ``--block-strategy`` drops, dropped alike."""
+    new, _ = _strategy_of(child)
+    old, options = _strategy_of(parent)
+    if new is None or old is None or new == old:
+        return parent
+    block = dict(parent["block"])
+    library = block.get("library") if "library" not in (child.get("block") or {}) else None
+    listed = isinstance(library, (list, tuple)) and all(isinstance(m, Mapping) for m in library)
+    members = list(library) if listed else []
+    kept, kept_members, dropped = _drop_foreign(new, options, members)
+    block["strategy"] = {"name": old, "options": kept}
+    if members:
+        block["library"] = kept_members
+    if dropped and notes is not None:
+        notes.append(_switch_note(f"{where}: ", new, old, dropped, len(members), len(kept_members)))
+    return {**parent, "block": block}
 
 
 def _drop_foreign(new: str, options: Mapping[str, Any], library: Sequence[Mapping[str, Any]]):
@@ -215,12 +223,3 @@ def _adapt_to_strategy(cfg: RunConfig, old: str, notes: Optional[List[str]]) -> 
         cfg.block, strategy=StrategyConfig(new, options), library=tuple(library)
     )
     return dataclasses.replace(cfg, block=block)
-
-
-def config_from_dict(data: Mapping[str, Any], source: str = "config", validate: bool = True) -> RunConfig:
-    """A config from plain data (a run's saved ``config.yaml``), checked unless not ``validate``."""
-    cfg = from_dict(RunConfig, dict(data), source=source)
-    if validate:
-        check(cfg, source=source)
-    return cfg
-

@@ -154,7 +154,7 @@ class Table:
 _CACHE: Dict[Tuple, Table] = {}
 
 
-def load_table(cfg, source: str = "config") -> Table:
+def load_table(cfg: RunConfig, source: str = "config") -> Table:
     """Read and check the table of a tabular space (memoised per file version and space)."""
     spec = declared_genes(cfg.genes, source)
     path = Path(cfg.table.path).expanduser()
