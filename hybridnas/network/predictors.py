@@ -32,6 +32,7 @@ def check_predictor(name: str) -> None:
     """The config's ``engine.surrogate.predictor`` hook: a known predictor."""
     PREDICTORS.get(name, key="engine.surrogate.predictor")
 
+
 # the predictors `predictor: auto` chooses from, in order of preference on a tie
 AUTO = ("gp", "rf", "extra_trees", "ridge")
 
