@@ -13,4 +13,4 @@ from hybridnas.reference import space_reference
 
 with mkdocs_gen_files.open("reference/space.md", "w") as f:
     f.write(space_reference())
-mkdocs_gen_files.set_edit_path("reference/space.md", "../hybridnas/config.py")
+mkdocs_gen_files.set_edit_path("reference/space.md", "../hybridnas/config/schema.py")

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from .config import (RunConfig, Source, config_from_dict, dump_yaml, load_config, plain_name, resolve_space_path,
-                     to_dict)
+from .config import (Checks, RunConfig, Source, check_against_data, config_from_dict, dump_yaml, load_config,
+                     plain_name, resolve_space_path, to_dict)
 from .errors import UserError
 from .progress import Progress
 from .store import FORMAT_VERSION, RunStore, WriteFailed
@@ -118,7 +118,6 @@ def validate(cfg: RunConfig, source: str = "config", device=None):
     from it (batch sizes, the cutout of ``train``, cross-validation folds) and the constraints
     (params and FLOPs against the smallest network of the space, latency against its stem).
     Returns the dataset (``None`` for a tabular space). Writes nothing."""
-    from .config import Checks, check_against_data
     from .data import load_dataset
     from .device import resolve_device, resolve_precision
     from .network.costs import check_constraints

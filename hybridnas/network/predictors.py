@@ -22,9 +22,16 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from ..registry import Registry
+from ..registry import CONFIG_HOOKS, Registry
 
 PREDICTORS = Registry("predictor", modules=["hybridnas.network.predictors"])
+
+
+@CONFIG_HOOKS.register("engine.surrogate.predictor")
+def check_predictor(name: str) -> None:
+    """The config's ``engine.surrogate.predictor`` hook: a known predictor."""
+    PREDICTORS.get(name, key="engine.surrogate.predictor")
+
 
 # the predictors `predictor: auto` chooses from, in order of preference on a tie
 AUTO = ("gp", "rf", "extra_trees", "ridge")

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ..config import RunConfig
 from ..errors import UserError
+from ..registry import CONFIG_HOOKS
 from .genes import VTYPES, Gene, GeneSpec
 
 # Fields of a search record; a table column of the same name would be overwritten by them.
@@ -152,7 +154,7 @@ class Table:
 _CACHE: Dict[Tuple, Table] = {}
 
 
-def load_table(cfg, source: str = "config") -> Table:
+def load_table(cfg: RunConfig, source: str = "config") -> Table:
     """Read and check the table of a tabular space (memoised per file version and space)."""
     spec = declared_genes(cfg.genes, source)
     path = Path(cfg.table.path).expanduser()
@@ -282,3 +284,10 @@ def _rows(reader, name):
             return
         except csv.Error as exc:
             raise UserError(f"table {name} line {reader.line_num}: malformed CSV ({exc})") from None
+
+
+@CONFIG_HOOKS.register("table")
+def table_rows(cfg: RunConfig, source: str = "config") -> int:
+    """The config's ``table`` hook: the table of a tabular space read and checked against its genes,
+    objectives and constraints (:func:`load_table`); returns how many rows it has."""
+    return len(load_table(cfg, source).rows)

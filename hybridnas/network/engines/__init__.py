@@ -15,12 +15,14 @@ loop of :mod:`hybridnas.network.surrogate`, which runs it on predicted objective
 
 from __future__ import annotations
 
+import difflib
 import random
 from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
-from ...registry import Registry
+from ...config import Checks, EngineConfig
+from ...registry import CONFIG_HOOKS, Registry
 from ..problem import FreeView, Problem, variable_types
 from .variation import History, is_typed
 
@@ -28,6 +30,18 @@ ENGINES = Registry(
     "engine",
     modules=["hybridnas.network.engines.pymoo_engine", "hybridnas.network.engines.deap_engine"],
 )
+
+
+@CONFIG_HOOKS.register("engine")
+def check_engine(g: EngineConfig, ck: Checks) -> None:
+    """The config's ``engine`` hook: a known engine that has the algorithm asked for."""
+    engine = ENGINES.get(g.name, key="engine.name")
+    if g.algorithm not in engine.algorithms:
+        close = difflib.get_close_matches(g.algorithm, engine.algorithms, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        ck.bad("engine.algorithm", f"is '{g.algorithm}', which engine '{g.name}' does not have; {hint}choose one of: "
+               f"{', '.join(engine.algorithms)}")
+
 
 OnGeneration = Callable[[int, np.ndarray, np.ndarray, np.ndarray, Dict[str, Any]], None]
 
