@@ -42,11 +42,13 @@ LAYERS: Tuple[Layer, ...] = (
     Layer(3, "training", ("hybridnas.training.*",)),
     Layer(4, "block, evaluate", ("hybridnas.block.*", "hybridnas.evaluate.*")),
     Layer(5, "network", ("hybridnas.network.*",)),
+    # the run a callback is handed (hybridnas.run.Run) acts through the products, and the trackers of
+    # integrations are callbacks: both sit here, below the pipeline that calls them
     Layer(6, "products", ("hybridnas.analysis.*", "hybridnas.estimate.*", "hybridnas.report.*",
                           "hybridnas.export.*", "hybridnas.retrain.*", "hybridnas.integrations.*",
-                          "hybridnas.reference.*")),
-    # the package itself: ``hybridnas.search``, ``hybridnas.load`` and ``hybridnas.Run`` come from the API
-    Layer(7, "orchestration", ("hybridnas", "hybridnas.pipeline.*", "hybridnas.api.*", "hybridnas.callbacks.*")),
+                          "hybridnas.reference.*", "hybridnas.run.*", "hybridnas.callbacks.*")),
+    # the package itself: ``hybridnas.search``, ``hybridnas.load`` and ``hybridnas.Run`` are its API
+    Layer(7, "orchestration", ("hybridnas", "hybridnas.pipeline.*", "hybridnas.api.*")),
     Layer(8, "cli", ("hybridnas.cli.*", "hybridnas.__main__")),
 )
 
@@ -277,3 +279,85 @@ def check(root: Path, package: str = PACKAGE, layers: Sequence[Layer] = LAYERS) 
 def package_root() -> Path:
     """The folder that holds this package (the repository root in a checkout)."""
     return Path(__file__).resolve().parent.parent
+
+
+def _groups_by_layer(report: Report) -> Dict[int, Dict[str, int]]:
+    """layer rank -> top-level group -> how many of its modules are in that layer."""
+    out: Dict[int, Dict[str, int]] = {layer.rank: {} for layer in report.layers}
+    for module in report.modules:
+        layer = layer_of(module, report.layers)
+        if layer is not None:
+            counts = out[layer.rank]
+            counts[group_of(module)] = counts.get(group_of(module), 0) + 1
+    return out
+
+
+def markdown(report: Report) -> str:
+    """The docs page of the layers: the map, the import graph between top-level groups as the code has it,
+    and what breaks the rules (``reference/layers.md``, written by ``docs/gen_pages.py`` at each build)."""
+    by_layer = _groups_by_layer(report)
+    names = {layer.rank: layer.name for layer in report.layers}
+    width = max(len(f"{r} {n}") for r, n in names.items())
+    diagram = [f"{f'{r} {names[r]}':<{width}}  {'  '.join(sorted(by_layer[r]))}"
+               for r in sorted(by_layer, reverse=True)]
+    # group -> group -> import statements, between different groups
+    graph: Dict[str, Dict[str, int]] = {}
+    for e in report.edges:
+        a, b = group_of(e.source), group_of(e.target)
+        if a != b:
+            graph.setdefault(a, {})
+            graph[a][b] = graph[a].get(b, 0) + 1
+    rank_of_group = {g: r for r, groups in by_layer.items() for g in groups}
+    lines = [
+        "# Layers",
+        "",
+        "hybridnas is built in layers. A module imports only from its own layer or a lower one - at module",
+        "level, inside a function or under `if TYPE_CHECKING` alike - and no modules import each other round a",
+        "cycle. The map below is `hybridnas.layers.LAYERS`; `tests/unit/test_layers.py` fails on any import",
+        "that breaks it (run `python tests/unit/test_layers.py` to list them all). This page is generated from",
+        "the same map and a scan of the source at each build of the site, so it shows the code as it is.",
+        "",
+        "```text",
+        "layer (high to low)  top-level groups of hybridnas",
+        *diagram,
+        "```",
+        "",
+        "## The map",
+        "",
+        "| Layer | Modules | Imports from (layers; **up**: against the rules) |",
+        "|---|---|---|",
+    ]
+
+    def up(text: str, higher: bool) -> str:
+        return f"**{text}** up" if higher else text
+
+    for layer in sorted(report.layers, key=lambda x: -x.rank):
+        mods = ", ".join(f"`{p}`" for p in layer.modules)
+        used = sorted({rank_of_group[b] for g in by_layer[layer.rank] for b in graph.get(g, {})
+                       if b in rank_of_group}, reverse=True)
+        cell = "; ".join(up(f"{r} {names[r]}", r > layer.rank) for r in used) or "(nothing of hybridnas)"
+        lines.append(f"| {layer.rank} {layer.name} | {mods} | {cell} |")
+    lines += [
+        "",
+        "## The import graph between groups",
+        "",
+        "Each top-level group of the package (a sub-package or a module of its own), the groups it imports",
+        "from and how many import statements do (function-level ones included).",
+        "",
+        "| Group | Layer | Modules | Imports from |",
+        "|---|---|---|---|",
+    ]
+    for g in sorted(rank_of_group, key=lambda g: (-rank_of_group[g], g)):
+        targets = sorted(graph.get(g, {}).items(), key=lambda kv: (-rank_of_group.get(kv[0], -1), kv[0]))
+        cell = ", ".join(up(f"`{b}` ({n})", rank_of_group.get(b, -1) > rank_of_group[g]) for b, n in targets) or "-"
+        lines.append(f"| `{g}` | {rank_of_group[g]} {names[rank_of_group[g]]} | {by_layer[rank_of_group[g]][g]} | "
+                     f"{cell} |")
+    problems = report.problems()
+    lines += ["", "## What breaks the rules", ""]
+    if problems:
+        lines += [f"{len(problems)} imports break the layer map:", ""]
+        lines += [f"- `{p}`" for p in problems]
+    else:
+        lines.append(f"Nothing: {len(report.modules)} modules, {len(report.edges)} imports between them, every "
+                     "module in a layer, no import up a layer, no cycle.")
+    return "\n".join(lines) + "\n"

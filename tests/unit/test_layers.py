@@ -15,7 +15,7 @@ if __name__ == "__main__":  # as a script: this checkout's package, not an insta
 
 import pytest  # noqa: E402
 
-from hybridnas.layers import LAYERS, Layer, check, layer_of, package_root  # noqa: E402
+from hybridnas.layers import LAYERS, Layer, check, layer_of, markdown, package_root  # noqa: E402
 
 
 def test_every_module_is_in_a_layer_imports_no_higher_layer_and_no_cycle():
@@ -97,6 +97,17 @@ def test_the_checker_catches_a_module_in_no_layer_and_an_import_of_no_module(tmp
         "toy/stray.py: module toy.stray is in no layer of hybridnas.layers.LAYERS",
         "toy/stray.py:1: toy.stray imports toy.low.gone, which is no module of the package",
     ]
+
+
+def test_the_docs_page_draws_the_groups_and_marks_what_points_up(tmp_path):
+    root = _toy(tmp_path, {"toy/low/a.py": "import toy.top\n", "toy/mid/m.py": "from ..low import a\n",
+                           "toy/top.py": ""})
+    page = markdown(check(root, "toy", TOY_LAYERS))
+    assert "| `mid` | 1 mid | 2 | `low` (1) |" in page  # the sub-package and m.py
+    assert "| `low` | 0 low | 2 | **`top` (1)** up |" in page
+    assert "1 imports break the layer map" in page and "toy/low/a.py:1: toy.low.a (layer 0 low) imports toy.top" in page
+    clean = markdown(check(_toy(tmp_path / "clean", {"toy/top.py": "from .low import *\n"}), "toy", TOY_LAYERS))
+    assert "Nothing: 4 modules, 1 imports between them" in clean
 
 
 def main() -> int:
