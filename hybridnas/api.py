@@ -67,7 +67,7 @@ def search(
                           notes=notes)
     shown = Progress(quiet=not progress)
     for note in notes:  # what the CLI prints before a search: a changed version, lost records, keys not applied
-        shown.emit(logging.WARNING if note.startswith("warning: ") else logging.INFO,
+        shown.note(logging.WARNING if note.startswith("warning: ") else logging.INFO,
                    note if note.startswith("warning: ") else f"note: {note}")
     try:
         run_search(cfg, store, shown, callbacks=callbacks, init_from=init_from)
