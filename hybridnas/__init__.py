@@ -20,8 +20,12 @@ from .errors import UserError
 
 
 def __getattr__(name):
-    if name in ("search", "Run", "load"):
+    if name in ("search", "load"):
         from . import api
 
         return getattr(api, name)
+    if name == "Run":
+        from .run import Run
+
+        return Run
     raise AttributeError(f"module 'hybridnas' has no attribute {name!r}")

@@ -14,14 +14,15 @@ says so in one sentence each and shows the figures that apply.
 from __future__ import annotations
 
 import html
+import logging
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .analysis.pick import pick_labels
 from .analysis.uncertainty import NOISE_MARK, fill_standard_errors, noise_note
+from .progress import say
 from .results import RunResults
 
 Block = Tuple[Any, ...]  # ("h", level, text) | ("p", text) | ("table", head, rows) | ("img", path, alt) | ("code", text)
@@ -442,7 +443,7 @@ def _front_page(results: RunResults) -> Tuple[Optional[Path], str]:
 
         path = write_front_page(results)
     except UserError as exc:
-        print(f"hybridnas report: front.html not written: {exc}", file=sys.stderr)
+        say(f"hybridnas report: front.html not written: {exc}", logging.WARNING)
         return None, f"The interactive front page (`front.html`) was not written: {exc}."
     return path, ("[Open the interactive front](front.html) (`front.html`, one file that works offline): hover a "
                   "model for its numbers, filter by limits on parameters, FLOPs and accuracy to see what "

@@ -6,28 +6,28 @@ the Python ``Run`` - reads through here, so the layout of the run directory has 
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from .config import RunConfig, config_from_dict
 from .errors import UserError
+from .progress import say
 from .store import RunStore
 
 TRAINED = "trained.jsonl"  # one record per finished full training (hybridnas train)
 
 
 def warn_loss(command: str, run) -> None:
-    """``hybridnas <command>: warning: <loss_line>`` on stderr, when a run lost records."""
-    import sys
-
+    """``hybridnas <command>: warning: <loss_line>`` on stderr and to the logger, when a run lost records."""
     results = run if isinstance(run, RunResults) else RunResults(run)
     line = results.loss_line()
     if line:
         if results.lost()["lost"]:
             line += (f"; {command} used the records left: resume the search (hybridnas search --resume "
                      f"{results.root}) to train the lost ones again")
-        print(f"hybridnas {command}: warning: {line}", file=sys.stderr)
+        say(f"hybridnas {command}: warning: {line}", logging.WARNING)
 
 
 class RunResults:

@@ -117,7 +117,7 @@ def table_csv(rows: Sequence[Dict[str, Any]]) -> str:
 def _write(out: Path, result: Dict[str, Any], labels, results, fronts, formats) -> Dict[str, str]:
     from ..store import atomic_write, writing
     from ..store.run import dumps
-    from .plots import FORMATS, _plt
+    from .style import FORMATS, pyplot
 
     for fmt in formats:
         if fmt not in FORMATS:
@@ -134,7 +134,7 @@ def _write(out: Path, result: Dict[str, Any], labels, results, fronts, formats) 
                 figure.savefig(buf, format=fmt, dpi=130, metadata={"Date": None} if fmt == "svg" else None)
                 atomic_write(out / f"compare.{fmt}", buf.getvalue())
                 files[f"compare.{fmt}"] = str(out / f"compare.{fmt}")
-            _plt().close(figure)
+            pyplot().close(figure)
         atomic_write(out / "compare.csv", table_csv(result["runs"]).encode())
         files["compare.csv"] = str(out / "compare.csv")
         files["compare.json"] = str(out / "compare.json")
@@ -145,17 +145,18 @@ def _write(out: Path, result: Dict[str, Any], labels, results, fronts, formats) 
 def fig_compare(labels, results, fronts, rows):
     """Accuracy against params and FLOPs: each run's evaluated models faint, its front drawn
     as a staircase with dots, one colour per run; ``None`` when the runs lack those columns."""
-    from .plots import ACC_LABEL, FLOPS_LABEL, PARAMS_LABEL, THEMES, _log_count_axis, _plt, _rc, _staircase
+    from .plots import _staircase
+    from .style import ACC_LABEL, FLOPS_LABEL, PARAMS_LABEL, THEMES, log_count_axis, pyplot, rc_params
 
     keys = [k for k, _ in (("params", PARAMS_LABEL), ("flops", FLOPS_LABEL))
             if all(m.get(k) is not None and "val_acc" in m for f in fronts for m in f) and any(fronts)]
     if not keys:
         return None
-    plt = _plt()
+    plt = pyplot()
     t = THEMES["light"]
     colours = plt.get_cmap("tab10").colors
     axis_label = {"params": PARAMS_LABEL, "flops": FLOPS_LABEL}
-    with plt.rc_context(_rc(t)):
+    with plt.rc_context(rc_params(t)):
         fig, axes = plt.subplots(1, len(keys), figsize=(5.5 * len(keys), 5.0), layout="constrained", squeeze=False)
         for ax, key in zip(axes[0], keys):
             for k, (label, r, front, row) in enumerate(zip(labels, results, fronts, rows)):
@@ -169,7 +170,7 @@ def fig_compare(labels, results, fronts, rows):
                 ax.scatter([m[key] for m in front], [100 * m["val_acc"] for m in front], s=26, color=c,
                            edgecolors=t.bg, linewidths=0.6, zorder=3)
             ax.set_xscale("log")
-            _log_count_axis(ax.xaxis)
+            log_count_axis(ax.xaxis)
             ax.set_xlabel(axis_label[key])
             ax.set_ylabel(ACC_LABEL)
             ax.grid(True, which="major")

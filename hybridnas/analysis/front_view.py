@@ -25,7 +25,8 @@ from typing import Any, Dict, List, Optional
 from ..errors import require
 from ..results import RunResults
 from .front_page import page_data
-from .plots import FLOPS_LABEL, PARAMS_LABEL, THEMES, _rc, _si, _staircase
+from .plots import _staircase, fig_block
+from .style import FLOPS_LABEL, PARAMS_LABEL, THEMES, pyplot, rc_params, si, theme_of
 
 PURPOSE = "the interactive front page"
 T = THEMES["light"]  # the page is light; the figures match the static ones' light theme
@@ -113,7 +114,7 @@ def costs_figure(data: Dict[str, Any]) -> Dict[str, Any]:
                              color=T.front, thickness=1, width=3)), row=1, col=c)
         vals = [p[key] for p in pts if p.get(key)]
         ticks = _log_ticks(min(vals), max(vals)) if vals else []
-        fig.update_xaxes(type="log", title_text=label, tickvals=ticks, ticktext=[_si(v) for v in ticks],
+        fig.update_xaxes(type="log", title_text=label, tickvals=ticks, ticktext=[si(v) for v in ticks],
                          gridcolor=T.grid, row=1, col=c)
     fig.update_yaxes(title_text="validation accuracy (%)", gridcolor=T.grid, row=1, col=1)
     fig.update_yaxes(gridcolor=T.grid)
@@ -140,7 +141,7 @@ def parallel_figure(data: Dict[str, Any]) -> Dict[str, Any]:
             continue
         ticks = _log_ticks(min(vals), max(vals))
         dims.append(dict(label=label, values=[math.log10(v) for v in vals], tickvals=[math.log10(t) for t in ticks],
-                         ticktext=[_si(t) for t in ticks]))
+                         ticktext=[si(t) for t in ticks]))
     if pts and all(p.get("generation") is not None for p in pts):
         gens = sorted({int(p["generation"]) for p in pts})
         dims.append(dict(label="generation", values=[int(p["generation"]) + 1 for p in pts],
@@ -161,8 +162,6 @@ def parallel_figure(data: Dict[str, Any]) -> Dict[str, Any]:
 def cell_images(results: RunResults, theme: str = "light") -> List[Optional[str]]:
     """Each library block's cell diagram as a PNG data URI: ``plots/cells/block_<i>.png`` when
     the run has it, else drawn in memory (nothing is written)."""
-    from .plots import _plt, fig_block, theme_of
-
     if results.config.tabular or not results.store.exists("blocks.json"):
         return []
     out: List[Optional[str]] = []
@@ -171,8 +170,8 @@ def cell_images(results: RunResults, theme: str = "light") -> List[Optional[str]
         try:
             png = p.read_bytes()
         except OSError:
-            plt = _plt()
-            with plt.rc_context(_rc(theme_of(theme))):
+            plt = pyplot()
+            with plt.rc_context(rc_params(theme_of(theme))):
                 fig = fig_block(results, i, theme_of(theme))
                 buf = io.BytesIO()
                 fig.savefig(buf, format="png", dpi=110)

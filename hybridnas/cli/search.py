@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from .output import add_json_flag, emit, human_text
@@ -85,8 +86,10 @@ def _search(args) -> dict:
 
     callbacks = [tracker(name) for name in dict.fromkeys(args.track)]  # a missing extra is refused here
     progress = Progress(quiet=args.quiet)
-    for note in notes:  # shown even with --quiet: the run does not do all the space file says
-        print(f"hybridnas search: {note if note.startswith('warning: ') else 'note: ' + note}", file=sys.stderr)
+    for note in notes:  # shown even with --quiet: the run does not do all the space file says; in search.log too
+        warning = note.startswith("warning: ")
+        progress.note(logging.WARNING if warning else logging.INFO,
+                      f"hybridnas search: {note if warning else 'note: ' + note}", show=True)
     summary = run_search(cfg, store, progress, export=not args.no_export, callbacks=callbacks,
                          source=config_source(args.space, overrides, args.resume), init_from=args.init_from)
     print_summary(summary)

@@ -29,6 +29,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from ..errors import UserError, require
+from .raw import data_root
 
 IMAGE_BYTES = 3 * 32 * 32
 
@@ -116,8 +117,6 @@ def find(root: Path, spec: Cifar) -> Optional[Path]:
 
 def load(cfg, spec: Cifar) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x_train, y_train, x_test, y_test) of the dataset ``spec`` under ``cfg.path``."""
-    from . import data_root
-
     root = data_root(cfg)
     folder = find(root, spec)
     if folder is None and (root / spec.python_folder).is_dir() and not cfg.download:

@@ -10,13 +10,16 @@ the staging folders of killed downloads are cleared by the next one
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
-import sys
 from pathlib import Path
 from typing import Dict, Sequence
 
 from ..errors import UserError
+from ..progress import say
+
+LOG = logging.getLogger("hybridnas.data")
 
 
 def md5sum(path: Path) -> str:
@@ -38,7 +41,7 @@ def download_file(urls: Sequence[str], dest: Path, md5: str, fix: str) -> None:
 
     problem = ""
     for url in urls:
-        print(f"downloading {url} ...", file=sys.stderr, flush=True)
+        say(f"downloading {url} ...", logging.INFO, LOG)
         try:
             with urllib.request.urlopen(url, timeout=60) as src, open(dest, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)

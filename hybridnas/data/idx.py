@@ -26,6 +26,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from ..errors import UserError
+from .raw import data_root
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -156,8 +157,6 @@ def download(root: Path, spec: IdxSpec) -> Dict[str, Path]:
 
 def load(cfg, spec: IdxSpec) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x_train, y_train, x_test, y_test) of ``spec`` under ``data.path``."""
-    from . import data_root
-
     root = data_root(cfg)
     files = find(root, spec)
     if files is None:

@@ -1,5 +1,5 @@
 """Where images come from: one reader per ``data.dataset`` value, each returning the images as
-stored (:class:`~hybridnas.data.RawData`); :func:`~hybridnas.data.load_dataset` then splits,
+stored (:class:`~hybridnas.data.raw.RawData`); :func:`~hybridnas.data.load_dataset` then splits,
 caps, resizes and normalises them the same way for every source."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..registry import Registry
-from . import RawData, resize_images
+from .raw import RawData, resize_images
 
 SOURCES = Registry("dataset")
 

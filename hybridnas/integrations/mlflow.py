@@ -22,7 +22,7 @@ import os
 from typing import Any, Dict, Optional
 
 from ..callbacks import Callback
-from . import front_metrics
+from .metrics import front_metrics
 
 TAG = "hybridnas.run"
 

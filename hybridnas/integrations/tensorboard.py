@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from ..callbacks import Callback
-from . import evaluation_metrics, front_metrics
+from .metrics import evaluation_metrics, front_metrics
 
 
 class TensorBoardCallback(Callback):

@@ -240,6 +240,8 @@ def test_switching_the_block_strategy_says_what_is_dropped_even_when_quiet(tmp_p
     err = capsys.readouterr().err
     assert "note: block strategy 'darts' replaces 'enhanced': its options cost, lam, mode are dropped" in err
     assert json.loads((tmp_path / "s" / "blocks.json").read_text())
+    log = (tmp_path / "s" / "search.log").read_text()  # the note is in the run's log too
+    assert "INFO hybridnas: hybridnas search: note: block strategy 'darts' replaces" in log
 
 
 def test_flags_that_cannot_apply_are_named(finished_run, capsys):

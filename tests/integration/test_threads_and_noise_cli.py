@@ -55,7 +55,8 @@ def test_the_api_gives_the_callers_thread_count_back(tmp_path):
 
 
 def test_front_pick_plot_and_report_carry_standard_errors(run_copy, capsys):
-    from hybridnas.analysis.plots import THEMES, fig_front
+    from hybridnas.analysis.plots import fig_front
+    from hybridnas.analysis.style import THEMES
     from hybridnas.report import write_report
     from hybridnas.results import RunResults
 
@@ -96,7 +97,8 @@ def test_runs_written_before_standard_errors_get_them_from_the_split_sizes(run_c
 def test_full_training_accuracies_carry_the_error_of_their_own_split(run_copy):
     """``hybridnas train`` tests on all of the test split, not the search's cap: the report and the
     proxy figure take the full training's standard error from the sizes its record gives."""
-    from hybridnas.analysis.plots import THEMES, fig_proxy
+    from hybridnas.analysis.plots import fig_proxy
+    from hybridnas.analysis.style import THEMES
     from hybridnas.report import _proxy
     from hybridnas.results import TRAINED, RunResults
 

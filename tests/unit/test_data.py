@@ -186,7 +186,7 @@ def test_image_size_resizes_every_source(tmp_path):
 
 
 def test_resize_averages_when_shrinking_and_keeps_the_value_range():
-    from hybridnas.data import resize_images
+    from hybridnas.data.raw import resize_images
 
     x = np.zeros((2, 1, 4, 4), dtype=np.uint8)
     x[0, 0, :2, :2] = 200  # one bright 2x2 block: its 1x1 image after halving is the block's mean
