@@ -1103,7 +1103,7 @@ def space_size(cfg: RunConfig) -> int:
 
 
 def _check_engine(g: EngineConfig, ck: Checks, size: int) -> None:
-    from .network.engines import ENGINES
+    from .network.engines.base import ENGINES
 
     engine = ENGINES.get(g.name, key="engine.name")
     if g.algorithm not in engine.algorithms:

@@ -4,7 +4,7 @@ Each run normalises its hypervolume with its own ``hv_reference.json`` (fixed bo
 objective), so two runs' own numbers do not compare. :func:`common_reference` takes the widest
 bounds of the runs' references - each objective's smallest lower and largest upper bound, the
 same log scales and reference point - and every front's hypervolume is measured against it with
-:func:`~hybridnas.network.search.front_hypervolume`, the function the search's own history uses.
+:func:`~hybridnas.core.objectives.front_hypervolume`, the function the search's own history uses.
 Runs must share their objectives (and which are maximised); otherwise there is no common
 reference and :func:`compare` refuses them.
 """
@@ -54,7 +54,7 @@ def _labels(runs: Sequence[RunResults]) -> List[str]:
 def compare(runs: Sequence, out: Optional[Path] = None, formats: Sequence[str] = ("png",)) -> Dict[str, Any]:
     """Compare runs; returns ``{"reference", "runs": [row per run], "files"}``. With ``out`` (a
     folder), writes ``compare.csv``, ``compare.json`` and the figure ``compare.<fmt>`` there."""
-    from ..network.search import front_hypervolume, maximized
+    from ..core.objectives import front_hypervolume, maximized
 
     if len(runs) < 2:
         raise UserError("compare needs at least two runs; give e.g. hybridnas compare runs/digits runs/digits-2")
