@@ -19,7 +19,7 @@ of their row. The network stage (:mod:`hybridnas.network.stage`) sees only this 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple
 
 import numpy as np
 
@@ -41,6 +41,23 @@ class Point:
     arch: Dict[str, Any] = field(compare=False)  # what the evaluator gets
     cheap: Dict[str, float] = field(compare=False)  # objectives known before any evaluation
     found: bool = True  # False: a tabular space's table has no row for these genes
+
+
+class Points(Protocol):
+    """The interface the network stage sees (the module docstring): :class:`NetworkPoints` or :class:`TablePoints`."""
+
+    spec: Any  # the genes: n_var, xl, xu, vtypes, sample(rng, n)
+    sparse: bool
+    trains: bool
+    cheap_objectives: Tuple[str, ...]
+    front_columns: Tuple[str, ...]
+    source: Optional[str]
+
+    def points(self, X) -> List[Point]: ...
+
+    def budgets(self, evaluation: EvaluationConfig) -> Tuple[Optional[int], ...]: ...
+
+    def hv_reference(self, objectives: Sequence[str], maximize: Sequence[str], seed: int) -> Dict[str, Any]: ...
 
 
 class NetworkPoints:

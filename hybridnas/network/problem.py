@@ -37,7 +37,7 @@ from ..evaluate.base import Evaluator
 from ..progress import Progress
 from ..store import RunStore
 from .engines.base import Problem
-from .points import Point
+from .points import Point, Points
 from .records import StageRecords
 from .scheduler import Scheduler
 
@@ -51,7 +51,7 @@ class NetworkProblem(Problem):
     ``reference``: the run's ``hv_reference.json``, by which ``normalise`` scales objectives.
     """
 
-    def __init__(self, cfg: RunConfig, points, evaluator: Evaluator, store: RunStore, progress: Progress,
+    def __init__(self, cfg: RunConfig, points: Points, evaluator: Evaluator, store: RunStore, progress: Progress,
                  callbacks=None, reference: Optional[Dict[str, Any]] = None):
         self.points = points
         self.objectives = tuple(cfg.objectives)

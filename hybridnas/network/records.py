@@ -43,8 +43,8 @@ class StageRecords:
     def evaluations(self) -> List[Dict[str, Any]]:
         return self.store.records(EVALS)
 
-    def save_evaluation(self, record: Dict[str, Any], budget: Optional[int], checkpoint: Optional[Dict[str, Any]] = None,
-                        weights: Optional[Dict[str, Any]] = None) -> None:
+    def save_evaluation(self, record: Dict[str, Any], budget: Optional[int],
+                        checkpoint: Optional[Dict[str, Any]] = None, weights: Optional[Dict[str, Any]] = None) -> None:
         """Append ``record`` (evaluated at ``budget``); first save the rung's ``checkpoint``
         (multi-fidelity) and the trained ``weights`` (the record then names them)."""
         if checkpoint is not None:

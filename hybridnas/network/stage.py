@@ -24,6 +24,7 @@ from ..evaluate.base import Evaluator
 from ..progress import Progress
 from ..store import RunStore
 from .engines.base import Engine, build_engine
+from .points import Points
 from .problem import NetworkProblem
 from .records import StageRecords
 from .surrogate import prediction_quality
@@ -36,7 +37,7 @@ class NetworkStage:
     :class:`hybridnas.callbacks.Callbacks`, told of each record and generation, or None.
     """
 
-    def __init__(self, cfg: RunConfig, points, evaluator: Evaluator, store: RunStore,
+    def __init__(self, cfg: RunConfig, points: Points, evaluator: Evaluator, store: RunStore,
                  progress: Optional[Progress] = None, callbacks=None):
         self.cfg = cfg
         self.store = store

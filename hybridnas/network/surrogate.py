@@ -52,6 +52,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..analysis.pareto import non_dominated
+from ..config import EngineConfig, SurrogateConfig
 from ..device import derive_seed
 from ..errors import UserError
 from .acquisition import Samples, greedy_ehvi
@@ -68,7 +69,7 @@ LOCAL_MEMBERS = 3  # local picks come from the neighbours of this many most accu
 INITIAL = 12  # random networks first, when the search has a budget and engine.surrogate.initial is null
 
 
-def design_size(cfg) -> int:
+def design_size(cfg: EngineConfig) -> int:
     """Random networks evaluated before the first fit: ``engine.surrogate.initial``; null:
     :data:`INITIAL` when the search has an evaluation budget, else ``engine.pop_size``."""
     sg = cfg.surrogate
@@ -77,7 +78,7 @@ def design_size(cfg) -> int:
     return INITIAL if cfg.evaluations is not None else cfg.pop_size
 
 
-def batch_size(cfg, evaluated: int) -> int:
+def batch_size(cfg: EngineConfig, evaluated: int) -> int:
     """Networks chosen in an iteration after ``evaluated`` evaluations: ``engine.surrogate.batch``;
     null: ``sqrt(evaluated)`` (4 to 32) when the search has an evaluation budget - small batches
     while little is known, 10 around 100 evaluations, 17 around 300, so that 88 of the first 100
@@ -220,7 +221,7 @@ class SurrogateSearch(Engine):
 
     name = "surrogate"
 
-    def __init__(self, cfg, inner: Engine):
+    def __init__(self, cfg: EngineConfig, inner: Engine):
         self.inner_cls = type(inner)
         self.algorithms = inner.algorithms
         super().__init__(cfg)
@@ -500,7 +501,7 @@ class SurrogateSearch(Engine):
         return X[order], F[order]
 
 
-def _check(sg) -> None:
+def _check(sg: SurrogateConfig) -> None:
     """The loop's own settings (one line each, naming the key)."""
     if sg.target not in ("log", "raw"):
         raise UserError(f"engine.surrogate.target is '{sg.target}'; use log or raw")

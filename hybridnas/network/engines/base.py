@@ -52,7 +52,8 @@ class Problem:
     vtypes: Optional[Sequence[str]] = None
     expensive: Optional[Sequence[bool]] = None  # per objective; None: all of them
 
-    def evaluate(self, X: np.ndarray, notes: Optional[Sequence[Dict[str, Any]]] = None) -> Tuple[np.ndarray, np.ndarray]:
+    def evaluate(self, X: np.ndarray,
+                 notes: Optional[Sequence[Dict[str, Any]]] = None) -> Tuple[np.ndarray, np.ndarray]:
         """Objectives and constraints of the rows of ``X``; ``notes`` (one dict per row, from the
         engine, e.g. a prediction) may be kept with the results."""
         raise NotImplementedError
