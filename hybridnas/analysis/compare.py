@@ -16,6 +16,7 @@ import io
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from ..core.objectives import hv_reference
 from ..errors import UserError
 from ..results import RunResults
 
@@ -37,10 +38,9 @@ def common_reference(refs: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     upper = [max(r["upper"][j] for r in refs) for j in range(len(first["upper"]))]
     log = [all(r["log_scale"][j] for r in refs) for j in range(len(first["log_scale"]))]
     ref_point = [max(r["ref_point"][j] for r in refs) for j in range(len(first["ref_point"]))]
-    return {"objectives": list(first["objectives"]), "maximize": list(first.get("maximize", [])),
-            "lower": lower, "upper": upper, "log_scale": log, "ref_point": ref_point,
-            "note": "the widest bounds of the compared runs' hv_reference.json: each objective's smallest lower and "
-                    "largest upper bound (log10 for costs); HV against ref_point"}
+    return hv_reference(first["objectives"], first.get("maximize", []), lower, upper, log,
+                        "the widest bounds of the compared runs' hv_reference.json: each objective's smallest lower "
+                        "and largest upper bound (log10 for costs); HV against ref_point", ref_point)
 
 
 def _labels(runs: Sequence[RunResults]) -> List[str]:

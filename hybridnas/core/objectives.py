@@ -74,16 +74,17 @@ def cost_objectives(objectives: Sequence[str], maximize: Sequence[str] = ()) -> 
 
 
 def hv_reference(objectives: Sequence[str], maximize: Sequence[str], lower: List[float], upper: List[float],
-                 log_scale: List[bool], note: str) -> Dict[str, Any]:
+                 log_scale: List[bool], note: str, ref_point: Optional[List[float]] = None) -> Dict[str, Any]:
     """The content of ``hv_reference.json``: each objective normalised to [0, 1] between ``lower``
-    and ``upper`` (log10 where ``log_scale``), the hypervolume taken against :data:`REF_POINT`."""
+    and ``upper`` (log10 where ``log_scale``), the hypervolume taken against ``ref_point``
+    (:data:`REF_POINT` in each objective unless given)."""
     return {
         "objectives": list(objectives),
         "maximize": list(maximize),
         "lower": lower,
         "upper": upper,
         "log_scale": log_scale,
-        "ref_point": [REF_POINT] * len(lower),
+        "ref_point": [REF_POINT] * len(lower) if ref_point is None else ref_point,
         "note": note,
     }
 
