@@ -26,7 +26,7 @@ import torch  # noqa: E402
 from hybridnas.config import load_config  # noqa: E402
 from hybridnas.data import batches, load_dataset  # noqa: E402
 from hybridnas.evaluate.base import evaluate_candidate  # noqa: E402
-from hybridnas.network.search import random_candidates  # noqa: E402
+from hybridnas.network.scheduler import random_candidates  # noqa: E402
 from hybridnas.training import TrainSettings  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

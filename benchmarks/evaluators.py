@@ -39,7 +39,7 @@ from hybridnas.config import load_config  # noqa: E402
 from hybridnas.data import load_dataset  # noqa: E402
 from hybridnas.device import resolve_device  # noqa: E402
 from hybridnas.evaluate.base import build_evaluator  # noqa: E402
-from hybridnas.network.search import random_candidates  # noqa: E402
+from hybridnas.network.scheduler import random_candidates  # noqa: E402
 from hybridnas.space.genotype import BlockGenotype, CellGenotype  # noqa: E402
 
 

@@ -295,7 +295,7 @@ def _table_points(cfg: RunConfig, store: RunStore, progress: Progress):
         raise UserError(f"table {table.path} changed since run '{store.root}' started (sha256 differs); "
                         "restore it or start a new run")
     progress.info(f"run {store.root} | {table.describe()} | nothing is trained")
-    return TablePoints(table)
+    return TablePoints(table, cfg.table.path)
 
 
 def _extension(cfg: RunConfig, store: RunStore) -> Dict[str, Any]:
@@ -368,7 +368,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     from .network.costs import check_constraints
     from .network.latency import LatencyTable
     from .network.points import NetworkPoints
-    from .network.search import NetworkStage
+    from .network.stage import NetworkStage
     from .store import fingerprint
 
     progress = progress or Progress()

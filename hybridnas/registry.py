@@ -73,5 +73,5 @@ class Registry(Generic[T]):
 CONFIG_HOOKS: Registry[Callable] = Registry(
     "config hook",
     modules=["hybridnas.space.ops", "hybridnas.space.table", "hybridnas.block.strategies", "hybridnas.evaluate",
-             "hybridnas.network.engines", "hybridnas.network.predictors"],
+             "hybridnas.network.engines.base", "hybridnas.network.predictors"],
 )

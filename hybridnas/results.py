@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from .config import RunConfig, config_from_dict
+from .core.objectives import cost_objectives, maximized, pareto_front, top_budget
 from .errors import UserError
 from .progress import say
 from .store import RunStore
 
+EVALS = "evaluations.jsonl"  # one record per evaluated candidate and budget (the network search)
 TRAINED = "trained.jsonl"  # one record per finished full training (hybridnas train)
 
 
@@ -71,7 +73,6 @@ class RunResults:
         A tabular run's records have budget ``None`` (a lookup), which ``"top"`` means there.
         """
         from .analysis.uncertainty import fill_standard_errors
-        from .network.search import EVALS, top_budget
 
         recs = self.store.records(EVALS)
         last: Dict[Any, Dict[str, Any]] = {}
@@ -102,11 +103,10 @@ class RunResults:
         """The front (all objectives), each member marked when its accuracy is within noise of a
         member that costs no more (:func:`~hybridnas.analysis.uncertainty.mark_within_noise`)."""
         from .analysis.uncertainty import mark_within_noise
-        from .network.search import maximized, pareto_front
 
         objectives, maximize = self.config.objectives, maximized(self.config)
         front = pareto_front(self.records(), objectives, maximize)
-        return mark_within_noise(front, [o for o in objectives if o != "error" and o not in maximize])
+        return mark_within_noise(front, cost_objectives(objectives, maximize))
 
     def empty_front(self) -> UserError:
         """The error for a run with nothing on its front, saying why: not searched yet, every
@@ -208,8 +208,6 @@ class RunResults:
         """Records missing from ``evaluations.jsonl``: ``expected`` (how many full-budget results
         the run's summary or last generation counts), ``found``, ``lost``, and ``cut``, the number
         of a last line cut short (of any JSON-lines file the readers use), by file."""
-        from .network.search import EVALS, top_budget
-
         last: Dict[Any, Dict[str, Any]] = {}
         for r in self.store.records(EVALS):
             last[r["arch_id"], r.get("epochs")] = r
@@ -237,8 +235,6 @@ class RunResults:
     def loss_line(self) -> Optional[str]:
         """One line saying what :meth:`lost` found (``None`` when nothing is missing), e.g.
         ``evaluations.jsonl: 9 of 18 records lost (line 10 cut)``."""
-        from .network.search import EVALS
-
         info = self.lost()
         parts = []
         if info["lost"] or EVALS in info["cut"]:

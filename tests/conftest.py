@@ -45,7 +45,7 @@ def run_network_stage(root, overrides=(), device="cpu"):
     from hybridnas.evaluate.base import build_evaluator
     from hybridnas.network.latency import LatencyTable
     from hybridnas.network.points import NetworkPoints
-    from hybridnas.network.search import NetworkStage
+    from hybridnas.network.stage import NetworkStage
     from hybridnas.store import RunStore
 
     from hybridnas.device import configure
@@ -90,7 +90,7 @@ def population(overrides=(), n=4, seed=1):
     """(cfg, data, candidates): ``n`` random networks of the tiny space, built as the search builds them."""
     from hybridnas.config import load_config
     from hybridnas.data import load_dataset
-    from hybridnas.network.search import random_candidates
+    from hybridnas.network.scheduler import random_candidates
     from hybridnas.space.genotype import BlockGenotype
 
     cfg = load_config(TINY, list(overrides))

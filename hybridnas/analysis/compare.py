@@ -4,7 +4,7 @@ Each run normalises its hypervolume with its own ``hv_reference.json`` (fixed bo
 objective), so two runs' own numbers do not compare. :func:`common_reference` takes the widest
 bounds of the runs' references - each objective's smallest lower and largest upper bound, the
 same log scales and reference point - and every front's hypervolume is measured against it with
-:func:`~hybridnas.network.search.front_hypervolume`, the function the search's own history uses.
+:func:`~hybridnas.core.objectives.front_hypervolume`, the function the search's own history uses.
 Runs must share their objectives (and which are maximised); otherwise there is no common
 reference and :func:`compare` refuses them.
 """
@@ -16,6 +16,7 @@ import io
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from ..core.objectives import hv_reference
 from ..errors import UserError
 from ..results import RunResults
 
@@ -37,10 +38,9 @@ def common_reference(refs: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     upper = [max(r["upper"][j] for r in refs) for j in range(len(first["upper"]))]
     log = [all(r["log_scale"][j] for r in refs) for j in range(len(first["log_scale"]))]
     ref_point = [max(r["ref_point"][j] for r in refs) for j in range(len(first["ref_point"]))]
-    return {"objectives": list(first["objectives"]), "maximize": list(first.get("maximize", [])),
-            "lower": lower, "upper": upper, "log_scale": log, "ref_point": ref_point,
-            "note": "the widest bounds of the compared runs' hv_reference.json: each objective's smallest lower and "
-                    "largest upper bound (log10 for costs); HV against ref_point"}
+    return hv_reference(first["objectives"], first.get("maximize", []), lower, upper, log,
+                        "the widest bounds of the compared runs' hv_reference.json: each objective's smallest lower "
+                        "and largest upper bound (log10 for costs); HV against ref_point", ref_point)
 
 
 def _labels(runs: Sequence[RunResults]) -> List[str]:
@@ -54,7 +54,7 @@ def _labels(runs: Sequence[RunResults]) -> List[str]:
 def compare(runs: Sequence, out: Optional[Path] = None, formats: Sequence[str] = ("png",)) -> Dict[str, Any]:
     """Compare runs; returns ``{"reference", "runs": [row per run], "files"}``. With ``out`` (a
     folder), writes ``compare.csv``, ``compare.json`` and the figure ``compare.<fmt>`` there."""
-    from ..network.search import front_hypervolume, maximized
+    from ..core.objectives import front_hypervolume, maximized
 
     if len(runs) < 2:
         raise UserError("compare needs at least two runs; give e.g. hybridnas compare runs/digits runs/digits-2")

@@ -43,6 +43,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..core.objectives import ERROR, error, error_of_accuracy, maximized, pareto_front
 from ..errors import UserError
 from ..results import RunResults
 from .pareto import knee_index
@@ -125,8 +126,8 @@ def _objective_matrix(records: Sequence[Dict[str, Any]], names: Sequence[str]) -
     """Minimised objective values: error linear, costs log10."""
     cols = []
     for name in names:
-        if name == "error":
-            cols.append([1.0 - float(r["val_acc"]) for r in records])
+        if name == ERROR:
+            cols.append([error(r) for r in records])
         else:
             cols.append([np.log10(max(float(r[name]), 1e-12)) for r in records])
     return np.array(cols, dtype=float).T.reshape(len(records), len(names))
@@ -135,8 +136,8 @@ def _objective_matrix(records: Sequence[Dict[str, Any]], names: Sequence[str]) -
 def _transform(key: str, value: float) -> float:
     """A preference value in the space the rules rank in (error linear, costs log10)."""
     if key == "acc":
-        return 1.0 - value
-    if key == "error":
+        return error_of_accuracy(value)
+    if key == ERROR:
         return value
     return float(np.log10(max(value, 1e-12)))
 
@@ -281,8 +282,6 @@ def pick(
     front = results.front()
     if not front:
         raise results.empty_front()
-    from ..network.search import maximized, pareto_front
-
     objectives = list(results.config.objectives)
     off_objective = [k for k, v in limits.items() if v is not None and not set(LIMIT_FIELD[k][1]) & set(objectives)]
     pool = results.records() if off_objective else front

@@ -48,7 +48,7 @@ class TensorBoardCallback(Callback):
 
     def on_evaluation(self, run, record: Dict[str, Any]) -> None:
         self.step += 1
-        from ..network.search import top_budget
+        from ..core.objectives import top_budget
 
         values = evaluation_metrics(run, record)
         if "val_acc" in values and record.get("epochs") == top_budget(run.config):  # the budget the front compares

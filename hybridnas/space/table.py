@@ -30,8 +30,6 @@ RESERVED = ("arch_id", "genome", "status", "epochs", "generation", "weights", "r
             "predicted_std", "predictor", "selected_by")
 # Constraints and the column each one reads.
 CONSTRAINT_COLUMNS = (("max_params", "params"), ("max_flops", "flops"), ("max_latency_ms", "latency"))
-# Result columns that are also "cheap" (known before evaluation) in a network space.
-COST_COLUMNS = ("params", "macs", "flops", "latency")
 
 
 def declared_genes(genes: Mapping[str, Any], source: str = "config") -> GeneSpec:

@@ -5,8 +5,8 @@ import pytest
 
 from hybridnas.analysis.pareto import hypervolume, non_dominated
 from hybridnas.config import EngineConfig, SurrogateConfig
-from hybridnas.network.engines import ENGINES, build_engine
-from hybridnas.network.problem import Problem
+from hybridnas.network.engines.base import ENGINES, build_engine
+from hybridnas.network.engines.base import Problem
 
 
 class ZDT(Problem):

@@ -158,7 +158,7 @@ def test_hypervolume_lower_bounds_are_the_smallest_network_of_the_library(tmp_pa
     from hybridnas.data import load_dataset
     from hybridnas.network.costs import smallest_cost
     from hybridnas.network.points import NetworkPoints
-    from hybridnas.network.search import NetworkStage
+    from hybridnas.network.stage import NetworkStage
     from hybridnas.store import RunStore
     from tests.conftest import TINY, tiny_library
 

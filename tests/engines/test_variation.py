@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from hybridnas.config import EngineConfig, SurrogateConfig
-from hybridnas.network.engines import ENGINES, build_engine
+from hybridnas.network.engines.base import ENGINES, build_engine
 from hybridnas.network.engines.variation import (CROSSOVER_SWAP, ORDINAL_STEP, VARIATION, History, crossover,
                                                  mutate, reset, step_or_reset)
-from hybridnas.network.problem import Problem
+from hybridnas.network.engines.base import Problem
 from hybridnas.space.genes import Gene, GeneSpec
 
 DRAWS = 40_000

@@ -8,7 +8,7 @@ import pytest
 
 from hybridnas.cli.main import main
 from hybridnas.config import SPACES_DIR, load_config
-from hybridnas.network.search import front_hypervolume, pareto_front
+from hybridnas.core.objectives import front_hypervolume, pareto_front
 from hybridnas.space.table import load_table
 
 
@@ -65,7 +65,7 @@ def test_resume_refuses_an_edited_table(tmp_path, capsys):
 def test_an_incomplete_table_makes_missing_rows_infeasible(tmp_path):
     from hybridnas.evaluate.table import TableEvaluator
     from hybridnas.network.points import TablePoints
-    from hybridnas.network.search import NetworkProblem
+    from hybridnas.network.problem import NetworkProblem
     from hybridnas.progress import Progress
     from hybridnas.store import RunStore
     from tests.unit.test_table import CSV, SPACE

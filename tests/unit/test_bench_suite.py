@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hybridnas.config import SPACES_DIR, load_config
-from hybridnas.network.search import maximized, objective_value
+from hybridnas.core.objectives import maximized, objective_value
 from hybridnas.space.table import load_table
 
 from conftest import ROOT

@@ -127,7 +127,7 @@ def test_maximized_objectives_and_integer_genes_from_floats(tmp_path):
     cfg = load_config(space(tmp_path, text, CSV.replace("\n2,", "\n2.0,")))
     t = load_table(cfg)
     assert len(t.rows) == 8
-    from hybridnas.network.search import objective_value
+    from hybridnas.core.objectives import objective_value
 
     r = {**t.row(t.spec.encode({"a": 2, "b": 0.5, "op": "x"})), "status": "ok"}
     assert objective_value(r, "val_acc", cfg.table.maximize) == -0.93

@@ -19,8 +19,7 @@ from typing import List
 
 import numpy as np
 
-from ..problem import variable_types
-from . import ENGINES, Engine
+from .base import ENGINES, Engine, variable_types
 from .variation import History, crossover, mutate
 
 RETRIES = 20  # re-mutations of an offspring that repeats an earlier vector before it is dropped

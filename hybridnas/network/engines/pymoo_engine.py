@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..problem import variable_types
-from . import ENGINES, Engine
+from .base import ENGINES, Engine, variable_types
 
 
 @ENGINES.register("pymoo")
