@@ -188,7 +188,7 @@ def network_stage(cfg, blocks: Sequence, shape, sizes: Dict[str, int], device, g
 
     from .device import Accel, candidate_threads, cpu_share, derive_seed, evaluation_devices
     from .evaluate.base import torch_threads
-    from .network.builder import build_network
+    from .space.builder import build_network
     from .network.points import NetworkPoints
     from .training import TrainSettings, make_optimizer
 

@@ -121,7 +121,7 @@ def validate(cfg: RunConfig, source: str = "config", device=None):
     from .config import Checks, check_against_data
     from .data import load_dataset
     from .device import resolve_device, resolve_precision
-    from .network.costs import check_constraints
+    from .space.costs import check_constraints
 
     device = device if device is not None else resolve_device(cfg.device)
     ck = Checks(source)
@@ -158,7 +158,7 @@ def _stem_latency(cfg: RunConfig, data, device) -> float:
     latency at any batch; 0 when it cannot be timed here (then only the search can tell)."""
     import torch
 
-    from .network.latency import time_call
+    from .space.latency import time_call
 
     c = min(cfg.network.stem)
     if 4 * c * (9 * data.in_chans + data.image_size[0] * data.image_size[1]) > 2**28:
@@ -366,8 +366,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     from .block.stage import BlockStage
     from .device import configure, resolve_device, restore_threads, seed_everything
     from .evaluate.base import build_evaluator
-    from .network.costs import check_constraints
-    from .network.latency import LatencyTable
+    from .space.costs import check_constraints
+    from .space.latency import LatencyTable
     from .network.points import NetworkPoints
     from .network.search import NetworkStage
     from .store import fingerprint

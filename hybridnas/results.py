@@ -189,7 +189,7 @@ class RunResults:
         return None
 
     def model(self, record: Dict[str, Any], weights: bool = True):
-        from .network.builder import build_network
+        from .space.builder import build_network
 
         p = self.weights_path(record) if weights else None
         full = p is not None and p == self.store.path(f"trained/{record['arch_id']}/model.pt")

@@ -91,8 +91,8 @@ def train_model(
 
     from .data import load_dataset
     from .device import configure, derive_seed, resolve_device, restore_threads, seed_everything
-    from .network.builder import build_network, strip_aux
-    from .network.costs import network_cost
+    from .space.builder import build_network, strip_aux
+    from .space.costs import network_cost
     from .training import DivergedError, fit, make_optimizer
 
     results = run if isinstance(run, RunResults) else RunResults(run)

@@ -45,7 +45,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..results import RunResults
-from .pareto import knee_index
+from ..core.moo import knee_index
 
 RULES = ("knee", "max-acc", "asf", "pseudo-weights", "high-tradeoff")
 

@@ -76,7 +76,7 @@ def reference_spec(genotype: BlockGenotype, cells: int, width: int, nodes: int, 
 
 def block_costs(genotype: BlockGenotype, cfg, in_chans: int, num_classes: int, image_size) -> Dict[str, int]:
     """Cost of one normal cell and of the reference network, at ``block.reference_width``."""
-    from ..network.costs import cell_cost, network_cost
+    from ..space.costs import cell_cost, network_cost
     from ..space.cell import CellPlan
 
     w, n, res = cfg.block.reference_width, cfg.cell.nodes, tuple(image_size)

@@ -313,7 +313,7 @@ def evaluate_candidate(
 def _train(cand: Candidate, data, s: TrainSettings, device, keep_state: bool, deadline) -> Result:
     from ..analysis.uncertainty import accuracy_fields
     from ..device import seed_everything
-    from ..network.builder import build_network
+    from ..space.builder import build_network
     from ..space.genome import ArchSpec
     from ..training import fit
 
@@ -398,7 +398,7 @@ def candidate_cost(cand: Candidate) -> float:
     table lookup). Only the order matters: it sorts a batch longest first."""
     if cand.epochs is None or "genome" not in cand.arch:
         return 0.0
-    from ..network.costs import network_cost
+    from ..space.costs import network_cost
     from ..space.genome import ArchSpec
 
     first = int(cand.start["epoch"]) if isinstance(cand.start, dict) else 0

@@ -29,7 +29,7 @@ def load(path) -> "torch.nn.Module":
     """Rebuild a model from an export folder (or its ``arch.json``), weights loaded, in eval mode."""
     import torch
 
-    from ..network.builder import build_network
+    from ..space.builder import build_network
     from ..space.genome import ArchSpec
 
     p = Path(path)
@@ -133,7 +133,7 @@ def _swap_in(stage: Path, folder: Path) -> None:
 def _export_into(results, record, folder: Path, formats, opset, final: Path) -> None:
     import torch
 
-    from ..network.costs import network_cost
+    from ..space.costs import network_cost
     from ..store import atomic_write
 
     model = results.model(record)

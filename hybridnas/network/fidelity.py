@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..analysis.pareto import crowding_distance, non_dominated
+from ..core.moo import crowding_distance, non_dominated
 
 Budget = Optional[int]  # epochs; None for a table lookup
 

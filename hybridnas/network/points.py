@@ -47,7 +47,7 @@ class NetworkPoints:
 
     @staticmethod
     def analytic(spec: ArchSpec) -> Dict[str, float]:
-        from .costs import network_cost
+        from ..space.costs import network_cost
 
         cost = network_cost(spec)
         return {"params": cost.params, "macs": cost.macs, "flops": cost.flops}

@@ -38,7 +38,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..analysis.pareto import hypervolume, non_dominated, normalise
+from ..core.moo import hypervolume, non_dominated, normalise
 from ..block.library import CONVENTION
 from ..device import derive_seed
 from ..evaluate.base import Candidate, Evaluator
@@ -404,7 +404,7 @@ class NetworkStage:
         """Fixed bounds for normalising objectives, so hypervolumes compare across generations.
 
         Network spaces: error in [0, 1]; params, MACs and FLOPs from the exact smallest network
-        of the block library (:func:`~hybridnas.network.costs.smallest_cost`) to the largest of
+        of the block library (:func:`~hybridnas.space.costs.smallest_cost`) to the largest of
         2,000 random genomes (analytic, milliseconds) times 1.1, on a log scale; latency from the
         first 64 of them (each new block is timed), halved and doubled. Tabular spaces: the exact
         range of each objective over the table. Written once and reused on resume.
@@ -453,7 +453,7 @@ class NetworkStage:
 
     def _smallest(self) -> Optional[Dict[str, float]]:
         """The fewest params, MACs and FLOPs any network of the library can have (None: too many layouts)."""
-        from .costs import smallest_cost
+        from ..space.costs import smallest_cost
 
         pts = self.problem.points
         d = pts.data

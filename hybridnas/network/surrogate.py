@@ -521,6 +521,6 @@ def _num(v: float) -> Optional[float]:
 
 
 def _front_mask(F: np.ndarray) -> np.ndarray:
-    from ..analysis.pareto import non_dominated
+    from ..core.moo import non_dominated
 
     return non_dominated(F) if len(F) else np.zeros(0, dtype=bool)

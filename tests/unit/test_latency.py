@@ -5,7 +5,7 @@ import json
 import pytest
 
 from hybridnas.errors import UserError
-from hybridnas.network.latency import LUT, LatencyTable, _components, time_call
+from hybridnas.space.latency import LUT, LatencyTable, _components, time_call
 from hybridnas.space.genome import ArchSpec, Genome
 from hybridnas.space.genotype import BlockGenotype
 from hybridnas.store import RunStore

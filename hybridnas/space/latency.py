@@ -20,7 +20,7 @@ import time
 from typing import Any, Callable, Dict, Iterable, List, Tuple
 
 from ..errors import UserError
-from ..space.genome import ArchSpec
+from .genome import ArchSpec
 
 LUT = "latency_lut.json"
 
@@ -73,7 +73,7 @@ def device_name(device) -> str:
 
 def _components(spec: ArchSpec) -> List[Tuple[str, str, int]]:
     """``(key, kind, index)`` of every component: the stem, each cell (by its plan and genotype), the head."""
-    from ..space.cell import plan_cells
+    from .cell import plan_cells
 
     cells = spec.cells()
     plans = plan_cells(spec.genome.stem, spec.image_size, [(c, red) for c, red, _ in cells], spec.nodes)
@@ -138,7 +138,7 @@ class LatencyTable:
     def _measure(self, spec: ArchSpec) -> int:
         import torch
 
-        from ..network.builder import build_network
+        from .builder import build_network
 
         model = build_network(spec).to(self.device).eval()
         x = torch.randn(self.batch_size, spec.in_chans, *spec.image_size, device=self.device)
@@ -165,7 +165,7 @@ class LatencyTable:
         """The whole network's latency (ms), timed as one call (what the table's sum predicts)."""
         import torch
 
-        from ..network.builder import build_network
+        from .builder import build_network
 
         model = build_network(spec).to(self.device).eval()
         x = torch.randn(self.batch_size, spec.in_chans, *spec.image_size, device=self.device)
