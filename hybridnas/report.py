@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .analysis.pick import pick_labels
-from .analysis.uncertainty import NOISE_MARK, fill_standard_errors, noise_note
+from .core.uncertainty import NOISE_MARK, fill_standard_errors, noise_note
 from .results import RunResults
 
 Block = Tuple[Any, ...]  # ("h", level, text) | ("p", text) | ("table", head, rows) | ("img", path, alt) | ("code", text)

@@ -70,7 +70,7 @@ class RunResults:
         front compares; with multi-fidelity, lower rungs are ``budget=<epochs>`` or ``"all"``.
         A tabular run's records have budget ``None`` (a lookup), which ``"top"`` means there.
         """
-        from .analysis.uncertainty import fill_standard_errors
+        from .core.uncertainty import fill_standard_errors
         from .network.search import EVALS, top_budget
 
         recs = self.store.records(EVALS)
@@ -100,8 +100,8 @@ class RunResults:
 
     def front(self) -> List[Dict[str, Any]]:
         """The front (all objectives), each member marked when its accuracy is within noise of a
-        member that costs no more (:func:`~hybridnas.analysis.uncertainty.mark_within_noise`)."""
-        from .analysis.uncertainty import mark_within_noise
+        member that costs no more (:func:`~hybridnas.core.uncertainty.mark_within_noise`)."""
+        from .core.uncertainty import mark_within_noise
         from .network.search import maximized, pareto_front
 
         objectives, maximize = self.config.objectives, maximized(self.config)

@@ -10,24 +10,16 @@ of uniform distributions over the same entries: 1 is uniform, 0 is decided; see
 
 from __future__ import annotations
 
-import math
 from typing import Dict, List, Tuple
 
 from ..results import RunResults
 from ..space.genotype import edge_index
 
 
-def relative_entropy(rec: dict, kind: str) -> float:
-    """Entropy over its uniform value; a log written before ``max_entropy`` existed was per edge
-    over all ops."""
-    r = rec[kind]
-    top = r.get("max_entropy", math.log(len(rec["ops"])))
-    return r["entropy"] / top if top > 0 else 0.0
-
-
 def alpha_figures(results: RunResults, t) -> List[Tuple[str, object]]:
     """``(stem, figure)`` for each member's heat-map and the entropy curves; none without a
     block stage (a tabular run) or before its first epoch."""
+    from ..block.health import relative_entropy
     from ..block.stage import alpha_history
     from .plots import _plt
 

@@ -167,7 +167,7 @@ def run_label(results: RunResults) -> str:
 def page_data(results: RunResults, run: Optional[str] = None) -> Dict[str, Any]:
     """Everything the page shows of a run, JSON-able (see the module's docstring). ``run`` is
     the path the printed commands name (default :func:`run_label`)."""
-    from .uncertainty import NOISE_MARK
+    from ..core.uncertainty import NOISE_MARK
 
     if not isinstance(results, Snapshot):
         results = Snapshot(results.store)

@@ -257,7 +257,7 @@ def fig_front(results: RunResults, t: Theme):
 def _front_points(ax, front: List[dict], key: str, t: Theme) -> None:
     """The front against ``key``: dots with ±1 standard error bars (when known); members whose
     accuracy is within noise of a member costing no more are drawn hollow."""
-    from .uncertainty import NOISE_MARK
+    from ..core.uncertainty import NOISE_MARK
 
     bars = [r for r in front if r.get("val_acc_se") is not None]
     if bars:
@@ -451,7 +451,7 @@ def fig_surrogate(results: RunResults, t: Theme):
 def fig_proxy(results: RunResults, t: Theme):
     """Proxy (search) accuracy against full-training accuracy of the models trained fully."""
     from .proxy import proxy_agreement
-    from .uncertainty import standard_error
+    from ..core.uncertainty import standard_error
 
     plt = _plt()
     trained = list(results.trained().values())

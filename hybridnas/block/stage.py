@@ -105,7 +105,8 @@ class BlockStage:
         """Estimate the search's memory once, shrink the batch if needed (``block/memory.json``)."""
         if self.store.exists(MEMORY):
             return int(self.store.read_json(MEMORY)["batch_size"])
-        from .memory import available_bytes, estimate, fit_batch_size
+        from ..core.memory import available_bytes
+        from .memory import estimate, fit_batch_size
 
         b = self.cfg.block
         strategy = build_strategy(b.strategy.name, net, b, self._options({}))

@@ -57,7 +57,7 @@ def _pick(args) -> dict:
 
     chosen = pick(args.run, rule=args.rule, n=args.n, max_params=args.max_params, max_flops=args.max_flops,
                   min_acc=args.min_acc, max_latency=args.max_latency, prefer=args.prefer, weights=args.weights)
-    from ..analysis.uncertainty import NOISE_MARK
+    from ..core.uncertainty import NOISE_MARK
 
     lat = any(r.get(LATENCY) is not None for r in chosen)
     se = any(r.get("val_acc_se") is not None for r in chosen)

@@ -97,7 +97,7 @@ def _search(args) -> dict:
     if not summary["front_size"]:
         print(f"hybridnas search: warning: {results.empty_front()}", file=sys.stderr)
     else:
-        from ..analysis.uncertainty import noise_note
+        from ..core.uncertainty import noise_note
 
         note = noise_note(front)
         if note:

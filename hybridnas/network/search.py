@@ -693,7 +693,7 @@ def front_hypervolume(front: List[Dict[str, Any]], reference: Dict[str, Any]) ->
 
 def write_front(store, front: List[Dict[str, Any]], objectives: Sequence[str], maximize: Sequence[str] = (),
                 extra_columns: Sequence[str] = (), source: Optional[str] = None) -> None:
-    from ..analysis.uncertainty import NOISE_COLUMNS, mark_within_noise
+    from ..core.uncertainty import NOISE_COLUMNS, mark_within_noise
 
     rows = [{**r, "error": objective_value(r, "error")} if ("val_acc" in r or "error" in r) else dict(r) for r in front]
     rows = mark_within_noise(rows, [o for o in objectives if o != "error" and o not in maximize])
