@@ -43,9 +43,10 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..core.moo import knee_index
 from ..errors import UserError
 from ..results import RunResults
-from ..core.moo import knee_index
+from ..store.layout import PICKS
 
 RULES = ("knee", "max-acc", "asf", "pseudo-weights", "high-tradeoff")
 
@@ -354,7 +355,7 @@ def pick(
         key = lambda p: {k: v for k, v in p.items() if k not in ("time", "listed")}  # noqa: E731
         same = lambda p: key(p) == key(entry)  # noqa: E731
         with results.store.holding(then="pick again"):  # one writer: a search records its knee pick too
-            results.store.write_json("picks.json", {"picks": [p for p in results.picks() if not same(p)] + [entry]})
+            results.store.write_json(PICKS, {"picks": [p for p in results.picks() if not same(p)] + [entry]})
     return chosen
 
 

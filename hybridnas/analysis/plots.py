@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import UserError
+from ..store.layout import BLOCKS, HV_REFERENCE, cell_plot_stem, plot_file
 
 if TYPE_CHECKING:  # numpy and the run reader load when a figure is drawn, so ``hybridnas --help``
     from ..results import RunResults  # (which lists FIGURES) stays quick
@@ -95,7 +96,7 @@ def _save(fig, results: RunResults, stem: str, formats: Sequence[str]) -> List:
         buf = io.BytesIO()
         meta = {"Date": None} if fmt == "svg" else None  # byte-stable SVGs for the same run
         fig.savefig(buf, format=fmt, dpi=130, metadata=meta)
-        out.append(results.store.write_bytes(f"plots/{stem}.{fmt}", buf.getvalue()))
+        out.append(results.store.write_bytes(plot_file(stem, fmt), buf.getvalue()))
     plt.close(fig)
     return out
 
@@ -381,7 +382,7 @@ def fig_hypervolume(results: RunResults, t: Theme):
     gens = results.generations()
     if not gens:
         raise UserError(f"run '{results.root}' has no finished generation yet; nothing to plot")
-    ref = results.store.read_json("hv_reference.json", default={})
+    ref = results.store.read_json(HV_REFERENCE, default={})
     g = [int(x["generation"]) + 1 for x in gens]
     hv = [float(x.get("hypervolume", float("nan"))) for x in gens]
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
@@ -617,7 +618,7 @@ def _why_not(results: "RunResults", name: str) -> Optional[str]:
         what = "trains nothing" if name == "proxy" else "has no block library"
         return (f"{run} is a tabular run (its models are rows of a table), so it {what}: there is no '{name}' "
                 f"figure; drop '{name}' from --figure")
-    if name == "cells" and not results.store.exists("blocks.json"):
+    if name == "cells" and not results.store.exists(BLOCKS):
         return f"{run} has no block library yet; resume the search to finish the block stage"
     if name == "alpha":
         from ..block.stage import alpha_history
@@ -686,7 +687,7 @@ def plot_all(run, formats: Sequence[str] = ("png",), theme: str = "light",
                 continue
             if name == "cells":
                 for i in range(len(results.library)):
-                    out += _save(fig_block(results, i, t), results, f"cells/block_{i}", formats)
+                    out += _save(fig_block(results, i, t), results, cell_plot_stem(i), formats)
                 continue
             fig = {"front": fig_front, "front3d": fig_front3d, "parallel": fig_parallel,
                    "hypervolume": fig_hypervolume, "surrogate": fig_surrogate, "proxy": fig_proxy}[name](results, t)

@@ -37,11 +37,6 @@ def budgets(evaluation) -> Tuple[Budget, ...]:
     return tuple(evaluation.fidelity.budgets) + (evaluation.epochs,)
 
 
-def checkpoint_path(arch_id: str, budget: int) -> str:
-    """Where a rung keeps the state the next rung continues from (run-relative)."""
-    return f"fidelity/{arch_id}-e{budget}.pt"
-
-
 def promote(
     candidates: Sequence[str],
     archive: Sequence[Dict[str, Any]],

@@ -38,17 +38,18 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.moo import hypervolume, non_dominated, normalise
 from ..block.library import CONVENTION
+from ..core.moo import hypervolume, non_dominated, normalise
 from ..device import derive_seed
 from ..evaluate.base import Candidate, Evaluator
 from ..progress import Progress
+from ..store.layout import (EVALS, FRONT_CSV, FRONT_JSON, HV_REFERENCE, WEIGHTS, fidelity_checkpoint, generation,
+                            proxy_weights, surrogate_iteration)
 from . import fidelity
 from .engines import build_engine
 from .points import Point
 from .problem import Problem
 
-EVALS = "evaluations.jsonl"
 LOG_OBJECTIVES = ("params", "flops", "macs", "latency")
 
 
@@ -322,8 +323,8 @@ class NetworkProblem(Problem):
         cands = []
         for p in points:
             start = None
-            if k > 0 and self.store.exists(fidelity.checkpoint_path(p.arch_id, self.budgets[k - 1])):
-                start = self.store.load_tensors(fidelity.checkpoint_path(p.arch_id, self.budgets[k - 1]))
+            if k > 0 and self.store.exists(fidelity_checkpoint(p.arch_id, self.budgets[k - 1])):
+                start = self.store.load_tensors(fidelity_checkpoint(p.arch_id, self.budgets[k - 1]))
             cands.append(make_candidate(self.cfg, p, b, schedule=self.budget if self.multi_fidelity else None,
                                         start=start, checkpoint=self.multi_fidelity and not top))
         by_id = {p.arch_id: p for p in points}
@@ -362,9 +363,9 @@ class NetworkProblem(Problem):
         ok = result.get("status") == "ok"
         # files first: a record implies the files it names exist
         if ckpt is not None and ok:
-            self.store.save_tensors(fidelity.checkpoint_path(point.arch_id, b), ckpt)
+            self.store.save_tensors(fidelity_checkpoint(point.arch_id, b), ckpt)
         if state is not None and top and ok and self.cfg.evaluation.keep_weights != "none":
-            rel = f"weights/{point.arch_id}.pt"
+            rel = proxy_weights(point.arch_id)
             self.store.save_tensors(rel, state)
             record["weights"] = rel
         self.store.append(EVALS, record)
@@ -383,7 +384,7 @@ class NetworkProblem(Problem):
         if budget is None or not self.multi_fidelity:
             return
         try:
-            self.store.path(fidelity.checkpoint_path(arch_id, budget)).unlink()
+            self.store.path(fidelity_checkpoint(arch_id, budget)).unlink()
         except FileNotFoundError:
             pass
 
@@ -409,13 +410,13 @@ class NetworkStage:
         first 64 of them (each new block is timed), halved and doubled. Tabular spaces: the exact
         range of each objective over the table. Written once and reused on resume.
         """
-        if self.store.exists("hv_reference.json"):
-            return self.store.read_json("hv_reference.json")
+        if self.store.exists(HV_REFERENCE):
+            return self.store.read_json(HV_REFERENCE)
         p = self.problem
         table = getattr(p.points, "table", None)
         if table is not None:
             ref = table_reference(table, p.objectives, p.maximize, costs_only=True)
-            self.store.write_json("hv_reference.json", ref)
+            self.store.write_json(HV_REFERENCE, ref)
             return ref
         rng = np.random.default_rng(derive_seed(self.cfg.seed, "hv-reference"))
         X = p.points.spec.sample(rng, 2000)
@@ -448,7 +449,7 @@ class NetworkStage:
                     + ("cost lower bounds: the smallest network of the library (exact)" if least is not None else
                        "cost lower bounds: the smallest of 2,000 random genomes (too many layouts to enumerate)"),
         }
-        self.store.write_json("hv_reference.json", ref)
+        self.store.write_json(HV_REFERENCE, ref)
         return ref
 
     def _smallest(self) -> Optional[Dict[str, float]]:
@@ -474,7 +475,7 @@ class NetworkStage:
 
         def on_generation(gen: int, X, F, G, info: Dict[str, Any]) -> None:
             self.duplicates += int(info.get("duplicates_rejected", 0))
-            replayed = self.store.exists(f"generations/gen_{gen:03d}.json")  # made by an earlier session
+            replayed = self.store.exists(generation(gen))  # made by an earlier session
             summary = self._write_generation(gen, X, F, G, info)
             if info.get("surrogate") is not None:
                 self._write_surrogate(gen, info["surrogate"])
@@ -570,7 +571,7 @@ class NetworkStage:
             rows = [(b["actual"][o], b["predicted"][o], b.get("predicted_std", {}).get(o, 0.0)) for b in batch
                     if b["actual"] and o in b.get("predicted", {})]
             quality[o] = prediction_quality([a for a, _, _ in rows], [q for _, q, _ in rows], [s for _, _, s in rows])
-        self.store.write_json(f"surrogate/iter_{gen:03d}.json",
+        self.store.write_json(surrogate_iteration(gen),
                               {"generation": gen, **info, "batch": batch, "batch_quality": quality})
 
     def _write_generation(self, gen: int, X, F, G, info: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
@@ -606,7 +607,7 @@ class NetworkStage:
                                                    "selected_by") if k in sg}
         if not self.cfg.tabular:
             out["epochs_trained"] = p.gen_epochs
-        self.store.write_json(f"generations/gen_{gen:03d}.json", out)
+        self.store.write_json(generation(gen), out)
         return out
 
     def _write_front(self, front: List[Dict[str, Any]]) -> None:
@@ -618,7 +619,7 @@ class NetworkStage:
         if self.cfg.evaluation.keep_weights != "front":
             return
         keep = {r["arch_id"] for r in front}
-        for f in self.store.path("weights").glob("*.pt"):
+        for f in self.store.path(WEIGHTS).glob("*.pt"):
             if f.stem not in keep:
                 try:
                     f.unlink()
@@ -711,12 +712,12 @@ def write_front(store, front: List[Dict[str, Any]], objectives: Sequence[str], m
     w.writeheader()
     for r in rows:
         w.writerow({k: r.get(k, "") for k in columns})
-    store.write_text("front.csv", buf.getvalue())
+    store.write_text(FRONT_CSV, buf.getvalue())
     notes = ["columns as in the table; nothing was trained" if source else CONVENTION]
     if present("val_acc_se"):
         notes.append(NOISE_COLUMNS)
     store.write_json(
-        "front.json",
+        FRONT_JSON,
         {"objectives": list(objectives), "maximize": list(maximize), "convention": CONVENTION,
          "accuracy": where, "columns": columns, "notes": notes, "members": rows},
     )

@@ -35,10 +35,10 @@ import numpy as np
 
 from ..config import to_dict
 from ..errors import UserError
+from ..store.layout import ALPHA_LOG, BLOCK_DIR, BLOCK_MEMBERS, BLOCKS, EVALS, INIT_FROM
 
-FILE = "init_from.json"
 PLACEMENT = ("workers", "timeout_s", "ray")  # where evaluations run, not what they measure
-BLOCK_LOGS = ("block/alpha.jsonl",)
+BLOCK_LOGS = (ALPHA_LOG,)
 
 
 def _source(path) -> "RunResults":
@@ -47,7 +47,7 @@ def _source(path) -> "RunResults":
     src = RunResults(path)
     if src.config.tabular:
         raise UserError(f"--init-from '{path}' is a tabular run; start a table search without it")
-    if not src.store.exists("blocks.json") or not src.records():
+    if not src.store.exists(BLOCKS) or not src.records():
         raise UserError(f"--init-from '{path}' has no evaluated networks yet; let its search run (or resume it) first")
     return src
 
@@ -91,18 +91,18 @@ def same_measurement(cfg, src_cfg) -> Tuple[bool, str]:
 def prepare_library(cfg, store, source, progress) -> None:
     """Before the block stage of a new run: decide about the library (copying it when reused)
     and write ``init_from.json``. Nothing to do when the run already has that file (a resume)."""
-    if store.exists(FILE):
+    if store.exists(INIT_FROM):
         return
     src = _source(source)
     reuse, why = same_block_stage(cfg, src.config)
-    if reuse and not store.exists("blocks.json"):
-        members = tuple(str(p.relative_to(src.root)) for p in src.store.path("block").glob("member_*.json"))
+    if reuse and not store.exists(BLOCKS):
+        members = tuple(str(p.relative_to(src.root)) for p in src.store.path(BLOCK_DIR).glob(BLOCK_MEMBERS))
         for rel in BLOCK_LOGS + members:
             if src.store.exists(rel):
                 store.write_bytes(rel, src.store.path(rel).read_bytes())
-        store.write_bytes("blocks.json", src.store.path("blocks.json").read_bytes())  # last: it marks the stage done
+        store.write_bytes(BLOCKS, src.store.path(BLOCKS).read_bytes())  # last: it marks the stage done
     progress.info(f"init from {src.root}: block library {'reused' if reuse else 'searched again'} ({why})")
-    store.write_json(FILE, {"source": str(Path(source)), "library": "reused" if reuse else "searched",
+    store.write_json(INIT_FROM, {"source": str(Path(source)), "library": "reused" if reuse else "searched",
                             "library_why": why})
 
 
@@ -137,9 +137,9 @@ def _encode(points, src, record) -> Optional[np.ndarray]:
 def seed(cfg, store, problem, progress) -> Optional[np.ndarray]:
     """After the block stage: the gene vectors that start the network stage (``None`` without
     ``--init-from``), copying the source's evaluations when they measure the same thing."""
-    if not store.exists(FILE):
+    if not store.exists(INIT_FROM):
         return None
-    info = store.read_json(FILE)
+    info = store.read_json(INIT_FROM)
     if "seeds" in info:  # decided in an earlier session: replay it
         return np.array(info["seeds"], dtype=int).reshape(len(info["seeds"]), problem.n_var) if info["seeds"] else None
     src = _source(info["source"])
@@ -169,7 +169,7 @@ def seed(cfg, store, problem, progress) -> Optional[np.ndarray]:
                  "front_size": len(front), "not_in_new_space": sum(v is None for _, v in found),
                  "evaluations": "copied" if copy else "not copied", "evaluations_why": copy_why,
                  "copied_ids": copied})
-    store.write_json(FILE, info)
+    store.write_json(INIT_FROM, info)
     progress.info(
         f"init from {src.root}: {len(seeds)} of its {len(front)} front members seed generation 0"
         + (f" ({info['not_in_new_space']} not in this run's space or constraints)" if info["not_in_new_space"] else "")
@@ -182,7 +182,7 @@ def seed(cfg, store, problem, progress) -> Optional[np.ndarray]:
 def _copy_records(store, problem, src, valid) -> List[str]:
     """Copy the source's full-budget networks valid here (all rungs, weights when kept) into the
     new run's evaluations, and into the problem's cache. Returns their arch ids."""
-    from .search import EVALS, top_budget
+    from .search import top_budget
 
     have = {(r["arch_id"], r.get("epochs")) for r in store.records(EVALS)}  # a killed copy resumes
     top = top_budget(src.config)

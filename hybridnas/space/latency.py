@@ -20,9 +20,8 @@ import time
 from typing import Any, Callable, Dict, Iterable, List, Tuple
 
 from ..errors import UserError
+from ..store.layout import LATENCY_LUT
 from .genome import ArchSpec
-
-LUT = "latency_lut.json"
 
 
 def time_call(fn: Callable[[], Any], device, warmup: int = 10, repeats: int = 30) -> float:
@@ -101,7 +100,7 @@ class LatencyTable:
         self.name = device_name(device)
         self.entries: Dict[str, float] = {}
         self.measured = 0  # components timed by this object (the rest came from the run)
-        saved = store.read_json(LUT, default=None) if store is not None else None
+        saved = store.read_json(LATENCY_LUT, default=None) if store is not None else None
         if saved is not None:
             if saved.get("device") != self.name or saved.get("batch_size") != batch_size:
                 raise UserError(
@@ -125,7 +124,7 @@ class LatencyTable:
         for spec in self.missing(list(specs)):
             new += self._measure(spec)
         if new and self.store is not None:
-            self.store.write_json(LUT, self.to_json())
+            self.store.write_json(LATENCY_LUT, self.to_json())
         return new
 
     def predict(self, spec: ArchSpec) -> float:

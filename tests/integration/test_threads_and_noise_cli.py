@@ -98,7 +98,8 @@ def test_full_training_accuracies_carry_the_error_of_their_own_split(run_copy):
     proxy figure take the full training's standard error from the sizes its record gives."""
     from hybridnas.analysis.plots import THEMES, fig_proxy
     from hybridnas.report import _proxy
-    from hybridnas.results import TRAINED, RunResults
+    from hybridnas.results import RunResults
+    from hybridnas.store.layout import TRAINED
 
     results = RunResults(run_copy)
     [r] = [r for r in results.records() if r.get("val_acc") is not None][:1]
