@@ -180,7 +180,7 @@ def _export_knee(cfg: RunConfig, store: RunStore, progress: Progress) -> Dict[st
                       "train one with 'hybridnas train RUN --id ID', then export it")
         return {}
     chosen = pick(store, rule="knee")[0]
-    rel = export_dir(chosen['arch_id'])
+    rel = export_dir(chosen["arch_id"])
     if not store.exists(f"{rel}/{ARCH}"):
         from .export import export_model
 

@@ -93,7 +93,7 @@ def export_model(
     elif opset is not None:
         raise UserError("--opset only applies to the onnx format; add onnx to --format")
     record = results.record(ident)
-    folder = Path(out) if out else results.store.path(export_dir(record['arch_id']))
+    folder = Path(out) if out else results.store.path(export_dir(record["arch_id"]))
     if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not (folder / ARCH).exists())):
         # an export replaces an older export, never a folder of something else
         raise UserError(f"'{folder}' exists and is not a hybridnas export; give --out a new or empty folder")
