@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hybridnas.analysis.pareto import hypervolume, normalise  # noqa: E402
+from hybridnas.core.moo import hypervolume, normalise  # noqa: E402
 from hybridnas.core.objectives import pareto_front  # noqa: E402
 from hybridnas.pipeline import open_run, run_search  # noqa: E402
 from hybridnas.progress import Progress  # noqa: E402

@@ -27,7 +27,7 @@ from hybridnas.block.stage import BlockStage, alpha_history
 from hybridnas.config import load_config
 from hybridnas.data import load_dataset
 from hybridnas.device import derive_seed
-from hybridnas.network.builder import build_network
+from hybridnas.space.builder import build_network
 from hybridnas.progress import Progress
 from hybridnas.space.genome import ArchSpec
 from hybridnas.store import RunStore

@@ -175,7 +175,7 @@ def _make_result(arch):
     """Worker initialiser: the result a trained candidate sends back (weights, optimizer state)."""
     import torch as t
 
-    from hybridnas.network.builder import build_network
+    from hybridnas.space.builder import build_network
     from hybridnas.space.genome import ArchSpec
     from hybridnas.training import TrainSettings, make_optimizer
 

@@ -1,7 +1,7 @@
 """How well the per-block latency table predicts a whole network's measured latency.
 
 For random genomes of a space's network section (over a library of random cells of the space's
-ops, or the library of a finished run), it fills a :class:`~hybridnas.network.latency.LatencyTable`
+ops, or the library of a finished run), it fills a :class:`~hybridnas.space.latency.LatencyTable`
 (stem, every distinct cell plan, head: each timed alone) and times each whole network the same
 way (warm-up, fixed batch, median of repeats; CUDA events on a GPU, perf_counter on a CPU). It
 prints the ratio predicted/measured, the relative error, the rank correlations (what an
@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from hybridnas.config import load_config
-from hybridnas.network.latency import LatencyTable, _components
+from hybridnas.space.latency import LatencyTable, _components
 from hybridnas.space.genome import ArchSpec, GenomeSpace
 from hybridnas.space.genotype import BlockGenotype, CellGenotype
 

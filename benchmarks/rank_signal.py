@@ -45,8 +45,8 @@ from hybridnas.config import load_config  # noqa: E402
 from hybridnas.data import load_dataset  # noqa: E402
 from hybridnas.device import derive_seed  # noqa: E402
 from hybridnas.evaluate.base import build_evaluator  # noqa: E402
-from hybridnas.network.builder import build_network  # noqa: E402
 from hybridnas.network.scheduler import random_candidates  # noqa: E402
+from hybridnas.space.builder import build_network  # noqa: E402
 from hybridnas.space.genome import ArchSpec  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -120,7 +120,7 @@ def step_cost(cfg, data, device, reps: int, samples: int):
     from hybridnas.block.stage import build_supernet
     from hybridnas.block.strategies.base import build_strategy
     from hybridnas.data import batches
-    from hybridnas.network.builder import build_network
+    from hybridnas.space.builder import build_network
 
     b = cfg.block
     net = build_supernet(cfg, data, device)
@@ -216,7 +216,7 @@ def worker(args) -> dict:
     from hybridnas.block.stage import BlockStage, alpha_history, build_supernet
     from hybridnas.data import load_dataset
     from hybridnas.device import configure, resolve_device, seed_everything
-    from hybridnas.network.builder import build_network
+    from hybridnas.space.builder import build_network
     from hybridnas.store import RunStore
     from hybridnas.training import TrainSettings, fit
 

@@ -38,6 +38,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .store.layout import BLOCKS, GENERATION_FILES, GENERATIONS
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -188,7 +190,7 @@ def network_stage(cfg, blocks: Sequence, shape, sizes: Dict[str, int], device, g
 
     from .device import Accel, candidate_threads, cpu_share, derive_seed, evaluation_devices
     from .evaluate.base import torch_threads
-    from .network.builder import build_network
+    from .space.builder import build_network
     from .network.points import NetworkPoints
     from .training import TrainSettings, make_optimizer
 
@@ -253,14 +255,14 @@ def estimate(cfg, data, store, device, library: Optional[Sequence] = None) -> Op
         return None
     shape = (data.in_chans, data.num_classes, tuple(data.image_size))
     sizes = {"train": len(data.train), "val": len(data.val), "test": len(data.test)}
-    done = len(list(store.path("generations").glob("gen_*.json")))
+    done = len(list(store.path(GENERATIONS).glob(GENERATION_FILES)))
     with torch.random.fork_rng(devices=[]):
         block = None
-        if library is None and not store.exists("blocks.json"):
+        if library is None and not store.exists(BLOCKS):
             block = block_stage(cfg, shape, sizes["train"], device)
         net = None
         if done < cfg.engine.generations:
-            if library is None and store.exists("blocks.json"):  # a resumed run: its library
+            if library is None and store.exists(BLOCKS):  # a resumed run: its library
                 from .block.library import load_library
 
                 library = load_library(store)

@@ -28,6 +28,8 @@ from .config import (Checks, RunConfig, Source, check_against_data, config_from_
 from .errors import UserError
 from .progress import Progress
 from .store import FORMAT_VERSION, RunStore, WriteFailed
+from .store.layout import (ARCH, BLOCK_CKPT, BLOCK_DIR, BLOCK_MEMBERS, BLOCK_WARM, BLOCKS, CONFIG, DATASET, ENTRIES,
+                           EVALS, FINGERPRINT, INIT_FROM, LOG, MANIFEST, SUMMARY, TABLE, export_dir)
 
 RUNS_DIR = Path("runs")
 
@@ -73,11 +75,7 @@ def manifest(cfg: RunConfig, device) -> Dict[str, Any]:
 # holding only these (a search stopped before its manifest) may be started again; anything else
 # is the user's, and a new run never writes beside it
 _RUN_ENTRY = re.compile(
-    r"^(config\.yaml|fingerprint\.json|manifest\.json|dataset\.json|block|blocks\.json|evaluations\.jsonl"
-    r"|generations|surrogate"
-    r"|hv_reference\.json|latency_lut\.json|fidelity|table\.json|front\.(csv|json)|weights|plots|picks\.json"
-    r"|exports|trained|trained\.jsonl|init_from\.json|report\.(md|html)|summary\.json|ray|search\.log|tensorboard"
-    r"|mlruns|\.lock|\.write-test-\d+|\..+\.tmp)$"
+    "^(" + "|".join(re.escape(e) for e in ENTRIES) + r"|\.write-test-\d+|\..+\.tmp)$"
 )
 
 
@@ -88,7 +86,7 @@ def new_run_dir(cfg: RunConfig, name: Optional[str], out: Optional[Path]) -> Pat
             raise UserError(f"--name {name!r} is not a plain folder name; give a name like 'digits-small' "
                             f"(use --out to choose where runs go)")
         path = base / name
-        if (path / "manifest.json").exists():
+        if (path / MANIFEST).exists():
             raise UserError(f"run '{path}' already exists; resume it with --resume {path} or choose another --name")
         if path.exists() and (not path.is_dir() or any(not _RUN_ENTRY.match(p.name) for p in path.iterdir())):
             raise UserError(f"'{path}' exists and is not a hybridnas run; choose another --name (or --out)")
@@ -105,7 +103,7 @@ def config_source(space: Optional[str] = None, overrides: Sequence[str] = (), re
     """What errors about the config name as its origin: the space file, or ``--set`` for the keys
     it gave (:class:`~hybridnas.config.Source`); a resumed run's ``config.yaml``."""
     if resume:
-        return Source(str(Path(resume) / "config.yaml"), overrides)
+        return Source(str(Path(resume) / CONFIG), overrides)
     try:
         return Source(str(resolve_space_path(space)), overrides)
     except UserError:
@@ -120,7 +118,7 @@ def validate(cfg: RunConfig, source: str = "config", device=None):
     Returns the dataset (``None`` for a tabular space). Writes nothing."""
     from .data import load_dataset
     from .device import resolve_device, resolve_precision
-    from .network.costs import check_constraints
+    from .space.costs import check_constraints
 
     device = device if device is not None else resolve_device(cfg.device)
     ck = Checks(source)
@@ -157,7 +155,7 @@ def _stem_latency(cfg: RunConfig, data, device) -> float:
     latency at any batch; 0 when it cannot be timed here (then only the search can tell)."""
     import torch
 
-    from .network.latency import time_call
+    from .space.latency import time_call
 
     c = min(cfg.network.stem)
     if 4 * c * (9 * data.in_chans + data.image_size[0] * data.image_size[1]) > 2**28:
@@ -181,8 +179,8 @@ def _export_knee(cfg: RunConfig, store: RunStore, progress: Progress) -> Dict[st
                       "train one with 'hybridnas train RUN --id ID', then export it")
         return {}
     chosen = pick(store, rule="knee")[0]
-    rel = f"exports/{chosen['arch_id']}"
-    if not store.exists(f"{rel}/arch.json"):
+    rel = export_dir(chosen["arch_id"])
+    if not store.exists(f"{rel}/{ARCH}"):
         from .export import export_model
 
         export_model(store, chosen["arch_id"], formats=("state", "pt2"))
@@ -203,17 +201,17 @@ def open_run(
     have) is appended to ``notes``."""
     if resume:
         store = RunStore.open_existing(Path(resume))
-        if not store.exists("config.yaml"):
+        if not store.exists(CONFIG):
             raise UserError(f"run '{resume}' has no config.yaml; it cannot be resumed - start a new run")
         import yaml
 
         try:
-            data = yaml.safe_load(store.path("config.yaml").read_text())
+            data = yaml.safe_load(store.path(CONFIG).read_text())
         except yaml.YAMLError:
-            raise UserError(f"'{store.path('config.yaml')}' is corrupted; start a new run") from None
+            raise UserError(f"'{store.path(CONFIG)}' is corrupted; start a new run") from None
         if space:
             raise UserError("give either a space or --resume, not both")
-        cfg = config_from_dict(data, source=str(store.path("config.yaml")))
+        cfg = config_from_dict(data, source=str(store.path(CONFIG)))
         if overrides:
             cfg = extend(cfg, data, overrides, store, notes)
         check_resumed(cfg, store, notes if notes is not None else [])
@@ -233,7 +231,7 @@ def check_resumed(cfg: RunConfig, store: RunStore, notes: list) -> None:
 
     saved = fingerprint.read(store)
     if saved is None:
-        notes.append(f"run {store.root} was made before runs kept a {fingerprint.FINGERPRINT}, so this resume cannot "
+        notes.append(f"run {store.root} was made before runs kept a {FINGERPRINT}, so this resume cannot "
                      f"check that its config and data are the ones it was made with; it writes one from them now")
     else:
         fingerprint.compare_config(store, cfg, saved)
@@ -267,7 +265,7 @@ def extend(cfg: RunConfig, data: Dict[str, Any], overrides: Sequence[str], store
         if key not in EXTENSIBLE:
             raise UserError(f"--set {key} cannot change a run being resumed (its config is fixed; only {allowed} can "
                             f"be raised, to extend the search); start a new run instead")
-    new = config_from_dict(apply_overrides(data, overrides), source=Source(str(store.path("config.yaml")), overrides))
+    new = config_from_dict(apply_overrides(data, overrides), source=Source(str(store.path(CONFIG)), overrides))
     for key in EXTENSIBLE:
         name = key.split(".")[1]
         old, now = getattr(cfg.engine, name), getattr(new.engine, name)
@@ -288,9 +286,9 @@ def _table_points(cfg: RunConfig, store: RunStore, progress: Progress):
 
     table = load_table(cfg)
     info = table.info()
-    saved = store.read_json("table.json", default=None)
+    saved = store.read_json(TABLE, default=None)
     if saved is None:
-        store.write_json("table.json", info)
+        store.write_json(TABLE, info)
     elif saved.get("sha256") != info["sha256"]:
         raise UserError(f"table {table.path} changed since run '{store.root}' started (sha256 differs); "
                         "restore it or start a new run")
@@ -303,10 +301,10 @@ def _extension(cfg: RunConfig, store: RunStore) -> Dict[str, Any]:
     changed: ``{key: [old, new]}``; nothing when the config is the one saved."""
     import yaml
 
-    saved = config_from_dict(yaml.safe_load(store.path("config.yaml").read_text()), validate=False)
+    saved = config_from_dict(yaml.safe_load(store.path(CONFIG).read_text()), validate=False)
     if saved == cfg:
         return {}
-    store.write_text("config.yaml", dump_yaml(cfg))
+    store.write_text(CONFIG, dump_yaml(cfg))
     return {key: [getattr(saved.engine, key.split(".")[1]), getattr(cfg.engine, key.split(".")[1])]
             for key in EXTENSIBLE if getattr(saved.engine, key.split(".")[1]) != getattr(cfg.engine, key.split(".")[1])}
 
@@ -365,8 +363,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     from .block.stage import BlockStage
     from .device import configure, resolve_device, restore_threads, seed_everything
     from .evaluate.base import build_evaluator
-    from .network.costs import check_constraints
-    from .network.latency import LatencyTable
+    from .space.costs import check_constraints
+    from .space.latency import LatencyTable
     from .network.points import NetworkPoints
     from .network.stage import NetworkStage
     from .store import fingerprint
@@ -377,7 +375,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     t0 = time.perf_counter()
     device = resolve_device(cfg.device)
     resumed = store.root.exists()
-    continued = store.exists("manifest.json")  # a session of a run started before
+    continued = store.exists(MANIFEST)  # a session of a run started before
     if resumed:  # refuse a run held by another search before anything else
         store.ensure_writable()
         store.lock()
@@ -397,13 +395,13 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         if not resumed:
             store.ensure_writable()
             store.lock()
-        log = logged.enter_context(progress.log_file(store.path("search.log")))  # the run is ours: log into it
-        if not store.exists("manifest.json"):
-            store.write_text("config.yaml", dump_yaml(cfg))
-            store.write_json(fingerprint.FINGERPRINT, made)
-            store.write_json("manifest.json", manifest(cfg, device))
+        log = logged.enter_context(progress.log_file(store.path(LOG)))  # the run is ours: log into it
+        if not store.exists(MANIFEST):
+            store.write_text(CONFIG, dump_yaml(cfg))
+            store.write_json(FINGERPRINT, made)
+            store.write_json(MANIFEST, manifest(cfg, device))
         elif saved is None:  # a run made before fingerprints
-            store.write_json(fingerprint.FINGERPRINT, made)
+            store.write_json(FINGERPRINT, made)
         extended = _extension(cfg, store) if continued else {}
         callbacks.start(store)
         threads_before = configure(device, cfg.deterministic, cfg.threads)
@@ -413,8 +411,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         if cfg.tabular:
             points, library = _table_points(cfg, store, progress), []
         else:
-            if not store.exists("dataset.json"):
-                store.write_json("dataset.json", data.info())
+            if not store.exists(DATASET):
+                store.write_json(DATASET, data.info())
             progress.info(f"run {store.root} | {data.describe()} | device {device} | torch threads {torch.get_num_threads()}")
             if init_from is not None:  # before the block stage: a reused library skips it
                 from .network.warmstart import prepare_library
@@ -461,11 +459,11 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             "resumed": continued,  # the times are this session's: what earlier sessions did is not redone
             **result["search"],  # proposed, duplicates rejected, infeasible, distinct evaluations, budget
         }
-        previous = store.read_json("summary.json", default=None) if continued else None
+        previous = store.read_json(SUMMARY, default=None) if continued else None
         if extended:
             summary["extended"] = extended
-        if store.exists("init_from.json"):
-            summary["init_from"] = {k: v for k, v in store.read_json("init_from.json").items() if k != "seeds"}
+        if store.exists(INIT_FROM):
+            summary["init_from"] = {k: v for k, v in store.read_json(INIT_FROM).items() if k != "seeds"}
         if cfg.evaluation.fidelity.budgets:
             summary["stopped_early"] = result["stopped_early"]
         if estimated is not None or (previous and "estimate" in previous):  # a finished run's resume estimates nothing
@@ -492,7 +490,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         summary["total_s"] = time.perf_counter() - t0
         summary["sessions"] = _sessions(previous) + [{k: summary[k] for k in SESSION_TIMES}]
         summary["search_s"] = sum(x["block_stage_s"] + x["network_stage_s"] for x in summary["sessions"])
-        store.write_json("summary.json", summary)
+        store.write_json(SUMMARY, summary)
         callbacks.end(summary)
         return summary
     except StopSearch as exc:
@@ -500,7 +498,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
                       f"resume with: hybridnas search --resume {store.root}")
         raise
     except WriteFailed as exc:  # a full disk: everything written so far is kept, the run resumes
-        if not resumed and not store.exists("manifest.json"):  # nothing to resume: leave no trace
+        if not resumed and not store.exists(MANIFEST):  # nothing to resume: leave no trace
             shutil.rmtree(store.root, ignore_errors=True)
             raise exc.then("run the same command again") from None
         raise exc.then(f"resume with: hybridnas search --resume {store.root}") from None
@@ -525,6 +523,6 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
 def _worth_keeping(store: RunStore) -> bool:
     """Whether a new run holds work a resume or a new run could reuse: a block-stage checkpoint
     or member, the library, or evaluations (not only its config, manifest and data summary)."""
-    block = store.path("block")
-    return (any(store.exists(rel) for rel in ("blocks.json", "evaluations.jsonl", "block/ckpt.pt", "block/warm.pt"))
-            or (block.is_dir() and any(block.glob("member_*.json"))))
+    block = store.path(BLOCK_DIR)
+    return (any(store.exists(rel) for rel in (BLOCKS, EVALS, BLOCK_CKPT, BLOCK_WARM))
+            or (block.is_dir() and any(block.glob(BLOCK_MEMBERS))))

@@ -16,9 +16,8 @@ from .core.objectives import cost_objectives, maximized, pareto_front, top_budge
 from .errors import UserError
 from .progress import say
 from .store import RunStore
-
-EVALS = "evaluations.jsonl"  # one record per evaluated candidate and budget (the network search)
-TRAINED = "trained.jsonl"  # one record per finished full training (hybridnas train)
+from .store.layout import (BLOCKS, CONFIG, DATASET, EVALS, GENERATION_FILES, GENERATIONS, MODEL, PICKS, SUMMARY,
+                           SURROGATE, SURROGATE_FILES, TRAINED, trained_dir)
 
 
 def warn_loss(command: str, run) -> None:
@@ -44,7 +43,7 @@ class RunResults:
     def config(self) -> RunConfig:
         import yaml
 
-        p = self.store.path("config.yaml")
+        p = self.store.path(CONFIG)
         try:
             data = yaml.safe_load(p.read_text())
         except FileNotFoundError:
@@ -55,13 +54,13 @@ class RunResults:
 
     @cached_property
     def dataset(self) -> Dict[str, Any]:
-        return self.store.read_json("dataset.json")
+        return self.store.read_json(DATASET)
 
     @cached_property
     def library(self):
         from .block.library import load_library
 
-        if not self.store.exists("blocks.json"):
+        if not self.store.exists(BLOCKS):
             raise UserError(f"run '{self.root}' has no block library yet; resume the search to finish the block stage")
         return load_library(self.store)
 
@@ -72,7 +71,7 @@ class RunResults:
         front compares; with multi-fidelity, lower rungs are ``budget=<epochs>`` or ``"all"``.
         A tabular run's records have budget ``None`` (a lookup), which ``"top"`` means there.
         """
-        from .analysis.uncertainty import fill_standard_errors
+        from .core.uncertainty import fill_standard_errors
 
         recs = self.store.records(EVALS)
         last: Dict[Any, Dict[str, Any]] = {}
@@ -89,7 +88,7 @@ class RunResults:
 
     def split_sizes(self) -> Dict[str, int]:
         """Images per split (``{}`` for a tabular run): what each accuracy was measured on."""
-        if not self.store.exists("dataset.json"):
+        if not self.store.exists(DATASET):
             return {}
         return {k: int(v) for k, v in self.dataset.get("sizes", {}).items()}
 
@@ -101,8 +100,8 @@ class RunResults:
 
     def front(self) -> List[Dict[str, Any]]:
         """The front (all objectives), each member marked when its accuracy is within noise of a
-        member that costs no more (:func:`~hybridnas.analysis.uncertainty.mark_within_noise`)."""
-        from .analysis.uncertainty import mark_within_noise
+        member that costs no more (:func:`~hybridnas.core.uncertainty.mark_within_noise`)."""
+        from .core.uncertainty import mark_within_noise
 
         objectives, maximize = self.config.objectives, maximized(self.config)
         front = pareto_front(self.records(), objectives, maximize)
@@ -112,7 +111,7 @@ class RunResults:
         """The error for a run with nothing on its front, saying why: not searched yet, every
         model failed, or the constraints left nothing feasible."""
         recs = self.records(status=None, budget="all")
-        searched = bool(recs) or self.store.exists("summary.json") or self.store.exists("generations")
+        searched = bool(recs) or self.store.exists(SUMMARY) or self.store.exists(GENERATIONS)
         if not searched:
             return UserError(f"run '{self.root}' has no evaluated models yet; let the search run (or resume it) first")
         failed = sum(r.get("status") != "ok" for r in recs)
@@ -127,14 +126,14 @@ class RunResults:
 
     def generations(self) -> List[Dict[str, Any]]:
         out = []
-        for p in sorted(self.store.path("generations").glob("gen_*.json")):
+        for p in sorted(self.store.path(GENERATIONS).glob(GENERATION_FILES)):
             out.append(self.store.read_json(str(p.relative_to(self.root))))
         return out
 
     def surrogate_iterations(self) -> List[Dict[str, Any]]:
         """``surrogate/iter_NNN.json`` of a surrogate-assisted search, in order (none otherwise)."""
         return [self.store.read_json(str(p.relative_to(self.root)))
-                for p in sorted(self.store.path("surrogate").glob("iter_*.json"))]
+                for p in sorted(self.store.path(SURROGATE).glob(SURROGATE_FILES))]
 
     def record(self, ident: str) -> Dict[str, Any]:
         """The record of an arch id, or of a unique prefix of one."""
@@ -169,7 +168,7 @@ class RunResults:
         if spec.arch_id != record["arch_id"]:
             raise UserError(
                 f"record {record['arch_id']} does not match the run's library (rebuilt id {spec.arch_id}); "
-                "blocks.json was changed after the search"
+                f"{BLOCKS} was changed after the search"
             )
         size = (self.trained().get(record["arch_id"]) or {}).get("image_size") if trained else None
         if size and tuple(size) != spec.image_size:
@@ -180,7 +179,7 @@ class RunResults:
 
     def weights_path(self, record: Dict[str, Any]) -> Optional[Path]:
         """Fully trained weights if ``hybridnas train`` ran, else the proxy-trained ones."""
-        full = self.store.path(f"trained/{record['arch_id']}/model.pt")
+        full = self.store.path(f"{trained_dir(record['arch_id'])}/{MODEL}")
         if full.exists():
             return full
         rel = record.get("weights")
@@ -189,10 +188,10 @@ class RunResults:
         return None
 
     def model(self, record: Dict[str, Any], weights: bool = True):
-        from .network.builder import build_network
+        from .space.builder import build_network
 
         p = self.weights_path(record) if weights else None
-        full = p is not None and p == self.store.path(f"trained/{record['arch_id']}/model.pt")
+        full = p is not None and p == self.store.path(f"{trained_dir(record['arch_id'])}/{MODEL}")
         model = build_network(self.spec(record, trained=full))
         if weights:
             if p is None:
@@ -218,8 +217,8 @@ class RunResults:
         found_ok = sum(r.get("status") == "ok" for r in found_all)
         expected, lost = len(found_all), 0
         try:
-            summary = self.store.read_json("summary.json", default=None) or {}
-            gens = sorted(self.store.path("generations").glob("gen_*.json"))
+            summary = self.store.read_json(SUMMARY, default=None) or {}
+            gens = sorted(self.store.path(GENERATIONS).glob(GENERATION_FILES))
             gen = self.store.read_json(str(gens[-1].relative_to(self.root))) if gens else {}
         except UserError:  # a damaged summary or generation counts nothing
             summary, gen = {}, {}
@@ -249,7 +248,7 @@ class RunResults:
         return "; ".join(parts) or None
 
     def picks(self) -> List[Dict[str, Any]]:
-        return self.store.read_json("picks.json", default={"picks": []})["picks"]
+        return self.store.read_json(PICKS, default={"picks": []})["picks"]
 
     def trained(self) -> Dict[str, Dict[str, Any]]:
         """Fully trained models (``hybridnas train``): the latest record per arch id."""

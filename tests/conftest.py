@@ -43,7 +43,7 @@ def run_network_stage(root, overrides=(), device="cpu"):
     from hybridnas.config import load_config
     from hybridnas.data import load_dataset
     from hybridnas.evaluate.base import build_evaluator
-    from hybridnas.network.latency import LatencyTable
+    from hybridnas.space.latency import LatencyTable
     from hybridnas.network.points import NetworkPoints
     from hybridnas.network.stage import NetworkStage
     from hybridnas.store import RunStore

@@ -15,7 +15,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from hybridnas.analysis.pareto import normalise
+from hybridnas.core.moo import normalise
 from hybridnas.core.objectives import front_hypervolume, objective_value, pareto_front
 from hybridnas.network.points import table_reference
 

@@ -19,16 +19,17 @@ from typing import Any, Dict, List, Optional, Sequence
 from ..core.objectives import hv_reference
 from ..errors import UserError
 from ..results import RunResults
+from ..store.layout import DATASET, HV_REFERENCE
 
 COLUMNS = ("run", "path", "dataset", "objectives", "evaluated", "front_size", "hypervolume", "best_val_acc",
            "best_test_acc", "best_arch_id", "min_params", "max_params", "min_flops", "max_flops")
 
 
 def _reference(results: RunResults) -> Dict[str, Any]:
-    if not results.store.exists("hv_reference.json"):
+    if not results.store.exists(HV_REFERENCE):
         raise UserError(f"run '{results.root}' has no hv_reference.json (its network stage has not started); "
                         "let its search run, then compare")
-    return results.store.read_json("hv_reference.json")
+    return results.store.read_json(HV_REFERENCE)
 
 
 def common_reference(refs: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
@@ -74,7 +75,7 @@ def compare(runs: Sequence, out: Optional[Path] = None, formats: Sequence[str] =
         front = r.front()
         fronts.append(front)
         row: Dict[str, Any] = {"run": label, "path": str(r.root),
-                               "dataset": r.dataset.get("name") if r.store.exists("dataset.json") else None,
+                               "dataset": r.dataset.get("name") if r.store.exists(DATASET) else None,
                                "objectives": " ".join(r.config.objectives), "evaluated": len(r.records()),
                                "front_size": len(front), "hypervolume": front_hypervolume(front, reference)}
         if front and all("val_acc" in m for m in front):
@@ -95,7 +96,7 @@ def _notes(results: Sequence[RunResults]) -> List[str]:
     """What makes the comparison less than like for like: other data, other validation splits."""
     notes = []
     data = {(r.dataset.get("name"), tuple(r.dataset.get("image_size", ())))
-            for r in results if r.store.exists("dataset.json")}
+            for r in results if r.store.exists(DATASET)}
     if len(data) > 1:
         notes.append("the runs searched different datasets or image sizes: their accuracies measure different tasks")
     vals = {r.split_sizes().get("val") for r in results}

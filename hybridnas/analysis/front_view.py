@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Optional
 
 from ..errors import require
 from ..results import RunResults
+from ..store.layout import BLOCKS, FRONT_HTML, cell_plot_stem, plot_file
 from .front_page import page_data
 from .plots import _staircase, fig_block
 from .style import FLOPS_LABEL, PARAMS_LABEL, THEMES, pyplot, rc_params, si, theme_of
@@ -162,11 +163,11 @@ def parallel_figure(data: Dict[str, Any]) -> Dict[str, Any]:
 def cell_images(results: RunResults, theme: str = "light") -> List[Optional[str]]:
     """Each library block's cell diagram as a PNG data URI: ``plots/cells/block_<i>.png`` when
     the run has it, else drawn in memory (nothing is written)."""
-    if results.config.tabular or not results.store.exists("blocks.json"):
+    if results.config.tabular or not results.store.exists(BLOCKS):
         return []
     out: List[Optional[str]] = []
     for i in range(len(results.library)):
-        p = results.store.path(f"plots/cells/block_{i}.png")
+        p = results.store.path(plot_file(cell_plot_stem(i), "png"))
         try:
             png = p.read_bytes()
         except OSError:
@@ -217,7 +218,7 @@ def render(pl: Dict[str, Any], live: Optional[Dict[str, Any]] = None) -> str:
 
 def write_front_page(results: RunResults) -> Path:
     """``RUN/front.html`` for a finished (or running) run; returns its path."""
-    return results.store.write_text("front.html", render(payload(results)))
+    return results.store.write_text(FRONT_HTML, render(payload(results)))
 
 
 CSS = """

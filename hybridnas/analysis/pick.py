@@ -43,10 +43,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..core.moo import knee_index
 from ..core.objectives import ERROR, error, error_of_accuracy, maximized, pareto_front
 from ..errors import UserError
 from ..results import RunResults
-from .pareto import knee_index
+from ..store.layout import PICKS
 
 RULES = ("knee", "max-acc", "asf", "pseudo-weights", "high-tradeoff")
 
@@ -353,7 +354,7 @@ def pick(
         key = lambda p: {k: v for k, v in p.items() if k not in ("time", "listed")}  # noqa: E731
         same = lambda p: key(p) == key(entry)  # noqa: E731
         with results.store.holding(then="pick again"):  # one writer: a search records its knee pick too
-            results.store.write_json("picks.json", {"picks": [p for p in results.picks() if not same(p)] + [entry]})
+            results.store.write_json(PICKS, {"picks": [p for p in results.picks() if not same(p)] + [entry]})
     return chosen
 
 

@@ -17,6 +17,7 @@ from ..errors import UserError
 from .block_plots import alpha_figures
 from .style import (ACC_LABEL, FLOPS_LABEL, FORMATS, PARAMS_LABEL, Theme, log_count_axis, pyplot, rc_params, save,
                     theme_of, whole_ticks)
+from ..store.layout import BLOCKS, HV_REFERENCE, cell_plot_stem, plot_file
 
 if TYPE_CHECKING:  # numpy and the run reader load when a figure is drawn, so ``hybridnas --help``
     from ..results import RunResults  # (which lists FIGURES) stays quick
@@ -148,7 +149,7 @@ def fig_front(results: RunResults, t: Theme):
 def _front_points(ax, front: List[dict], key: str, t: Theme) -> None:
     """The front against ``key``: dots with ±1 standard error bars (when known); members whose
     accuracy is within noise of a member costing no more are drawn hollow."""
-    from .uncertainty import NOISE_MARK
+    from ..core.uncertainty import NOISE_MARK
 
     bars = [r for r in front if r.get("val_acc_se") is not None]
     if bars:
@@ -272,7 +273,7 @@ def fig_hypervolume(results: RunResults, t: Theme):
     gens = results.generations()
     if not gens:
         raise UserError(f"run '{results.root}' has no finished generation yet; nothing to plot")
-    ref = results.store.read_json("hv_reference.json", default={})
+    ref = results.store.read_json(HV_REFERENCE, default={})
     g = [int(x["generation"]) + 1 for x in gens]
     hv = [float(x.get("hypervolume", float("nan"))) for x in gens]
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
@@ -342,7 +343,7 @@ def fig_surrogate(results: RunResults, t: Theme):
 def fig_proxy(results: RunResults, t: Theme):
     """Proxy (search) accuracy against full-training accuracy of the models trained fully."""
     from .proxy import proxy_agreement
-    from .uncertainty import standard_error
+    from ..core.uncertainty import standard_error
 
     plt = pyplot()
     trained = list(results.trained().values())
@@ -504,11 +505,11 @@ def _one(name: str, draw: Callable[["RunResults", Theme], object]):
 
 def _cells(results: "RunResults", t: Theme):
     for i in range(len(results.library)):  # one at a time: each is saved and closed before the next
-        yield f"cells/block_{i}", fig_block(results, i, t)
+        yield cell_plot_stem(i), fig_block(results, i, t)
 
 
 def _no_library(results: "RunResults", run: str) -> Optional[str]:
-    if not results.store.exists("blocks.json"):
+    if not results.store.exists(BLOCKS):
         return f"{run} has no block library yet; resume the search to finish the block stage"
     return None
 

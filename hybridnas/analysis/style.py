@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Sequence
 
 from ..errors import UserError
+from ..store.layout import plot_file
 
 if TYPE_CHECKING:
     from ..results import RunResults
@@ -83,7 +84,7 @@ def save(fig, results: RunResults, stem: str, formats: Sequence[str]) -> List:
         buf = io.BytesIO()
         meta = {"Date": None} if fmt == "svg" else None  # byte-stable SVGs for the same run
         fig.savefig(buf, format=fmt, dpi=130, metadata=meta)
-        out.append(results.store.write_bytes(f"plots/{stem}.{fmt}", buf.getvalue()))
+        out.append(results.store.write_bytes(plot_file(stem, fmt), buf.getvalue()))
     plt.close(fig)
     return out
 

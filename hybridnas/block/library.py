@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Tuple
 from ..errors import UserError
 from ..space.genome import ArchSpec, Genome, Stage
 from ..space.genotype import BlockGenotype
+from ..store.layout import BLOCKS
 
 CONVENTION = "macs = multiply-accumulates; flops = 2 x macs (torch.utils.flop_counter.FlopCounterMode convention)"
 
@@ -76,7 +77,7 @@ def reference_spec(genotype: BlockGenotype, cells: int, width: int, nodes: int, 
 
 def block_costs(genotype: BlockGenotype, cfg, in_chans: int, num_classes: int, image_size) -> Dict[str, int]:
     """Cost of one normal cell and of the reference network, at ``block.reference_width``."""
-    from ..network.costs import cell_cost, network_cost
+    from ..space.costs import cell_cost, network_cost
     from ..space.cell import CellPlan
 
     w, n, res = cfg.block.reference_width, cfg.cell.nodes, tuple(image_size)
@@ -87,7 +88,7 @@ def block_costs(genotype: BlockGenotype, cfg, in_chans: int, num_classes: int, i
 
 def save_library(store, entries: List[LibraryEntry], cfg) -> None:
     store.write_json(
-        "blocks.json",
+        BLOCKS,
         {
             "convention": CONVENTION,
             "reference": {
@@ -103,8 +104,9 @@ def save_library(store, entries: List[LibraryEntry], cfg) -> None:
 
 
 def load_library(store) -> List[LibraryEntry]:
-    data = store.read_json("blocks.json")
+    data = store.read_json(BLOCKS)
     try:
         return [LibraryEntry.from_json(b) for b in data["blocks"]]
     except (KeyError, TypeError) as exc:
-        raise UserError(f"'{store.path('blocks.json')}' is malformed ({exc!r}); delete it to re-derive the library on resume") from None
+        raise UserError(f"'{store.path(BLOCKS)}' is malformed ({exc!r}); "
+                        "delete it to re-derive the library on resume") from None

@@ -30,16 +30,12 @@ from ..device import derive_seed
 from ..errors import UserError
 from ..progress import Progress
 from ..space.genotype import BlockGenotype
+from ..store.layout import ALPHA_LOG, BLOCK_CKPT, BLOCK_MEMORY, BLOCK_WARM, BLOCKS, block_member
 from .derive import count_ops
 from .health import check_member, distribution_stats
 from .library import LibraryEntry, block_costs, load_library, save_library
 from .strategies.base import build_strategy
 from .supernet import KINDS, Supernet
-
-ALPHA_LOG = "block/alpha.jsonl"
-CKPT = "block/ckpt.pt"
-WARM = "block/warm.pt"
-MEMORY = "block/memory.json"
 
 
 def build_supernet(cfg, data: Dataset, device) -> Supernet:
@@ -62,7 +58,7 @@ class BlockStage:
     # ------------------------------------------------------------------ driver
 
     def run(self) -> List[LibraryEntry]:
-        if self.store.exists("blocks.json"):
+        if self.store.exists(BLOCKS):
             entries = load_library(self.store)
             self.progress.info(f"block stage: library of {len(entries)} block(s) found in the run, reusing it")
             return entries
@@ -71,10 +67,10 @@ class BlockStage:
         init_alpha = {k: net.alphas[k].detach().clone() for k in KINDS}
         self.batch_size = self._fit_memory(net)
         self._warmup(net)
-        warm_state = self.store.load_tensors(WARM, map_location=self.device)
+        warm_state = self.store.load_tensors(BLOCK_WARM, map_location=self.device)
         genotypes = []
         for i, overrides in enumerate(self.cfg.block.library):
-            rel = f"block/member_{i}.json"
+            rel = block_member(i)
             if not self.store.exists(rel):
                 net.load_state_dict(warm_state)
                 with torch.no_grad():
@@ -103,9 +99,10 @@ class BlockStage:
 
     def _fit_memory(self, net: Supernet) -> int:
         """Estimate the search's memory once, shrink the batch if needed (``block/memory.json``)."""
-        if self.store.exists(MEMORY):
-            return int(self.store.read_json(MEMORY)["batch_size"])
-        from .memory import available_bytes, estimate, fit_batch_size
+        if self.store.exists(BLOCK_MEMORY):
+            return int(self.store.read_json(BLOCK_MEMORY)["batch_size"])
+        from ..core.memory import available_bytes
+        from .memory import estimate, fit_batch_size
 
         b = self.cfg.block
         strategy = build_strategy(b.strategy.name, net, b, self._options({}))
@@ -116,7 +113,7 @@ class BlockStage:
             self.progress.info(note)
         avail = available_bytes(self.device, b.memory_limit_gb)
         self.store.write_json(
-            MEMORY,
+            BLOCK_MEMORY,
             {
                 "configured_batch_size": b.batch_size,
                 "batch_size": batch,
@@ -145,9 +142,9 @@ class BlockStage:
 
     def _resume_point(self, phase: str, net, strategy) -> int:
         """Load ``block/ckpt.pt`` if it belongs to ``phase``; return the first epoch to run."""
-        if not self.store.exists(CKPT):
+        if not self.store.exists(BLOCK_CKPT):
             return 0
-        ck = self.store.load_tensors(CKPT, map_location=self.device)
+        ck = self.store.load_tensors(BLOCK_CKPT, map_location=self.device)
         if ck.get("phase") != phase:
             return 0
         net.load_state_dict(ck["net"])
@@ -162,19 +159,19 @@ class BlockStage:
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
         self.store.save_tensors(
-            CKPT,
+            BLOCK_CKPT,
             {"phase": phase, "epoch": epoch, "net": net.state_dict(), "strategy": strategy.state_dict(), "rng": rng},
         )
 
     def _warmup(self, net: Supernet) -> None:
-        if self.store.exists(WARM):
+        if self.store.exists(BLOCK_WARM):
             return
         b = self.cfg.block
         strategy = build_strategy(b.strategy.name, net, b, self._options({}))
         torch.manual_seed(derive_seed(self.cfg.seed, "warmup"))  # each phase's randomness is its own
         start = self._resume_point("warmup", net, strategy)
         if b.warmup_epochs == 0:  # nothing to warm up: no bar that counts to nothing
-            self.store.save_tensors(WARM, net.state_dict())
+            self.store.save_tensors(BLOCK_WARM, net.state_dict())
             return
         with self.progress.bar("block warm-up", b.warmup_epochs) as bar:
             bar.update(start)
@@ -184,7 +181,7 @@ class BlockStage:
                 m = [strategy.warmup_step((x, y)) for x, y in w_batches]
                 self._checkpoint("warmup", epoch, net, strategy)
                 bar.update(epoch + 1, f"loss {_mean(m, 'loss'):.3f} acc {_mean(m, 'acc'):.3f}")
-        self.store.save_tensors(WARM, net.state_dict())
+        self.store.save_tensors(BLOCK_WARM, net.state_dict())
 
     def _search_member(self, net: Supernet, i: int, overrides: Dict[str, Any]) -> None:
         b = self.cfg.block
@@ -226,7 +223,7 @@ class BlockStage:
         for line in derived.notes + tuple(health):
             self._warn(f"block search {i + 1}: {line}")
         self.store.write_json(
-            f"block/member_{i}.json",
+            block_member(i),
             {
                 "member": i,
                 "strategy": b.strategy.name,

@@ -1,6 +1,7 @@
 """``hybridnas pick RUN [--rule R] [--prefer k=v,...] [--weights k=v,...] [--max-params N] [--max-flops N]
 [--max-latency MS] [--min-acc A] [-n N]``"""
 
+from ..store.layout import PICKS
 from .output import add_json_flag, emit, human_text
 
 HELP = "pick models from a run's front by a rule and hard limits"
@@ -57,7 +58,7 @@ def _pick(args) -> dict:
 
     chosen = pick(args.run, rule=args.rule, n=args.n, max_params=args.max_params, max_flops=args.max_flops,
                   min_acc=args.min_acc, max_latency=args.max_latency, prefer=args.prefer, weights=args.weights)
-    from ..analysis.uncertainty import NOISE_MARK
+    from ..core.uncertainty import NOISE_MARK
 
     lat = any(r.get(LATENCY) is not None for r in chosen)
     se = any(r.get("val_acc_se") is not None for r in chosen)
@@ -102,11 +103,11 @@ def _pick(args) -> dict:
         print(f"  {chosen[0]['arch_id']} is the {rule} choice of the whole front and meets the limits: they do not "
               "change it")
     also = f"; the {len(chosen) - 1} listed after it are runners-up, not recorded as picks" if len(chosen) > 1 else ""
-    print(f"picked {chosen[0]['arch_id']} by {rule}; recorded in {args.run}/picks.json{also}")
+    print(f"picked {chosen[0]['arch_id']} by {rule}; recorded in {args.run}/{PICKS}{also}")
     from ..results import RunResults, warn_loss
 
     out = {"command": "pick", "run": str(args.run), "rule": rule, "picked": chosen[0]["arch_id"],
-           "recorded_in": str(RunResults(args.run).store.path("picks.json")), "models": chosen}
+           "recorded_in": str(RunResults(args.run).store.path(PICKS)), "models": chosen}
     if not RunResults(args.run).config.tabular:  # a table's rows are not networks to export
         out["export_command"] = f"hybridnas export {args.run} --id {chosen[0]['arch_id']}"
         print(f"export with: {out['export_command']}")

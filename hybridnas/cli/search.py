@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from ..store.layout import EVALS, FRONT_CSV, FRONT_JSON, SUMMARY
 from .output import add_json_flag, emit, human_text
 
 HELP = "run the two-stage search (default space: spaces/digits.yaml)"
@@ -100,12 +101,12 @@ def _search(args) -> dict:
     if not summary["front_size"]:
         print(f"hybridnas search: warning: {results.empty_front()}", file=sys.stderr)
     else:
-        from ..analysis.uncertainty import noise_note
+        from ..core.uncertainty import noise_note
 
         note = noise_note(front)
         if note:
             print(f"accuracy noise: {note}")
-    files = {k: str(store.path(k)) for k in ("front.csv", "front.json", "summary.json") if store.exists(k)}
+    files = {k: str(store.path(k)) for k in (FRONT_CSV, FRONT_JSON, SUMMARY) if store.exists(k)}
     return {"command": "search", **summary, "files": files, "front": front}
 
 
@@ -134,7 +135,7 @@ def print_summary(s) -> None:
         print("extended: " + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in s["extended"].items()))
     if s.get("failed"):
         kinds = ", ".join(f"{k.replace('_', ' ')} {v['count']}" for k, v in s["failures"].items())
-        print(f"failed: {s['failed']} ({kinds}); every reason is in {s['run']}/evaluations.jsonl")
+        print(f"failed: {s['failed']} ({kinds}); every reason is in {s['run']}/{EVALS}")
         for v in s["failures"].values():
             print(f"  e.g. {v['example']}")
     if "params_range" in s:

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple
 
 import numpy as np
 
-from ..analysis.pareto import hypervolume, non_dominated, normalise
+from .moo import hypervolume, non_dominated, normalise
 
 ERROR = "error"
 # Costs: known before any evaluation in a network space (analytic, or the latency table), on a log

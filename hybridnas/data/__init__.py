@@ -144,7 +144,7 @@ def check_arrays(x: np.ndarray, y: np.ndarray, source: str, training: bool = Tru
 def _check_fits(name: str, n: int, channels: int, side: int) -> None:
     """Refuse a resize whose images would not fit in the memory available now (float32, with the
     copies normalising makes), before anything is allocated: the machine would kill the process."""
-    from ..block.memory import available_bytes
+    from ..core.memory import available_bytes
 
     need = 3 * 4 * n * channels * side * side
     avail = available_bytes("cpu")

@@ -27,7 +27,7 @@ times the epochs left), so the long trainings start early and no worker waits lo
 of a generation for the last one.
 
 Every accuracy comes with the number of images it was measured on (``val_n``, ``test_n``) and
-its standard error (``val_acc_se``, ``test_acc_se``; :mod:`hybridnas.analysis.uncertainty`).
+its standard error (``val_acc_se``, ``test_acc_se``; :mod:`hybridnas.core.uncertainty`).
 """
 
 from __future__ import annotations
@@ -311,9 +311,9 @@ def evaluate_candidate(
 
 
 def _train(cand: Candidate, data, s: TrainSettings, device, keep_state: bool, deadline) -> Result:
-    from ..analysis.uncertainty import accuracy_fields
+    from ..core.uncertainty import accuracy_fields
     from ..device import seed_everything
-    from ..network.builder import build_network
+    from ..space.builder import build_network
     from ..space.genome import ArchSpec
     from ..training import fit
 
@@ -348,7 +348,7 @@ def _train(cand: Candidate, data, s: TrainSettings, device, keep_state: bool, de
 
 def _train_folds(cand: Candidate, data, s: TrainSettings, device, keep_state: bool, deadline, folds: Folds) -> Result:
     """One training per fold; accuracies pooled over the folds' validation parts (:class:`Folds`)."""
-    from ..analysis.uncertainty import accuracy_fields
+    from ..core.uncertainty import accuracy_fields
     from ..device import derive_seed
 
     correct, seen, tests, losses, fold_acc = 0.0, 0, [], [], []
@@ -398,7 +398,7 @@ def candidate_cost(cand: Candidate) -> float:
     table lookup). Only the order matters: it sorts a batch longest first."""
     if cand.epochs is None or "genome" not in cand.arch:
         return 0.0
-    from ..network.costs import network_cost
+    from ..space.costs import network_cost
     from ..space.genome import ArchSpec
 
     first = int(cand.start["epoch"]) if isinstance(cand.start, dict) else 0

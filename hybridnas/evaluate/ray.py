@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from ..errors import MissingExtra, UserError, require
+from ..store.layout import RAY_DIR
 from . import EVALUATORS
 from .base import Candidate, Evaluator, OnResult, WorkerSetup, failure, run_setup, start_worker
 
@@ -132,7 +133,7 @@ class RayEvaluator(Evaluator):
     def _temp_dir(self) -> str:
         """``<run>/ray`` when its socket paths stay within the limit, else a short temp folder."""
         if self.workdir is not None:
-            path = Path(self.workdir).resolve() / "ray"
+            path = Path(self.workdir).resolve() / RAY_DIR
             # Ray adds session_<date>_<time>_<pid>/sockets/plasma_store (~70 characters).
             if len(str(path)) + 70 <= SOCKET_PATH_MAX:
                 path.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from ..callbacks import Callback
+from ..store.layout import TENSORBOARD_DIR
 from .metrics import evaluation_metrics, front_metrics
 
 
@@ -37,7 +38,7 @@ class TensorBoardCallback(Callback):
 
         from ..config import dump_yaml
 
-        log_dir = Path(self.log_dir) if self.log_dir else run.path / "tensorboard"
+        log_dir = Path(self.log_dir) if self.log_dir else run.path / TENSORBOARD_DIR
         self.writer = SummaryWriter(log_dir=str(log_dir))
         done = run.results.records(status=None, budget="all")  # a resume continues the steps
         self.step = len(done)

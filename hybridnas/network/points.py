@@ -28,7 +28,7 @@ from ..core.objectives import COSTS, ERROR, hv_reference, objective_value
 from ..space.genome import ArchSpec, GenomeSpace
 from ..space.table import Table
 from . import fidelity
-from .costs import network_cost, smallest_cost
+from ..space.costs import network_cost, smallest_cost
 
 HV_SAMPLE = 2000  # random genomes whose costs bound a network space's hypervolume
 HV_LATENCY_SAMPLE = 64  # the first of them timed for the latency bounds (timing is not free)
@@ -112,7 +112,7 @@ class NetworkPoints:
     def hv_reference(self, objectives: Sequence[str], maximize: Sequence[str], seed: int) -> Dict[str, Any]:
         """Fixed bounds for normalising objectives, so hypervolumes compare across generations:
         error in [0, 1]; params, MACs and FLOPs from the exact smallest network of the block library
-        (:func:`~hybridnas.network.costs.smallest_cost`) to the largest of 2,000 random genomes
+        (:func:`~hybridnas.space.costs.smallest_cost`) to the largest of 2,000 random genomes
         (analytic, milliseconds; ``seed`` draws them) times 1.1, on a log scale; latency from the
         first 64 of them (each new block is timed), halved and doubled."""
         rng = np.random.default_rng(seed)

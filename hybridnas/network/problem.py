@@ -30,7 +30,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..analysis.pareto import normalise
+from ..core.moo import normalise
 from ..config import RunConfig
 from ..core.objectives import ERROR, maximized, objective_value
 from ..evaluate.base import Evaluator

@@ -15,14 +15,14 @@ import csv
 import io
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from ..analysis.uncertainty import NOISE_COLUMNS, mark_within_noise
+from ..core.uncertainty import NOISE_COLUMNS, mark_within_noise
 from ..block.library import CONVENTION
 from ..core.objectives import cost_objectives, error
-from ..results import EVALS
+from ..store.layout import (EVALS, FRONT_CSV, FRONT_JSON, HV_REFERENCE, fidelity_checkpoint, generation, proxy_weights,
+                            surrogate_iteration)
 from ..store import RunStore
-from . import fidelity
 
-HV_REFERENCE = "hv_reference.json"
+
 FRONT_COLUMNS = ("arch_id", "genome", "val_acc", "val_acc_se", "test_acc", "test_acc_se", "within_noise_of", "error",
                  "params", "macs", "flops", "latency", "epochs", "seconds")
 
@@ -48,21 +48,21 @@ class StageRecords:
         """Append ``record`` (evaluated at ``budget``); first save the rung's ``checkpoint``
         (multi-fidelity) and the trained ``weights`` (the record then names them)."""
         if checkpoint is not None:
-            self.store.save_tensors(fidelity.checkpoint_path(record["arch_id"], budget), checkpoint)
+            self.store.save_tensors(fidelity_checkpoint(record["arch_id"], budget), checkpoint)
         if weights is not None:
-            rel = f"weights/{record['arch_id']}.pt"
+            rel = proxy_weights(record["arch_id"])
             self.store.save_tensors(rel, weights)
             record["weights"] = rel
         self.store.append(EVALS, record)
 
     def checkpoint(self, arch_id: str, budget: Optional[int]) -> Optional[Dict[str, Any]]:
         """The state a rung at ``budget`` left for the next one, if it is there."""
-        rel = fidelity.checkpoint_path(arch_id, budget)
+        rel = fidelity_checkpoint(arch_id, budget)
         return self.store.load_tensors(rel) if self.store.exists(rel) else None
 
     def drop_checkpoint(self, arch_id: str, budget: int) -> None:
         try:
-            self.store.path(fidelity.checkpoint_path(arch_id, budget)).unlink()
+            self.store.path(fidelity_checkpoint(arch_id, budget)).unlink()
         except FileNotFoundError:
             pass
 
@@ -79,13 +79,13 @@ class StageRecords:
     # ------------------------------------------------------------------ per generation
 
     def has_generation(self, gen: int) -> bool:
-        return self.store.exists(_generation(gen))
+        return self.store.exists(generation(gen))
 
     def write_generation(self, gen: int, summary: Dict[str, Any]) -> None:
-        self.store.write_json(_generation(gen), summary)
+        self.store.write_json(generation(gen), summary)
 
     def write_surrogate(self, gen: int, iteration: Dict[str, Any]) -> None:
-        self.store.write_json(f"surrogate/iter_{gen:03d}.json", iteration)
+        self.store.write_json(surrogate_iteration(gen), iteration)
 
     def reference(self, make: Callable[[], Dict[str, Any]]) -> Dict[str, Any]:
         """``hv_reference.json``: as written (a resume reuses it), else ``make()``, written once."""
@@ -98,10 +98,6 @@ class StageRecords:
     def write_front(self, front: List[Dict[str, Any]], objectives: Sequence[str], maximize: Sequence[str] = (),
                     extra_columns: Sequence[str] = (), source: Optional[str] = None) -> None:
         write_front(self.store, front, objectives, maximize, extra_columns, source)
-
-
-def _generation(gen: int) -> str:
-    return f"generations/gen_{gen:03d}.json"
 
 
 def write_front(store: RunStore, front: List[Dict[str, Any]], objectives: Sequence[str], maximize: Sequence[str] = (),
@@ -123,12 +119,12 @@ def write_front(store: RunStore, front: List[Dict[str, Any]], objectives: Sequen
     w.writeheader()
     for r in rows:
         w.writerow({k: r.get(k, "") for k in columns})
-    store.write_text("front.csv", buf.getvalue())
+    store.write_text(FRONT_CSV, buf.getvalue())
     notes = ["columns as in the table; nothing was trained" if source else CONVENTION]
     if present("val_acc_se"):
         notes.append(NOISE_COLUMNS)
     store.write_json(
-        "front.json",
+        FRONT_JSON,
         {"objectives": list(objectives), "maximize": list(maximize), "convention": CONVENTION,
          "accuracy": where, "columns": columns, "notes": notes, "members": rows},
     )

@@ -51,7 +51,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..analysis.pareto import non_dominated
+from ..core.moo import non_dominated
 from ..config import EngineConfig, SurrogateConfig
 from ..device import derive_seed
 from ..errors import UserError

@@ -37,22 +37,22 @@ from ..config import RunConfig, to_dict
 from ..core.objectives import top_budget
 from ..errors import UserError
 from ..progress import Progress
-from ..results import EVALS, RunResults
+from ..results import RunResults
 from ..space.genome import Genome
 from ..store import RunStore
 from .points import NetworkPoints
 from .problem import NetworkProblem
+from ..store.layout import ALPHA_LOG, BLOCK_DIR, BLOCK_MEMBERS, BLOCKS, EVALS, INIT_FROM
 
-FILE = "init_from.json"
 PLACEMENT = ("workers", "timeout_s", "ray")  # where evaluations run, not what they measure
-BLOCK_LOGS = ("block/alpha.jsonl",)
+BLOCK_LOGS = (ALPHA_LOG,)
 
 
 def _source(path) -> RunResults:
     src = RunResults(path)
     if src.config.tabular:
         raise UserError(f"--init-from '{path}' is a tabular run; start a table search without it")
-    if not src.store.exists("blocks.json") or not src.records():
+    if not src.store.exists(BLOCKS) or not src.records():
         raise UserError(f"--init-from '{path}' has no evaluated networks yet; let its search run (or resume it) first")
     return src
 
@@ -96,18 +96,18 @@ def same_measurement(cfg: RunConfig, src_cfg: RunConfig) -> Tuple[bool, str]:
 def prepare_library(cfg: RunConfig, store: RunStore, source, progress: Progress) -> None:
     """Before the block stage of a new run: decide about the library (copying it when reused)
     and write ``init_from.json``. Nothing to do when the run already has that file (a resume)."""
-    if store.exists(FILE):
+    if store.exists(INIT_FROM):
         return
     src = _source(source)
     reuse, why = same_block_stage(cfg, src.config)
-    if reuse and not store.exists("blocks.json"):
-        members = tuple(str(p.relative_to(src.root)) for p in src.store.path("block").glob("member_*.json"))
+    if reuse and not store.exists(BLOCKS):
+        members = tuple(str(p.relative_to(src.root)) for p in src.store.path(BLOCK_DIR).glob(BLOCK_MEMBERS))
         for rel in BLOCK_LOGS + members:
             if src.store.exists(rel):
                 store.write_bytes(rel, src.store.path(rel).read_bytes())
-        store.write_bytes("blocks.json", src.store.path("blocks.json").read_bytes())  # last: it marks the stage done
+        store.write_bytes(BLOCKS, src.store.path(BLOCKS).read_bytes())  # last: it marks the stage done
     progress.info(f"init from {src.root}: block library {'reused' if reuse else 'searched again'} ({why})")
-    store.write_json(FILE, {"source": str(Path(source)), "library": "reused" if reuse else "searched",
+    store.write_json(INIT_FROM, {"source": str(Path(source)), "library": "reused" if reuse else "searched",
                             "library_why": why})
 
 
@@ -140,9 +140,9 @@ def _encode(points: NetworkPoints, src: RunResults, record) -> Optional[np.ndarr
 def seed(cfg: RunConfig, store: RunStore, problem: NetworkProblem, progress: Progress) -> Optional[np.ndarray]:
     """After the block stage: the gene vectors that start the network stage (``None`` without
     ``--init-from``), copying the source's evaluations when they measure the same thing."""
-    if not store.exists(FILE):
+    if not store.exists(INIT_FROM):
         return None
-    info = store.read_json(FILE)
+    info = store.read_json(INIT_FROM)
     if "seeds" in info:  # decided in an earlier session: replay it
         return np.array(info["seeds"], dtype=int).reshape(len(info["seeds"]), problem.n_var) if info["seeds"] else None
     src = _source(info["source"])
@@ -172,7 +172,7 @@ def seed(cfg: RunConfig, store: RunStore, problem: NetworkProblem, progress: Pro
                  "front_size": len(front), "not_in_new_space": sum(v is None for _, v in found),
                  "evaluations": "copied" if copy else "not copied", "evaluations_why": copy_why,
                  "copied_ids": copied})
-    store.write_json(FILE, info)
+    store.write_json(INIT_FROM, info)
     progress.info(
         f"init from {src.root}: {len(seeds)} of its {len(front)} front members seed generation 0"
         + (f" ({info['not_in_new_space']} not in this run's space or constraints)" if info["not_in_new_space"] else "")

@@ -2,7 +2,7 @@
 
 Every op is registered in :data:`OPS` with a builder and a cost function, so the module that
 defines an op also owns its parameter and MAC count (the cost model in
-:mod:`hybridnas.network.costs` only sums these). Costs follow the convention of
+:mod:`hybridnas.space.costs` only sums these). Costs follow the convention of
 ``torch.utils.flop_counter.FlopCounterMode``: convolutions and linear layers count, batch norm,
 pooling, activations and additions do not; FLOPs are 2 x MACs. Parameters count batch-norm
 affine weights, which the discrete network has (the supernet uses ``affine=False``).

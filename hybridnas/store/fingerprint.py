@@ -24,8 +24,8 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import UserError
+from .layout import CONFIG, FINGERPRINT
 
-FINGERPRINT = "fingerprint.json"
 FINGERPRINT_VERSION = 1
 
 # Config keys (and everything under them) a resume may differ in: none of them changes what the
@@ -148,17 +148,17 @@ def compare_config(store, cfg, fingerprint: Dict[str, Any]) -> None:
     changes = config_changes(fingerprint.get("config") or {}, config_part(cfg), new_keys_ok)
     if not changes:
         return
-    fix = (f"restore {'it' if len(changes) == 1 else 'them'} in {store.path('config.yaml')}, or start a new run "
+    fix = (f"restore {'it' if len(changes) == 1 else 'them'} in {store.path(CONFIG)}, or start a new run "
            "with --name (a resume may change only engine.generations and engine.evaluations, with --set)")
     if len(changes) > 3:
         top = sorted({k.split(".")[0] for k, _, _ in changes})
         names = ", ".join(top[:4]) + (f" and {len(top) - 4} more sections" if len(top) > 4 else "")
         k, a, b = next((c for c in changes if _ABSENT not in c[1:]), changes[0])  # a key both have, if any
-        raise UserError(f"config.yaml differs from the run's fingerprint in {len(changes)} keys (under {names}; "
+        raise UserError(f"{CONFIG} differs from the run's fingerprint in {len(changes)} keys (under {names}; "
                         f"e.g. {k}: {_show(a, 30)} when the run was made, now {_show(b, 30)}): {fix}")
     keys = " and ".join(k for k, _, _ in changes)
     what = "; ".join(f"{k}: {_show(a)} when the run was made, now {_show(b)}" for k, a, b in changes)
-    raise UserError(f"config.yaml's {keys} {'differs' if len(changes) == 1 else 'differ'} from the run's "
+    raise UserError(f"{CONFIG}'s {keys} {'differs' if len(changes) == 1 else 'differ'} from the run's "
                     f"fingerprint ({what}): {fix}")
 
 

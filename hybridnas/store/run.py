@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 from ..errors import UserError
+from .layout import LOCK, MANIFEST
 
 FORMAT_VERSION = 1
 COMPATIBLE_FORMATS = (1,)
@@ -149,7 +150,7 @@ def sweep_temporaries(root: Path) -> List[Path]:
     root = Path(root)
     for here, dirs, files in os.walk(root):
         base = Path(here)
-        dirs[:] = [d for d in dirs if not d.startswith(".") and not (base / d / ".lock").exists()]
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not (base / d / LOCK).exists()]
         for name in files:
             probe = _WRITE_TEST.match(name)
             stale = bool(_TEMPORARY.match(name)) or (probe is not None and not process_alive(int(probe.group(1))))
@@ -234,13 +235,13 @@ class RunStore:
         if not root.is_dir():
             raise UserError(f"run directory '{root}' does not exist; give the path of a run (e.g. runs/digits)")
         store = cls(root)
-        if not store.exists("manifest.json"):
-            raise UserError(f"'{root}' is not a hybridnas run (no manifest.json); give the path of a run directory")
+        if not store.exists(MANIFEST):
+            raise UserError(f"'{root}' is not a hybridnas run (no {MANIFEST}); give the path of a run directory")
         store.check_format()
         return store
 
     def check_format(self) -> None:
-        manifest = self.read_json("manifest.json", fix="restore it from a backup or start a new run (it records the "
+        manifest = self.read_json(MANIFEST, fix="restore it from a backup or start a new run (it records the "
                                   "run's format and versions, so it cannot be rebuilt)")
         fmt = manifest.get("format_version")
         if fmt not in COMPATIBLE_FORMATS:
@@ -266,7 +267,7 @@ class RunStore:
     def lock(self, then: str = "resume") -> None:
         """Take ``.lock``; ``then`` ends the refusal while another process holds it ("wait for it
         to finish or stop it, then <then>")."""
-        lock = self.path(".lock")
+        lock = self.path(LOCK)
         me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
         for _ in range(3):
             try:
@@ -325,10 +326,10 @@ class RunStore:
 
     def unlock(self) -> None:
         if self._lock_held:
-            holder = self._read_lock(self.path(".lock"))
+            holder = self._read_lock(self.path(LOCK))
             if holder and holder.get("pid") == os.getpid():
                 try:
-                    self.path(".lock").unlink()
+                    self.path(LOCK).unlink()
                 except FileNotFoundError:
                     pass
             self._lock_held = False

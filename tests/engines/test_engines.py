@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hybridnas.analysis.pareto import hypervolume, non_dominated
+from hybridnas.core.moo import hypervolume, non_dominated
 from hybridnas.config import EngineConfig, SurrogateConfig
 from hybridnas.network.engines.base import ENGINES, build_engine
 from hybridnas.network.engines.base import Problem

@@ -126,7 +126,7 @@ def test_deap_engine_end_to_end(tmp_path):
 
 
 def test_multi_fidelity_records_budgets_and_promotes_the_non_dominated(mf_run):
-    from hybridnas.analysis.pareto import non_dominated
+    from hybridnas.core.moo import non_dominated
     from hybridnas.results import RunResults
 
     recs = _records(mf_run)

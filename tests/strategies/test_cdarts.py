@@ -10,7 +10,7 @@ from hybridnas.block.strategies.base import build_strategy
 from hybridnas.block.strategies.cdarts import cdarts_loss
 from hybridnas.block.supernet import KINDS, Supernet
 from hybridnas.config import load_config
-from hybridnas.network.builder import Network
+from hybridnas.space.builder import Network
 
 OPS = ("max_pool_3x3", "skip_connect", "sep_conv_3x3", "dil_conv_3x3")
 

@@ -9,7 +9,7 @@ from hybridnas.block.strategies.base import build_strategy
 from hybridnas.block.supernet import KINDS, Supernet
 from hybridnas.config import load_config
 from hybridnas.errors import UserError
-from hybridnas.network.costs import network_cost
+from hybridnas.space.costs import network_cost
 from hybridnas.space.genotype import edge_index
 
 OPS = ("max_pool_3x3", "skip_connect", "sep_conv_3x3", "dil_conv_3x3")

@@ -9,7 +9,7 @@ import torch
 from hybridnas.config import load_config
 from hybridnas.data import load_dataset
 from hybridnas.estimate import _epochs_per_candidate, describe, estimate, stand_in_blocks
-from hybridnas.network.costs import network_cost
+from hybridnas.space.costs import network_cost
 from hybridnas.store import RunStore
 from tests.conftest import TINY
 

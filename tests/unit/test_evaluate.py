@@ -63,7 +63,7 @@ def test_timeout_stops_the_training():
 @pytest.fixture
 def memory_limit(monkeypatch):
     """Networks that run out of memory above a batch size, as a GPU would (training only)."""
-    import hybridnas.network.builder as builder
+    import hybridnas.space.builder as builder
 
     real = builder.build_network
     limit = {"batch": 16}

@@ -7,8 +7,8 @@ import torch
 
 from hybridnas.config import load_config
 from hybridnas.errors import UserError
-from hybridnas.network.builder import build_network, strip_aux
-from hybridnas.network.costs import network_cost
+from hybridnas.space.builder import build_network, strip_aux
+from hybridnas.space.costs import network_cost
 from hybridnas.space.genome import ArchSpec, Genome, Stage
 from hybridnas.space.genotype import BlockGenotype
 from hybridnas.training import TrainSettings, accuracy, fit

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from hybridnas.analysis.uncertainty import (NOISE_MARK, differ, fill_standard_errors, mark_within_noise,
+from hybridnas.core.uncertainty import (NOISE_MARK, differ, fill_standard_errors, mark_within_noise,
                                             noise_note, standard_error)
 
 

@@ -4,7 +4,7 @@ Yu, Peng et al. "Cyclic Differentiable Architecture Search", TPAMI 2023,
 https://arxiv.org/abs/2006.10724. Public code: microsoft/Cream ``CDARTS/`` (read, not copied).
 
 Two networks share the stem: the search network (the supernet, ops mixed by ``softmax(alpha)``)
-and an evaluation network - a discrete :class:`~hybridnas.network.builder.Network` of the
+and an evaluation network - a discrete :class:`~hybridnas.space.builder.Network` of the
 supernet's layout (``eval_cells`` deep) built from the genotype the search network derives now.
 The cycle:
 
@@ -120,7 +120,7 @@ class Cdarts(BlockStrategy):
     # ---------------------------------------------------------------- the evaluation network
 
     def _build(self, genotype: BlockGenotype) -> nn.Module:
-        from ...network.builder import build_network
+        from ...space.builder import build_network
         from ..library import reference_spec
 
         n = self.net

@@ -264,7 +264,7 @@ class Ddpnas(BlockStrategy):
     def derive_block(self, guarded: bool = True, notes: Optional[List[str]] = None) -> BlockGenotype:
         if self.opts.budget is None or not guarded:
             return super().derive_block(guarded, notes)
-        from ...network.costs import network_cost
+        from ...space.costs import network_cost
         from ..library import reference_spec
 
         n, c = self.net, self.cfg

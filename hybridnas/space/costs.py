@@ -15,10 +15,10 @@ from functools import lru_cache
 from typing import Optional, Sequence, Tuple
 
 from ..errors import UserError
-from ..space.cell import CellPlan, edge_stride, plan_cells
-from ..space.genome import ArchSpec, Genome, Stage
-from ..space.genotype import CellGenotype
-from ..space.ops import factorized_reduce_cost, op_cost, relu_conv_bn_cost
+from .cell import CellPlan, edge_stride, plan_cells
+from .genome import ArchSpec, Genome, Stage
+from .genotype import CellGenotype
+from .ops import factorized_reduce_cost, op_cost, relu_conv_bn_cost
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from typing import List, Optional, Tuple
 import torch
 import torch.nn as nn
 
-from ..space.cell import CellBase, CellPlan, CellStack, edge_stride, plan_cells
-from ..space.genome import ArchSpec
-from ..space.genotype import CellGenotype
-from ..space.ops import build_op
+from .cell import CellBase, CellPlan, CellStack, edge_stride, plan_cells
+from .genome import ArchSpec
+from .genotype import CellGenotype
+from .ops import build_op
 
 
 def drop_path(x: torch.Tensor, p: float) -> torch.Tensor:
