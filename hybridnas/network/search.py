@@ -41,7 +41,8 @@ import numpy as np
 from ..analysis.pareto import hypervolume, non_dominated, normalise
 from ..block.library import CONVENTION
 from ..device import derive_seed
-from ..evaluate.base import Candidate, Evaluator
+from ..evaluate.base import Evaluator
+from ..evaluate.candidate import Candidate, make_candidate
 from ..progress import Progress
 from . import fidelity
 from .engines import build_engine
@@ -50,11 +51,6 @@ from .problem import Problem
 
 EVALS = "evaluations.jsonl"
 LOG_OBJECTIVES = ("params", "flops", "macs", "latency")
-
-
-def make_candidate(cfg, point: Point, epochs: Optional[int], **fidelity_fields) -> Candidate:
-    """A candidate with its own seed (from the run seed and its id): the same wherever it runs."""
-    return Candidate(point.arch_id, point.arch, epochs, derive_seed(cfg.seed, "candidate", point.arch_id), **fidelity_fields)
 
 
 def random_candidates(cfg, blocks, data, n: int, seed: int) -> List[Candidate]:
@@ -70,7 +66,7 @@ def random_candidates(cfg, blocks, data, n: int, seed: int) -> List[Candidate]:
         if len(out) == n:
             break
         [p] = points.points(points.spec.sample(rng, 1))
-        out.setdefault(p.arch_id, make_candidate(cfg, p, cfg.evaluation.epochs))
+        out.setdefault(p.arch_id, make_candidate(cfg.seed, p.arch_id, p.arch, cfg.evaluation.epochs))
     return list(out.values())
 
 
@@ -324,7 +320,8 @@ class NetworkProblem(Problem):
             start = None
             if k > 0 and self.store.exists(fidelity.checkpoint_path(p.arch_id, self.budgets[k - 1])):
                 start = self.store.load_tensors(fidelity.checkpoint_path(p.arch_id, self.budgets[k - 1]))
-            cands.append(make_candidate(self.cfg, p, b, schedule=self.budget if self.multi_fidelity else None,
+            cands.append(make_candidate(self.cfg.seed, p.arch_id, p.arch, b,
+                                        schedule=self.budget if self.multi_fidelity else None,
                                         start=start, checkpoint=self.multi_fidelity and not top))
         by_id = {p.arch_id: p for p in points}
         if self.cfg.tabular:  # a lookup takes microseconds: no progress bar

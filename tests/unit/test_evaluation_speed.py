@@ -8,7 +8,9 @@ import torch
 
 from hybridnas.config import dump_yaml, load_config
 from hybridnas.device import DEFAULT_THREADS, passive_wait, process_threads, thread_plan
-from hybridnas.evaluate.base import Evaluator, Packed, candidate_cost, pack_result, unpack_result
+from hybridnas.evaluate.base import Evaluator
+from hybridnas.evaluate.candidate import candidate_cost
+from hybridnas.evaluate.packing import Packed, pack_result, unpack_result
 from tests.conftest import TINY, population
 
 
