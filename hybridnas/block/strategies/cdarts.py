@@ -31,15 +31,16 @@ Memory: two networks' activations at once, about twice a DARTS step's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...config import BlockConfig, RunConfig
 from ...errors import UserError
 from ...space.genotype import BlockGenotype
-from ..supernet import KINDS
+from ..supernet import KINDS, Supernet
 from . import STRATEGIES
 from .base import Batch, BlockStrategy, set_grads
 
@@ -90,7 +91,7 @@ class Cdarts(BlockStrategy):
     name = "cdarts"
     Options = CdartsOptions
 
-    def __init__(self, supernet, cfg, options):
+    def __init__(self, supernet: Supernet, cfg: BlockConfig, options: Mapping[str, Any]):
         super().__init__(supernet, cfg, options)
         free = supernet.parameter_free().clone()
         if "none" in supernet.op_names:  # none is not an op the derivation can pick; leave it alone
@@ -103,7 +104,7 @@ class Cdarts(BlockStrategy):
         self.refresh = True  # derive and (re)build before the next joint step
 
     @classmethod
-    def check_options(cls, opts, run_cfg, source):
+    def check_options(cls, opts, run_cfg: RunConfig, source: str) -> None:
         for key in ("temperature", "balance", "cycle_epochs"):
             if getattr(opts, key) <= 0:
                 raise UserError(f"{source}: '{key}' must be > 0, got {getattr(opts, key)}")
