@@ -1,13 +1,15 @@
 """The evaluator interface and the work one candidate takes, shared by every backend.
 
-:func:`evaluate_candidate` is the whole job for one candidate (:mod:`.candidate`) - build the
-network from its architecture JSON, seed, train for its budget, measure accuracy, return metrics
-and weights - and depends on nothing but its arguments, so a local loop, a process pool or a Ray
-task can run it alike. Failures come back as data (:func:`~.candidate.failure`).
+:func:`evaluate_candidate` is the whole job for one candidate
+(:class:`~hybridnas.evaluate.candidate.Candidate`) - build the network from its architecture JSON,
+seed, train for its budget, measure accuracy, return metrics and weights - and depends on nothing
+but its arguments, so a local loop, a process pool or a Ray task can run it alike. Failures come
+back as data (:func:`~hybridnas.evaluate.candidate.failure`).
 
 What a worker process needs (settings, threads, timeout) travels as one :class:`WorkerSetup`;
 :func:`start_worker` prepares a process for it, the same for the local pool and for Ray. Tensors
-cross between processes packed (:class:`~.packing.Packed`: one flat tensor per dtype).
+cross between processes packed (:class:`~hybridnas.evaluate.packing.Packed`: one flat tensor per
+dtype).
 
 :meth:`Evaluator.evaluate_batch` hands a batch to the backend longest first (by analytic MACs
 times the epochs left), so the long trainings start early and no worker waits long at the end
