@@ -39,7 +39,9 @@ import torch.nn.functional as F
 
 from ...config import BlockConfig, RunConfig
 from ...errors import UserError
+from ...network.builder import build_network
 from ...space.genotype import BlockGenotype
+from ..library import reference_spec
 from ..supernet import KINDS, Supernet
 from . import STRATEGIES
 from .base import Batch, BlockStrategy, set_grads
@@ -121,9 +123,6 @@ class Cdarts(BlockStrategy):
     # ---------------------------------------------------------------- the evaluation network
 
     def _build(self, genotype: BlockGenotype) -> nn.Module:
-        from ...network.builder import build_network
-        from ..library import reference_spec
-
         n = self.net
         cells = self.opts.eval_cells or len(n.cells)
         net = build_network(reference_spec(genotype, cells, n.width, n.nodes, n.in_chans, n.num_classes, n.image_size))

@@ -52,8 +52,10 @@ import torch.nn.functional as F
 
 from ...config import BlockConfig, RunConfig
 from ...errors import UserError
+from ...network.costs import network_cost
 from ...space.genotype import BlockGenotype, CellGenotype
 from ..derive import derive_block_under_budget, derive_cell, parameter_free_count
+from ..library import reference_spec
 from ..supernet import KINDS, CellWeights, Supernet
 from . import STRATEGIES
 from .base import Batch, BlockStrategy
@@ -265,9 +267,6 @@ class Ddpnas(BlockStrategy):
     def derive_block(self, guarded: bool = True, notes: Optional[List[str]] = None) -> BlockGenotype:
         if self.opts.budget is None or not guarded:
             return super().derive_block(guarded, notes)
-        from ...network.costs import network_cost
-        from ..library import reference_spec
-
         n, c = self.net, self.cfg
 
         def cost(block: BlockGenotype) -> float:
