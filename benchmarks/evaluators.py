@@ -188,7 +188,7 @@ def _make_result(arch):
 
 
 def _send(packed: bool):
-    from hybridnas.evaluate.base import pack_result
+    from hybridnas.evaluate.packing import pack_result
 
     return pack_result(dict(_RESULT)) if packed else dict(_RESULT)
 
@@ -204,7 +204,7 @@ def transfer_part(args, blocks):
 
     import torch.multiprocessing as tmp
 
-    from hybridnas.evaluate.base import unpack_result
+    from hybridnas.evaluate.packing import unpack_result
 
     cfg = load_config(args.space, args.overrides)
     data = load_dataset(cfg.data, cfg.seed)

@@ -136,7 +136,7 @@ def validate(cfg: RunConfig, source: str = "config", device=None):
                         "data.image_size or cap the images with data.subset") from None
     check_against_data(cfg, len(data.train), tuple(data.image_size), source)
     if cfg.evaluation.folds > 1:
-        from .evaluate.base import Folds
+        from .evaluate.folds import Folds
 
         Folds(cfg.evaluation.folds, 0).check(data)
     check_constraints(cfg, data.in_chans, data.num_classes, data.image_size)
@@ -311,7 +311,7 @@ def _extension(cfg: RunConfig, store: RunStore) -> Dict[str, Any]:
 
 def failure_summary(records) -> Dict[str, Dict[str, Any]]:
     """Failed candidates by kind: how many, and the first one's reason."""
-    from .evaluate.base import failure_kind
+    from .evaluate.candidate import failure_kind
 
     out: Dict[str, Dict[str, Any]] = {}
     for r in records:

@@ -25,20 +25,20 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
+from ..config import RunConfig
 from ..data import Dataset, batches
 from ..device import derive_seed
-from ..errors import UserError
 from ..progress import Progress
 from ..space.genotype import BlockGenotype
 from ..store.layout import ALPHA_LOG, BLOCK_CKPT, BLOCK_MEMORY, BLOCK_WARM, BLOCKS, block_member
 from .derive import count_ops
 from .health import check_member, distribution_stats
 from .library import LibraryEntry, block_costs, load_library, save_library
-from .strategies.base import build_strategy
+from .strategies.base import build_strategy, member_options
 from .supernet import KINDS, Supernet
 
 
-def build_supernet(cfg, data: Dataset, device) -> Supernet:
+def build_supernet(cfg: RunConfig, data: Dataset, device) -> Supernet:
     torch.manual_seed(derive_seed(cfg.seed, "supernet"))
     b = cfg.block
     net = Supernet(cfg.cell.ops, cfg.cell.nodes, b.width, b.cells, data.in_chans, data.num_classes, data.image_size)
@@ -46,7 +46,7 @@ def build_supernet(cfg, data: Dataset, device) -> Supernet:
 
 
 class BlockStage:
-    def __init__(self, cfg, data: Dataset, store, device, progress: Optional[Progress] = None):
+    def __init__(self, cfg: RunConfig, data: Dataset, store, device, progress: Optional[Progress] = None):
         self.cfg = cfg
         self.data = data
         self.store = store
@@ -79,7 +79,8 @@ class BlockStage:
                 self._search_member(net, i, dict(overrides))
             genotypes.append(self.store.read_json(rel))
         entries = self._library(genotypes)
-        save_library(self.store, entries, self.cfg)
+        b = self.cfg.block
+        save_library(self.store, entries, b.reference_width, b.cells, self.cfg.cell.nodes)
         return entries
 
     # ------------------------------------------------------------------ phases
@@ -91,12 +92,6 @@ class BlockStage:
         g = torch.Generator().manual_seed(derive_seed(self.cfg.seed, "member-alpha", int(overrides["seed"]), kind))
         return (1e-3 * torch.randn(alpha.shape, generator=g)).to(alpha.device)
 
-    def _options(self, overrides: Dict[str, Any]) -> Dict[str, Any]:
-        """Strategy options of a member: the strategy's, with the member's overrides on top."""
-        from ..config import MEMBER_KEYS
-
-        return {**dict(self.cfg.block.strategy.options), **{k: v for k, v in overrides.items() if k not in MEMBER_KEYS}}
-
     def _fit_memory(self, net: Supernet) -> int:
         """Estimate the search's memory once, shrink the batch if needed (``block/memory.json``)."""
         if self.store.exists(BLOCK_MEMORY):
@@ -105,7 +100,7 @@ class BlockStage:
         from .memory import estimate, fit_batch_size
 
         b = self.cfg.block
-        strategy = build_strategy(b.strategy.name, net, b, self._options({}))
+        strategy = build_strategy(b.strategy.name, net, b, member_options(b.strategy.options, {}))
         d = self.data
         est = estimate(strategy, (d.in_chans, *d.image_size), d.num_classes, b.batch_size)
         batch, note = fit_batch_size(est, self.device, b.memory_limit_gb)
@@ -167,7 +162,7 @@ class BlockStage:
         if self.store.exists(BLOCK_WARM):
             return
         b = self.cfg.block
-        strategy = build_strategy(b.strategy.name, net, b, self._options({}))
+        strategy = build_strategy(b.strategy.name, net, b, member_options(b.strategy.options, {}))
         torch.manual_seed(derive_seed(self.cfg.seed, "warmup"))  # each phase's randomness is its own
         start = self._resume_point("warmup", net, strategy)
         if b.warmup_epochs == 0:  # nothing to warm up: no bar that counts to nothing
@@ -186,7 +181,7 @@ class BlockStage:
     def _search_member(self, net: Supernet, i: int, overrides: Dict[str, Any]) -> None:
         b = self.cfg.block
         phase = f"member_{i}"
-        strategy = build_strategy(b.strategy.name, net, b, self._options(overrides))
+        strategy = build_strategy(b.strategy.name, net, b, member_options(b.strategy.options, overrides))
         torch.manual_seed(derive_seed(self.cfg.seed, phase))
         strategy.begin_search(b.warmup_epochs, b.epochs, self._n_steps())
         start = self._resume_point(phase, net, strategy)
@@ -227,7 +222,7 @@ class BlockStage:
             {
                 "member": i,
                 "strategy": b.strategy.name,
-                "options": self._options(overrides),
+                "options": member_options(b.strategy.options, overrides),
                 "overrides": overrides,
                 "genotype": derived.block.to_string(),
                 "epochs_run": epochs_run,
@@ -267,10 +262,11 @@ class BlockStage:
         for m in members:
             by_genotype.setdefault(m["genotype"], []).append(m)
         entries = []
-        d = self.data
+        b, d = self.cfg.block, self.data
         for text, ms in by_genotype.items():
             g = BlockGenotype.parse(text)
-            costs = block_costs(g, self.cfg, d.in_chans, d.num_classes, d.image_size)
+            costs = block_costs(g, b.reference_width, b.cells, self.cfg.cell.nodes, d.in_chans, d.num_classes,
+                                d.image_size)
             entries.append(
                 LibraryEntry(
                     genotype=g,

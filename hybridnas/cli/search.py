@@ -123,10 +123,10 @@ def print_summary(s) -> None:
               f"rejected" + ("; surrogate-assisted" if s.get("surrogate") else ""))
     est = s.get("estimate") or {}
     if est.get("total_range_s") and not s.get("resumed"):
-        from ..estimate import _span
+        from ..estimate import format_range
 
         took = s["block_stage_s"] + s["network_stage_s"]
-        print(f"estimated at the start: {_span(tuple(est['total_range_s']))}; took {took:.0f} s")
+        print(f"estimated at the start: {format_range(tuple(est['total_range_s']))}; took {took:.0f} s")
     if s.get("init_from"):
         i = s["init_from"]
         print(f"init from {i['source']}: library {i['library']}; {len(i.get('seed_ids', []))} seeds; evaluations "

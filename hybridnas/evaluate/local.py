@@ -18,10 +18,14 @@ memory). A worker that dies is replaced and its candidate retried once, then rec
 from __future__ import annotations
 
 from concurrent.futures import FIRST_COMPLETED, wait
-from typing import Dict, List
+from typing import Dict, List, Optional
 
+from ..config import RunConfig
+from ..data import Dataset
+from ..training import TrainSettings
 from . import EVALUATORS
-from .base import Candidate, Evaluator, OnResult, WorkerSetup, failure, run_setup, start_worker
+from .base import Evaluator, WorkerSetup, run_setup, start_worker
+from .candidate import Candidate, OnResult, failure
 
 _WORKER: Dict[str, object] = {}
 
@@ -40,7 +44,8 @@ class LocalEvaluator(Evaluator):
     name = "local"
     retries = 1
 
-    def __init__(self, cfg, data, device, settings=None, workdir=None):
+    def __init__(self, cfg: RunConfig, data: Optional[Dataset], device, settings: Optional[TrainSettings] = None,
+                 workdir=None):
         from ..device import evaluation_devices
 
         super().__init__(cfg, data, device, settings, workdir)

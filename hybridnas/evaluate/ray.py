@@ -30,10 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from ..config import RunConfig
+from ..data import Dataset
 from ..errors import MissingExtra, UserError, require
 from ..store.layout import RAY_DIR
+from ..training import TrainSettings
 from . import EVALUATORS
-from .base import Candidate, Evaluator, OnResult, WorkerSetup, failure, run_setup, start_worker
+from .base import Evaluator, WorkerSetup, run_setup, start_worker
+from .candidate import Candidate, OnResult, failure
 
 PURPOSE = "evaluation.evaluator: ray"
 TASK_NAME = "hybridnas-candidate"  # Ray titles a worker process `ray::<name>` while it runs one
@@ -84,7 +88,8 @@ def _connect_local(ray, num_cpus: int, num_gpus: int, visible: Optional[str], te
 class RayEvaluator(Evaluator):
     name = "ray"
 
-    def __init__(self, cfg, data, device, settings=None, workdir=None):
+    def __init__(self, cfg: RunConfig, data: Optional[Dataset], device, settings: Optional[TrainSettings] = None,
+                 workdir=None):
         from ..device import evaluation_devices
 
         super().__init__(cfg, data, device, settings, workdir)
@@ -97,7 +102,7 @@ class RayEvaluator(Evaluator):
         self._scratch: Optional[str] = None  # a temp folder of ours, removed at close
 
     @classmethod
-    def check_config(cls, cfg, source: str = "config") -> None:
+    def check_config(cls, cfg: RunConfig, source: str = "config") -> None:
         import importlib.util
 
         if importlib.util.find_spec("ray") is None:

@@ -25,20 +25,14 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..config import EvaluationConfig, RunConfig
-from ..device import derive_seed
-from ..evaluate.base import Candidate, Evaluator
+from ..evaluate.base import Evaluator
+from ..evaluate.candidate import Candidate, make_candidate
 from ..progress import Progress
 from . import fidelity
 from .points import NetworkPoints, Point, Points
 from .records import StageRecords
 
 Record = Dict[str, Any]
-
-
-def make_candidate(seed: int, point: Point, epochs: Optional[int], **fidelity_fields) -> Candidate:
-    """A candidate with its own seed (from the run ``seed`` and its id): the same wherever it runs."""
-    return Candidate(point.arch_id, point.arch, epochs, derive_seed(seed, "candidate", point.arch_id),
-                     **fidelity_fields)
 
 
 def random_candidates(cfg: RunConfig, blocks, data, n: int, seed: int) -> List[Candidate]:
@@ -52,7 +46,7 @@ def random_candidates(cfg: RunConfig, blocks, data, n: int, seed: int) -> List[C
         if len(out) == n:
             break
         [p] = points.points(points.spec.sample(rng, 1))
-        out.setdefault(p.arch_id, make_candidate(cfg.seed, p, cfg.evaluation.epochs))
+        out.setdefault(p.arch_id, make_candidate(cfg.seed, p.arch_id, p.arch, cfg.evaluation.epochs))
     return list(out.values())
 
 
@@ -227,7 +221,8 @@ class Scheduler:
         cands = []
         for p in points:
             start = self.records.checkpoint(p.arch_id, self.budgets[k - 1]) if k > 0 else None
-            cands.append(make_candidate(self.seed, p, b, schedule=self.budget if self.multi_fidelity else None,
+            cands.append(make_candidate(self.seed, p.arch_id, p.arch, b,
+                                        schedule=self.budget if self.multi_fidelity else None,
                                         start=start, checkpoint=self.multi_fidelity and not top))
         by_id = {p.arch_id: p for p in points}
         if not self.points.trains:  # a lookup takes microseconds: no progress bar

@@ -9,7 +9,6 @@ import torch
 from hybridnas.config import load_config
 from hybridnas.data import load_dataset
 from hybridnas.estimate import _epochs_per_candidate, describe, estimate, stand_in_blocks
-from hybridnas.space.costs import network_cost
 from hybridnas.store import RunStore
 from tests.conftest import TINY
 
@@ -62,7 +61,7 @@ def test_what_is_left_is_estimated_and_nothing_random_is_drawn(tiny, tmp_path):
     from tests.conftest import tiny_library
 
     store.ensure_writable()
-    save_library(store, tiny_library(), cfg)
+    save_library(store, tiny_library(), cfg.block.reference_width, cfg.block.cells, cfg.cell.nodes)
     for g in range(2):
         store.write_json(f"generations/gen_{g:03d}.json", {})
     est = estimate(cfg, data, store, torch.device("cpu"))  # the run's library, read from it

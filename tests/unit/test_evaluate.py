@@ -10,7 +10,8 @@ import torch
 from hybridnas.cli.main import main
 from hybridnas.device import Accel, candidate_threads, fits_on_device, resolve_precision
 from hybridnas.errors import UserError
-from hybridnas.evaluate.base import build_evaluator, evaluate_candidate, failure_kind, is_oom
+from hybridnas.evaluate.base import build_evaluator, evaluate_candidate
+from hybridnas.evaluate.candidate import failure_kind, is_oom
 from hybridnas.training import TrainSettings
 from tests.conftest import TINY, metrics, population
 

@@ -65,7 +65,8 @@ def test_continued_training_equals_training_from_scratch():
 
     from hybridnas.config import DataConfig
     from hybridnas.data import load_dataset
-    from hybridnas.evaluate.base import Candidate, evaluate_candidate
+    from hybridnas.evaluate.base import evaluate_candidate
+    from hybridnas.evaluate.candidate import Candidate
     from hybridnas.space.genome import ArchSpec, Genome
     from hybridnas.space.genotype import BlockGenotype
     from hybridnas.training import TrainSettings

@@ -31,15 +31,18 @@ Memory: two networks' activations at once, about twice a DARTS step's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...config import BlockConfig, RunConfig
 from ...errors import UserError
+from ...space.builder import build_network
 from ...space.genotype import BlockGenotype
-from ..supernet import KINDS
+from ..library import reference_spec
+from ..supernet import KINDS, Supernet
 from . import STRATEGIES
 from .base import Batch, BlockStrategy, set_grads
 
@@ -90,7 +93,7 @@ class Cdarts(BlockStrategy):
     name = "cdarts"
     Options = CdartsOptions
 
-    def __init__(self, supernet, cfg, options):
+    def __init__(self, supernet: Supernet, cfg: BlockConfig, options: Mapping[str, Any]):
         super().__init__(supernet, cfg, options)
         free = supernet.parameter_free().clone()
         if "none" in supernet.op_names:  # none is not an op the derivation can pick; leave it alone
@@ -103,7 +106,7 @@ class Cdarts(BlockStrategy):
         self.refresh = True  # derive and (re)build before the next joint step
 
     @classmethod
-    def check_options(cls, opts, run_cfg, source):
+    def check_options(cls, opts, run_cfg: RunConfig, source: str) -> None:
         for key in ("temperature", "balance", "cycle_epochs"):
             if getattr(opts, key) <= 0:
                 raise UserError(f"{source}: '{key}' must be > 0, got {getattr(opts, key)}")
@@ -120,9 +123,6 @@ class Cdarts(BlockStrategy):
     # ---------------------------------------------------------------- the evaluation network
 
     def _build(self, genotype: BlockGenotype) -> nn.Module:
-        from ...space.builder import build_network
-        from ..library import reference_spec
-
         n = self.net
         cells = self.opts.eval_cells or len(n.cells)
         net = build_network(reference_spec(genotype, cells, n.width, n.nodes, n.in_chans, n.num_classes, n.image_size))

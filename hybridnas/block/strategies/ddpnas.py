@@ -45,15 +45,18 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Dict, List, Literal, Optional
+from typing import Any, Dict, List, Literal, Mapping, Optional
 
 import torch
 import torch.nn.functional as F
 
+from ...config import BlockConfig, RunConfig
 from ...errors import UserError
+from ...space.costs import network_cost
 from ...space.genotype import BlockGenotype, CellGenotype
 from ..derive import derive_block_under_budget, derive_cell, parameter_free_count
-from ..supernet import KINDS, CellWeights
+from ..library import reference_spec
+from ..supernet import KINDS, CellWeights, Supernet
 from . import STRATEGIES
 from .base import Batch, BlockStrategy
 from .sampling import new_generator, sample_mask, single_path, uniform_choice
@@ -86,7 +89,7 @@ class Ddpnas(BlockStrategy):
     Options = DdpnasOptions
     single_path = True
 
-    def __init__(self, supernet, cfg, options):
+    def __init__(self, supernet: Supernet, cfg: BlockConfig, options: Mapping[str, Any]):
         super().__init__(supernet, cfg, options)
         self.gen = new_generator()
         self.theta: Dict[str, torch.Tensor] = {}
@@ -109,7 +112,7 @@ class Ddpnas(BlockStrategy):
         self._weights_cache: Dict[Any, CellWeights] = {}
 
     @classmethod
-    def check_options(cls, opts, run_cfg, source):
+    def check_options(cls, opts, run_cfg: RunConfig, source: str) -> None:
         if opts.rounds < 1:
             raise UserError(f"{source}: 'rounds' must be >= 1, got {opts.rounds}")
         if not 0 <= opts.momentum < 1:
@@ -135,7 +138,7 @@ class Ddpnas(BlockStrategy):
         return self._allowed(kind)
 
     @classmethod
-    def uniform_hint(cls, block_cfg) -> str:
+    def uniform_hint(cls, block_cfg: BlockConfig) -> str:
         return (f"raise block.epochs (now {block_cfg.epochs}) or lower the strategy's rounds, so that pruning gets "
                 "further")
 
@@ -264,9 +267,6 @@ class Ddpnas(BlockStrategy):
     def derive_block(self, guarded: bool = True, notes: Optional[List[str]] = None) -> BlockGenotype:
         if self.opts.budget is None or not guarded:
             return super().derive_block(guarded, notes)
-        from ...space.costs import network_cost
-        from ..library import reference_spec
-
         n, c = self.net, self.cfg
 
         def cost(block: BlockGenotype) -> float:

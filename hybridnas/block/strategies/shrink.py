@@ -39,9 +39,10 @@ from typing import Any, Dict, List, Mapping, Set, Tuple
 
 import torch
 
+from ...config import BlockConfig, RunConfig
 from ...errors import UserError
 from ...space.genotype import edge_index
-from ..supernet import KINDS, CellWeights
+from ..supernet import KINDS, CellWeights, Supernet
 from . import STRATEGIES
 from .base import Batch, BlockStrategy, build_strategy
 from .sampling import new_generator, sample_mask, single_path, uniform_choice
@@ -104,12 +105,12 @@ class Shrink(BlockStrategy):
         return {f.name for f in dataclasses.fields(ShrinkOptions)} | inner.option_names(options)
 
     @classmethod
-    def uniform_hint(cls, block_cfg) -> str:
+    def uniform_hint(cls, block_cfg: BlockConfig) -> str:
         inner = str(dict(block_cfg.strategy.options).get("inner", ShrinkOptions.inner))
         return cls._inner_cls(inner, "block.strategy").uniform_hint(block_cfg)
 
     @classmethod
-    def check_options(cls, opts, run_cfg, source):
+    def check_options(cls, opts, run_cfg: RunConfig, source: str) -> None:
         for key in ("keep", "epochs_per_round", "children"):
             if getattr(opts, key) < 1:
                 raise UserError(f"{source}: '{key}' must be >= 1, got {getattr(opts, key)}")
@@ -126,7 +127,7 @@ class Shrink(BlockStrategy):
 
     # ---------------------------------------------------------------- setup
 
-    def __init__(self, supernet, cfg, options):
+    def __init__(self, supernet: Supernet, cfg: BlockConfig, options: Mapping[str, Any]):
         super().__init__(supernet, cfg, options)
         self.inner = build_strategy(self.opts.inner, supernet, cfg, self.opts.inner_options)
         # one set of optimisers: the inner strategy's (its momentum carries over from shrinking)
