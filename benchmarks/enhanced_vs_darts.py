@@ -22,7 +22,7 @@ import time
 
 import torch
 
-from hybridnas.block.library import block_costs, reference_genome
+from hybridnas.space.library import block_costs, reference_genome
 from hybridnas.block.stage import BlockStage, alpha_history
 from hybridnas.config import load_config
 from hybridnas.data import load_dataset

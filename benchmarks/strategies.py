@@ -116,7 +116,7 @@ def step_cost(cfg, data, device, reps: int, samples: int):
     import torch
     import torch.nn.functional as F
 
-    from hybridnas.block.library import reference_spec
+    from hybridnas.space.library import reference_spec
     from hybridnas.block.stage import build_supernet
     from hybridnas.block.strategies.base import build_strategy
     from hybridnas.data import batches
@@ -212,7 +212,7 @@ def arch_step_cost(cfg, data, device, reps: int):
 def worker(args) -> dict:
     import torch
 
-    from hybridnas.block.library import reference_spec
+    from hybridnas.space.library import reference_spec
     from hybridnas.block.stage import BlockStage, alpha_history, build_supernet
     from hybridnas.data import load_dataset
     from hybridnas.device import configure, resolve_device, seed_everything

@@ -12,10 +12,9 @@ The Python API mirrors the CLI; its heavy imports happen on first use::
     model = hybridnas.load(run.export(best["arch_id"]))
 """
 
-__version__ = "0.1.0"
-
 __all__ = ["__version__", "search", "load", "Run", "UserError"]
 
+from .core.version import __version__
 from .errors import UserError
 
 

@@ -262,7 +262,7 @@ def estimate(cfg: RunConfig, data, store, device, library: Optional[Sequence] = 
         net = None
         if done < cfg.engine.generations:
             if library is None and store.exists(BLOCKS):  # a resumed run: its library
-                from .block.library import load_library
+                from .space.library import load_library
 
                 library = load_library(store)
             blocks = library if library is not None else stand_in_blocks(cfg, data.in_chans, data.image_size)

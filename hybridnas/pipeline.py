@@ -48,7 +48,7 @@ def _git_commit() -> Optional[str]:
 def manifest(cfg: RunConfig, device) -> Dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
-    from . import __version__
+    from .core.version import __version__
 
     versions = {}
     for pkg in ("torch", "pymoo", "deap", "numpy", "scikit-learn", "matplotlib", "PyYAML"):

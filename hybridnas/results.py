@@ -58,7 +58,7 @@ class RunResults:
 
     @cached_property
     def library(self):
-        from .block.library import load_library
+        from .space.library import load_library
 
         if not self.store.exists(BLOCKS):
             raise UserError(f"run '{self.root}' has no block library yet; resume the search to finish the block stage")

@@ -32,7 +32,7 @@ TINY_BLOCKS = (
 
 
 def tiny_library():
-    from hybridnas.block.library import LibraryEntry
+    from hybridnas.space.library import LibraryEntry
     from hybridnas.space.genotype import BlockGenotype
 
     return [LibraryEntry(BlockGenotype.parse(g), (i,), ({},), 0, 0, 0, 0) for i, g in enumerate(TINY_BLOCKS)]

@@ -33,7 +33,7 @@ from ..space.genotype import BlockGenotype
 from ..store.layout import ALPHA_LOG, BLOCK_CKPT, BLOCK_MEMORY, BLOCK_WARM, BLOCKS, block_member
 from .derive import count_ops
 from .health import check_member, distribution_stats
-from .library import LibraryEntry, block_costs, load_library, save_library
+from ..space.library import LibraryEntry, block_costs, load_library, save_library
 from .strategies.base import build_strategy, member_options
 from .supernet import KINDS, Supernet
 

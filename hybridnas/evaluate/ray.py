@@ -206,9 +206,7 @@ class RayEvaluator(Evaluator):
         threads = self.threads()[0]
         copies = max(1, int(round(1 / gpus))) if 0 < gpus < 1 else 1
         setup = TaskSetup(self.setup(threads, copies), gpu=gpus > 0)
-        import hybridnas
-
-        pkg = Path(hybridnas.__file__).resolve().parent
+        pkg = Path(__file__).resolve().parents[1]  # the hybridnas package folder
         # Workers import this very package: put its folder first on their path, and on a
         # cluster of other machines ship it along.
         # OpenMP threads that sleep when idle (see hybridnas.device.passive_wait), unless set here.

@@ -16,7 +16,7 @@ import io
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..core.uncertainty import NOISE_COLUMNS, mark_within_noise
-from ..block.library import CONVENTION
+from ..space.library import CONVENTION
 from ..core.objectives import cost_objectives, error
 from ..store.layout import (EVALS, FRONT_CSV, FRONT_JSON, HV_REFERENCE, fidelity_checkpoint, generation, proxy_weights,
                             surrogate_iteration)

@@ -92,7 +92,7 @@ def data_part(cfg, data) -> Optional[Dict[str, Any]]:
 def versions() -> Dict[str, Optional[str]]:
     from importlib.metadata import PackageNotFoundError, version
 
-    from .. import __version__
+    from ..core.version import __version__
 
     out: Dict[str, Optional[str]] = {"hybridnas": __version__}
     for pkg in VERSIONED[1:]:

@@ -441,6 +441,6 @@ class RunStore:
 
 
 def _version() -> str:
-    from .. import __version__
+    from ..core.version import __version__
 
     return __version__

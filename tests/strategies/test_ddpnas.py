@@ -134,7 +134,7 @@ def test_budget_derivation_meets_the_budget_from_the_distribution():
     for _ in range(3 * len(OPS)):
         scripted_subnet(s, net)
     free = s.derive()
-    from hybridnas.block.library import reference_spec
+    from hybridnas.space.library import reference_spec
 
     def cost(g):
         b = cfg.block

@@ -57,7 +57,7 @@ def test_what_is_left_is_estimated_and_nothing_random_is_drawn(tiny, tmp_path):
     line = describe(est)
     assert line.startswith("estimate: ") and "block stage" in line and "stand-in blocks" in line
     # a resumed run: the block stage is done and two generations are on disk
-    from hybridnas.block.library import save_library
+    from hybridnas.space.library import save_library
     from tests.conftest import tiny_library
 
     store.ensure_writable()

@@ -41,7 +41,7 @@ from ...config import BlockConfig, RunConfig
 from ...errors import UserError
 from ...space.builder import build_network
 from ...space.genotype import BlockGenotype
-from ..library import reference_spec
+from ...space.library import reference_spec
 from ..supernet import KINDS, Supernet
 from . import STRATEGIES
 from .base import Batch, BlockStrategy, set_grads

@@ -55,7 +55,7 @@ from ...errors import UserError
 from ...space.costs import network_cost
 from ...space.genotype import BlockGenotype, CellGenotype
 from ..derive import derive_block_under_budget, derive_cell, parameter_free_count
-from ..library import reference_spec
+from ...space.library import reference_spec
 from ..supernet import KINDS, CellWeights, Supernet
 from . import STRATEGIES
 from .base import Batch, BlockStrategy

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Tuple
 
 from ..errors import UserError
-from ..space.costs import cell_cost, network_cost
-from ..space.cell import CellPlan
-from ..space.genome import ArchSpec, Genome, Stage
-from ..space.genotype import BlockGenotype
+from .costs import cell_cost, network_cost
+from .cell import CellPlan
+from .genome import ArchSpec, Genome, Stage
+from .genotype import BlockGenotype
 from ..store.layout import BLOCKS
 
 CONVENTION = "macs = multiply-accumulates; flops = 2 x macs (torch.utils.flop_counter.FlopCounterMode convention)"
