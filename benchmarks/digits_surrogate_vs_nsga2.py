@@ -80,8 +80,8 @@ def main():
     score(runs)
     print(f"\nHV of the (test error, params, FLOPs) front, one reference for all runs; load average at the end "
           f"{os.getloadavg()[0]:.1f}\n")
-    print(f"| method | HV mean ± std | worst seed | per seed | best test acc on the front (mean) | front size (mean) "
-          f"| trained per run |")
+    print("| method | HV mean ± std | worst seed | per seed | best test acc on the front (mean) | front size (mean) "
+          "| trained per run |")
     print("|---|---|---|---|---|---|---|")
     for method in METHODS:
         hv = np.array([runs[(method, s)]["hv"] for s in seeds])

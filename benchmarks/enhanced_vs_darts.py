@@ -22,14 +22,14 @@ import time
 
 import torch
 
-from hybridnas.space.library import block_costs, reference_genome
 from hybridnas.block.stage import BlockStage, alpha_history
 from hybridnas.config import load_config
 from hybridnas.data import load_dataset
 from hybridnas.device import derive_seed
-from hybridnas.space.builder import build_network
 from hybridnas.progress import Progress
+from hybridnas.space.builder import build_network
 from hybridnas.space.genome import ArchSpec
+from hybridnas.space.library import reference_genome
 from hybridnas.store import RunStore
 from hybridnas.training import TrainSettings, fit
 

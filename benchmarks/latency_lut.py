@@ -21,9 +21,9 @@ import time
 import numpy as np
 
 from hybridnas.config import load_config
-from hybridnas.space.latency import LatencyTable, _components
 from hybridnas.space.genome import ArchSpec, GenomeSpace
 from hybridnas.space.genotype import BlockGenotype, CellGenotype
+from hybridnas.space.latency import LatencyTable, _components
 
 SHAPES = {"digits": (1, 8, 8, 10), "cifar10": (3, 32, 32, 10), "cifar100": (3, 32, 32, 100)}
 

@@ -40,18 +40,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from hybridnas.network.predictors import kendall_tau  # noqa: E402
 from hybridnas.config import load_config  # noqa: E402
 from hybridnas.data import load_dataset  # noqa: E402
 from hybridnas.device import derive_seed  # noqa: E402
 from hybridnas.evaluate.base import build_evaluator  # noqa: E402
+from hybridnas.network.predictors import kendall_tau  # noqa: E402
 from hybridnas.network.scheduler import random_candidates  # noqa: E402
 from hybridnas.space.builder import build_network  # noqa: E402
 from hybridnas.space.genome import ArchSpec  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evaluators import random_block  # noqa: E402
-
 
 REFERENCE = {}  # (data settings, epochs, networks) -> accuracy of each network's longer training
 

@@ -116,11 +116,11 @@ def step_cost(cfg, data, device, reps: int, samples: int):
     import torch
     import torch.nn.functional as F
 
-    from hybridnas.space.library import reference_spec
     from hybridnas.block.stage import build_supernet
     from hybridnas.block.strategies.base import build_strategy
     from hybridnas.data import batches
     from hybridnas.space.builder import build_network
+    from hybridnas.space.library import reference_spec
 
     b = cfg.block
     net = build_supernet(cfg, data, device)
@@ -212,11 +212,11 @@ def arch_step_cost(cfg, data, device, reps: int):
 def worker(args) -> dict:
     import torch
 
-    from hybridnas.space.library import reference_spec
     from hybridnas.block.stage import BlockStage, alpha_history, build_supernet
     from hybridnas.data import load_dataset
     from hybridnas.device import configure, resolve_device, seed_everything
     from hybridnas.space.builder import build_network
+    from hybridnas.space.library import reference_spec
     from hybridnas.store import RunStore
     from hybridnas.training import TrainSettings, fit
 

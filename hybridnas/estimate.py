@@ -38,8 +38,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .store.layout import BLOCKS, GENERATION_FILES, GENERATIONS
 from .config import RunConfig
+from .store.layout import BLOCKS, GENERATION_FILES, GENERATIONS
 
 
 @dataclass(frozen=True)
@@ -189,8 +189,8 @@ def network_stage(cfg: RunConfig, blocks: Sequence, shape, sizes: Dict[str, int]
     import torch
 
     from .device import Accel, candidate_threads, cpu_share, derive_seed, evaluation_devices, torch_threads
-    from .space.builder import build_network
     from .network.points import NetworkPoints
+    from .space.builder import build_network
     from .training import TrainSettings, make_optimizer
 
     in_chans, num_classes, size = shape

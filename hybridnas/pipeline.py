@@ -12,8 +12,6 @@ same call resumes a killed search; a write that fails for want of space says how
 
 from __future__ import annotations
 
-import json
-import os
 import platform
 import re
 import shutil
@@ -23,13 +21,39 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from .config import (Checks, RunConfig, Source, check_against_data, config_from_dict, dump_yaml, load_config,
-                     plain_name, resolve_space_path, to_dict)
+from .config import (
+    Checks,
+    RunConfig,
+    Source,
+    check_against_data,
+    config_from_dict,
+    dump_yaml,
+    load_config,
+    plain_name,
+    resolve_space_path,
+)
 from .errors import UserError
 from .progress import Progress
 from .store import FORMAT_VERSION, RunStore, WriteFailed
-from .store.layout import (ARCH, BLOCK_CKPT, BLOCK_DIR, BLOCK_MEMBERS, BLOCK_WARM, BLOCKS, CONFIG, DATASET, ENTRIES,
-                           EVALS, FINGERPRINT, INIT_FROM, LOG, MANIFEST, SUMMARY, TABLE, export_dir)
+from .store.layout import (
+    ARCH,
+    BLOCK_CKPT,
+    BLOCK_DIR,
+    BLOCK_MEMBERS,
+    BLOCK_WARM,
+    BLOCKS,
+    CONFIG,
+    DATASET,
+    ENTRIES,
+    EVALS,
+    FINGERPRINT,
+    INIT_FROM,
+    LOG,
+    MANIFEST,
+    SUMMARY,
+    TABLE,
+    export_dir,
+)
 
 RUNS_DIR = Path("runs")
 
@@ -358,15 +382,14 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
 
     import torch
 
-    from .callbacks import StopSearch, resolve
-
     from .block.stage import BlockStage
+    from .callbacks import StopSearch, resolve
     from .device import configure, resolve_device, restore_threads, seed_everything
     from .evaluate.base import build_evaluator
-    from .space.costs import check_constraints
-    from .space.latency import LatencyTable
     from .network.points import NetworkPoints
     from .network.stage import NetworkStage
+    from .space.costs import check_constraints
+    from .space.latency import LatencyTable
     from .store import fingerprint
 
     progress = progress or Progress()

@@ -24,8 +24,20 @@ from .analysis.pick import pick_labels
 from .core.uncertainty import NOISE_MARK, fill_standard_errors, noise_note
 from .progress import say
 from .results import RunResults
-from .store.layout import (CARD_JSON, CONFIG, DATASET, EXPORTS, FRONT_HTML, MANIFEST, PLOTS, REPORT_HTML, REPORT_MD,
-                           SUMMARY, TABLE, block_member)
+from .store.layout import (
+    CARD_JSON,
+    CONFIG,
+    DATASET,
+    EXPORTS,
+    FRONT_HTML,
+    MANIFEST,
+    PLOTS,
+    REPORT_HTML,
+    REPORT_MD,
+    SUMMARY,
+    TABLE,
+    block_member,
+)
 
 Block = Tuple[Any, ...]  # ("h", level, text) | ("p", text) | ("table", head, rows) | ("img", path, alt) | ("code", text)
 

@@ -9,15 +9,28 @@ from __future__ import annotations
 import logging
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 from .config import RunConfig, config_from_dict
 from .core.objectives import cost_objectives, maximized, pareto_front, top_budget
 from .errors import UserError
 from .progress import say
 from .store import RunStore
-from .store.layout import (BLOCKS, CONFIG, DATASET, EVALS, GENERATION_FILES, GENERATIONS, MODEL, PICKS, SUMMARY,
-                           SURROGATE, SURROGATE_FILES, TRAINED, trained_dir)
+from .store.layout import (
+    BLOCKS,
+    CONFIG,
+    DATASET,
+    EVALS,
+    GENERATION_FILES,
+    GENERATIONS,
+    MODEL,
+    PICKS,
+    SUMMARY,
+    SURROGATE,
+    SURROGATE_FILES,
+    TRAINED,
+    trained_dir,
+)
 
 
 def warn_loss(command: str, run) -> None:

@@ -29,8 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..errors import UserError
 from ..store import RunStore
-from ..store.layout import (BLOCKS, CONFIG, DATASET, EVALS, FRONT_JSON, GENERATIONS, MANIFEST, PICKS, SUMMARY,
-                             TRAINED)
+from ..store.layout import BLOCKS, CONFIG, DATASET, EVALS, FRONT_JSON, GENERATIONS, MANIFEST, PICKS, SUMMARY, TRAINED
 
 WATCHED = (CONFIG, DATASET, BLOCKS, EVALS, TRAINED, PICKS, FRONT_JSON, SUMMARY, MANIFEST)
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")

@@ -14,10 +14,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..errors import UserError
+from ..store.layout import BLOCKS, HV_REFERENCE, cell_plot_stem
 from .block_plots import alpha_figures
-from .style import (ACC_LABEL, FLOPS_LABEL, FORMATS, PARAMS_LABEL, Theme, log_count_axis, pyplot, rc_params, save,
-                    theme_of, whole_ticks)
-from ..store.layout import BLOCKS, HV_REFERENCE, cell_plot_stem, plot_file
+from .style import (
+    ACC_LABEL,
+    FLOPS_LABEL,
+    FORMATS,
+    PARAMS_LABEL,
+    Theme,
+    log_count_axis,
+    pyplot,
+    rc_params,
+    save,
+    theme_of,
+    whole_ticks,
+)
 
 if TYPE_CHECKING:  # numpy and the run reader load when a figure is drawn, so ``hybridnas --help``
     from ..results import RunResults  # (which lists FIGURES) stays quick
@@ -342,8 +353,8 @@ def fig_surrogate(results: RunResults, t: Theme):
 
 def fig_proxy(results: RunResults, t: Theme):
     """Proxy (search) accuracy against full-training accuracy of the models trained fully."""
-    from .proxy import proxy_agreement
     from ..core.uncertainty import standard_error
+    from .proxy import proxy_agreement
 
     plt = pyplot()
     trained = list(results.trained().values())

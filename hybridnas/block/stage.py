@@ -30,10 +30,10 @@ from ..data import Dataset, batches
 from ..device import derive_seed
 from ..progress import Progress
 from ..space.genotype import BlockGenotype
+from ..space.library import LibraryEntry, block_costs, load_library, save_library
 from ..store.layout import ALPHA_LOG, BLOCK_CKPT, BLOCK_MEMORY, BLOCK_WARM, BLOCKS, block_member
 from .derive import count_ops
 from .health import check_member, distribution_stats
-from ..space.library import LibraryEntry, block_costs, load_library, save_library
 from .strategies.base import build_strategy, member_options
 from .supernet import KINDS, Supernet
 

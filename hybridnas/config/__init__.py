@@ -11,14 +11,48 @@ The package imports no plug-in: the checks that need one are hooks the plug-ins 
 :data:`hybridnas.registry.CONFIG_HOOKS`. The names below are its API.
 """
 
-from .check import (MAX_BLOCKS, MAX_IMAGE_SIZE, MAX_POPULATION, MAX_STAGES, check, check_against_data, check_train,
-                    check_train_against_data, plain_name, space_size, train_data_config)
+from .check import (
+                    MAX_BLOCKS,
+                    MAX_IMAGE_SIZE,
+                    MAX_POPULATION,
+                    MAX_STAGES,
+                    check,
+                    check_against_data,
+                    check_train,
+                    check_train_against_data,
+                    plain_name,
+                    space_size,
+                    train_data_config,
+)
 from .convert import absolute_data_path, dump_yaml, from_dict, replace, to_dict
-from .load import (DEFAULT_SPACE, SPACES_DIR, apply_overrides, config_from_dict, deep_merge, load_config,
-                   resolve_space_path)
-from .schema import (MEMBER_KEYS, OBJECTIVES, BlockConfig, CellConfig, ConstraintsConfig, DataConfig, EngineConfig,
-                     EvaluationConfig, FidelityConfig, LatencyConfig, NetworkConfig, RayConfig, RunConfig,
-                     StrategyConfig, SurrogateConfig, TableConfig, TrainConfig)
+from .load import (
+                    DEFAULT_SPACE,
+                    SPACES_DIR,
+                    apply_overrides,
+                    config_from_dict,
+                    deep_merge,
+                    load_config,
+                    resolve_space_path,
+)
+from .schema import (
+                    MEMBER_KEYS,
+                    OBJECTIVES,
+                    BlockConfig,
+                    CellConfig,
+                    ConstraintsConfig,
+                    DataConfig,
+                    EngineConfig,
+                    EvaluationConfig,
+                    FidelityConfig,
+                    LatencyConfig,
+                    NetworkConfig,
+                    RayConfig,
+                    RunConfig,
+                    StrategyConfig,
+                    SurrogateConfig,
+                    TableConfig,
+                    TrainConfig,
+)
 from .source import Checks, Source, parse_override, where
 
 __all__ = [

@@ -17,8 +17,19 @@ from typing import Mapping, Optional, Sequence, Tuple, Union
 
 from ..registry import CONFIG_HOOKS
 from .convert import absolute_data_path, from_dict, to_dict
-from .schema import (OBJECTIVES, BlockConfig, CellConfig, ConstraintsConfig, DataConfig, EngineConfig,
-                     EvaluationConfig, LatencyConfig, NetworkConfig, RunConfig, TrainConfig)
+from .schema import (
+    OBJECTIVES,
+    BlockConfig,
+    CellConfig,
+    ConstraintsConfig,
+    DataConfig,
+    EngineConfig,
+    EvaluationConfig,
+    LatencyConfig,
+    NetworkConfig,
+    RunConfig,
+    TrainConfig,
+)
 from .source import Checks
 
 # A population, initial design or batch of networks beyond this is a typo rather than a search: it

@@ -13,6 +13,7 @@ from typing import Any, Dict, Literal, Mapping, Optional, Tuple
 
 from .source import Checks, describe
 
+
 def _req(default=None, **kw):
     """A field the space file must set (the default only keeps dataclass ordering simple).
 

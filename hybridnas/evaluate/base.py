@@ -28,11 +28,20 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from ..core.uncertainty import accuracy_fields
 from ..config import RunConfig
+from ..core.uncertainty import accuracy_fields
 from ..data import Dataset
-from ..device import (configure, cpu_cores, derive_seed, fits_on_device, resolve_precision, restore_threads,
-                      seed_everything, thread_plan, torch_threads)
+from ..device import (
+    configure,
+    cpu_cores,
+    derive_seed,
+    fits_on_device,
+    resolve_precision,
+    restore_threads,
+    seed_everything,
+    thread_plan,
+    torch_threads,
+)
 from ..space.genome import ArchSpec
 from ..training import DivergedError, TrainingTimeout, TrainSettings, fit, make_optimizer
 from . import EVALUATORS

@@ -60,8 +60,9 @@ class LocalEvaluator(Evaluator):
         return cpu_share(self.workers)
 
     def _start(self):
-        import torch.multiprocessing as tmp
         from concurrent.futures import ProcessPoolExecutor
+
+        import torch.multiprocessing as tmp
 
         from ..device import passive_wait
 

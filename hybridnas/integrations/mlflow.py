@@ -98,9 +98,9 @@ class MLflowCallback(Callback):
             self.client.log_batch(self.run_id, params=params[i:i + 100])
 
     def on_generation(self, run, summary: Dict[str, Any]) -> None:
-        from mlflow.entities import Metric
-
         import time
+
+        from mlflow.entities import Metric
 
         now, step = int(time.time() * 1000), int(summary["generation"])
         metrics = [Metric(k, v, now, step) for k, v in front_metrics(run, summary).items()]

@@ -25,10 +25,10 @@ import numpy as np
 
 from ..config import EvaluationConfig, RunConfig
 from ..core.objectives import COSTS, ERROR, hv_reference, objective_value
+from ..space.costs import network_cost, smallest_cost
 from ..space.genome import ArchSpec, GenomeSpace
 from ..space.table import Table
 from . import fidelity
-from ..space.costs import network_cost, smallest_cost
 
 HV_SAMPLE = 2000  # random genomes whose costs bound a network space's hypervolume
 HV_LATENCY_SAMPLE = 64  # the first of them timed for the latency bounds (timing is not free)

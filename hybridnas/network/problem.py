@@ -30,8 +30,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.moo import normalise
 from ..config import RunConfig
+from ..core.moo import normalise
 from ..core.objectives import ERROR, maximized, objective_value
 from ..evaluate.base import Evaluator
 from ..progress import Progress

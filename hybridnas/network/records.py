@@ -15,13 +15,20 @@ import csv
 import io
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from ..core.objectives import cost_objectives, error
 from ..core.uncertainty import NOISE_COLUMNS, mark_within_noise
 from ..space.library import CONVENTION
-from ..core.objectives import cost_objectives, error
-from ..store.layout import (EVALS, FRONT_CSV, FRONT_JSON, HV_REFERENCE, fidelity_checkpoint, generation, proxy_weights,
-                            surrogate_iteration)
 from ..store import RunStore
-
+from ..store.layout import (
+    EVALS,
+    FRONT_CSV,
+    FRONT_JSON,
+    HV_REFERENCE,
+    fidelity_checkpoint,
+    generation,
+    proxy_weights,
+    surrogate_iteration,
+)
 
 FRONT_COLUMNS = ("arch_id", "genome", "val_acc", "val_acc_se", "test_acc", "test_acc_se", "within_noise_of", "error",
                  "params", "macs", "flops", "latency", "epochs", "seconds")

@@ -51,8 +51,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.moo import non_dominated
 from ..config import EngineConfig, SurrogateConfig
+from ..core.moo import non_dominated
 from ..device import derive_seed
 from ..errors import UserError
 from .acquisition import Samples, greedy_ehvi

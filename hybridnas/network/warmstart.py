@@ -40,9 +40,9 @@ from ..progress import Progress
 from ..results import RunResults
 from ..space.genome import Genome
 from ..store import RunStore
+from ..store.layout import ALPHA_LOG, BLOCK_DIR, BLOCK_MEMBERS, BLOCKS, EVALS, INIT_FROM
 from .points import NetworkPoints
 from .problem import NetworkProblem
-from ..store.layout import ALPHA_LOG, BLOCK_DIR, BLOCK_MEMBERS, BLOCKS, EVALS, INIT_FROM
 
 PLACEMENT = ("workers", "timeout_s", "ray")  # where evaluations run, not what they measure
 BLOCK_LOGS = (ALPHA_LOG,)

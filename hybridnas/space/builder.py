@@ -12,7 +12,7 @@ exported network is exactly :func:`build_network(spec)` and the analytic cost mo
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 import torch
 import torch.nn as nn

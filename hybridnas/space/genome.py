@@ -21,10 +21,9 @@ library it indexes, base width, input and output shape): what export writes as J
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Tuple
 
 from ..errors import UserError
 from .genes import Gene, GeneSpec

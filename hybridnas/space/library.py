@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Tuple
 
 from ..errors import UserError
-from .costs import cell_cost, network_cost
+from ..store.layout import BLOCKS
 from .cell import CellPlan
+from .costs import cell_cost, network_cost
 from .genome import ArchSpec, Genome, Stage
 from .genotype import BlockGenotype
-from ..store.layout import BLOCKS
 
 CONVENTION = "macs = multiply-accumulates; flops = 2 x macs (torch.utils.flop_counter.FlopCounterMode convention)"
 

@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from hybridnas.core.moo import hypervolume, non_dominated
 from hybridnas.config import EngineConfig, SurrogateConfig
-from hybridnas.network.engines.base import ENGINES, build_engine
-from hybridnas.network.engines.base import Problem
+from hybridnas.core.moo import hypervolume, non_dominated
+from hybridnas.network.engines.base import ENGINES, Problem, build_engine
 
 
 class ZDT(Problem):

@@ -156,9 +156,9 @@ def test_a_search_stopped_midway_resumes_without_repeating_a_network(tmp_path, m
 def test_hypervolume_lower_bounds_are_the_smallest_network_of_the_library(tmp_path):
     from hybridnas.config import load_config
     from hybridnas.data import load_dataset
-    from hybridnas.space.costs import smallest_cost
     from hybridnas.network.points import NetworkPoints
     from hybridnas.network.stage import NetworkStage
+    from hybridnas.space.costs import smallest_cost
     from hybridnas.store import RunStore
     from tests.conftest import TINY, tiny_library
 

@@ -4,10 +4,17 @@ import numpy as np
 import pytest
 
 from hybridnas.config import EngineConfig, SurrogateConfig
-from hybridnas.network.engines.base import ENGINES, build_engine
-from hybridnas.network.engines.variation import (CROSSOVER_SWAP, ORDINAL_STEP, VARIATION, History, crossover,
-                                                 mutate, reset, step_or_reset)
-from hybridnas.network.engines.base import Problem
+from hybridnas.network.engines.base import ENGINES, Problem, build_engine
+from hybridnas.network.engines.variation import (
+    CROSSOVER_SWAP,
+    ORDINAL_STEP,
+    VARIATION,
+    History,
+    crossover,
+    mutate,
+    reset,
+    step_or_reset,
+)
 from hybridnas.space.genes import Gene, GeneSpec
 
 DRAWS = 40_000

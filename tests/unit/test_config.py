@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hybridnas.config import load_config, parse_override, to_dict, config_from_dict
+from hybridnas.config import config_from_dict, load_config, parse_override, to_dict
 from hybridnas.errors import UserError
 from tests.conftest import TINY
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from hybridnas.config import DataConfig
-from hybridnas.data import batches, build_dataset, load_dataset, random_crop_flip, cutout
+from hybridnas.data import batches, build_dataset, cutout, load_dataset, random_crop_flip
 from hybridnas.errors import UserError
 
 
@@ -89,7 +89,6 @@ def test_folder_test_split_with_a_class_train_lacks_is_an_error(tmp_path):
 def test_folder_16_bit_png_is_scaled_not_wrapped(tmp_path):
     from PIL import Image
 
-    from hybridnas.data.sources import load_folder
 
     for c in "ab":
         (tmp_path / c).mkdir()

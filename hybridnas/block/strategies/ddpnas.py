@@ -54,8 +54,8 @@ from ...config import BlockConfig, RunConfig
 from ...errors import UserError
 from ...space.costs import network_cost
 from ...space.genotype import BlockGenotype, CellGenotype
-from ..derive import derive_block_under_budget, derive_cell, parameter_free_count
 from ...space.library import reference_spec
+from ..derive import derive_block_under_budget, derive_cell, parameter_free_count
 from ..supernet import KINDS, CellWeights, Supernet
 from . import STRATEGIES
 from .base import Batch, BlockStrategy
