@@ -94,7 +94,8 @@ def main():
     torch.set_num_threads(1)
     cfg = load_config(args.space, ["device=cpu", *args.overrides])
     data = load_dataset(cfg.data, cfg.seed)
-    print(f"torch {torch.__version__}, 1 thread, {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"torch {torch.__version__}, 1 thread, {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}",
+          flush=True)
     candidates_part(args, cfg, data)
     supernet_part(args, cfg, data)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")

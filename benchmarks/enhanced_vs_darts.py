@@ -119,10 +119,12 @@ def main():
     agg = {}
     for method in ("darts", "enhanced"):
         rs = [r for r in rows if r["method"] == method]
-        m = {k: statistics.mean(r[k] for r in rs) for k in ("cell_params", "cell_flops", "net_params", "net_flops", "acc", "epoch_s")}
+        m = {k: statistics.mean(r[k] for r in rs)
+             for k in ("cell_params", "cell_flops", "net_params", "net_flops", "acc", "epoch_s")}
         sd = {k: statistics.pstdev(r[k] for r in rs) for k in m}
         agg[method] = m
-        print(f"| {method} | {m['cell_params']:,.0f} ± {sd['cell_params']:,.0f} | {m['cell_flops']:,.0f} ± {sd['cell_flops']:,.0f} "
+        print(f"| {method} | {m['cell_params']:,.0f} ± {sd['cell_params']:,.0f} "
+              f"| {m['cell_flops']:,.0f} ± {sd['cell_flops']:,.0f} "
               f"| {m['net_params']:,.0f} ± {sd['net_params']:,.0f} | {m['net_flops']:,.0f} ± {sd['net_flops']:,.0f} "
               f"| {100 * m['acc']:.2f} ± {100 * sd['acc']:.2f} % | {m['epoch_s']:.1f} |")
     e, d = agg["enhanced"], agg["darts"]

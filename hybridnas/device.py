@@ -45,7 +45,8 @@ def resolve_device(name: str = "auto"):
             raise UserError(f"unknown device '{name}'; use auto, cpu, cuda or cuda:N") from None
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise UserError(
-                f"device '{name}' does not exist: {torch.cuda.device_count()} GPU(s) are visible; use cuda:0..cuda:{torch.cuda.device_count() - 1}"
+                f"device '{name}' does not exist: {torch.cuda.device_count()} GPU(s) are visible; "
+                f"use cuda:0..cuda:{torch.cuda.device_count() - 1}"
             )
         return dev
     if name == "cpu":
@@ -221,7 +222,8 @@ def resolve_precision(name: str, device) -> str:
     if name == "fp16" and dev.type != "cuda":
         raise UserError("evaluation.precision 'fp16' needs a CUDA GPU; use bf16 or fp32 on CPU")
     if name == "bf16" and dev.type == "cuda" and not bf16_supported(dev):
-        raise UserError(f"evaluation.precision 'bf16': {torch.cuda.get_device_name(dev)} has no native bf16; use fp16 or auto")
+        raise UserError(f"evaluation.precision 'bf16': {torch.cuda.get_device_name(dev)} has no native bf16; "
+                        "use fp16 or auto")
     return name
 
 

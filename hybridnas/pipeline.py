@@ -436,7 +436,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         else:
             if not store.exists(DATASET):
                 store.write_json(DATASET, data.info())
-            progress.info(f"run {store.root} | {data.describe()} | device {device} | torch threads {torch.get_num_threads()}")
+            progress.info(f"run {store.root} | {data.describe()} | device {device} | "
+                          f"torch threads {torch.get_num_threads()}")
             if init_from is not None:  # before the block stage: a reused library skips it
                 from .network.warmstart import prepare_library
 
@@ -450,7 +451,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             pace = pace_of(estimated, time.perf_counter() - t_stage)
             check_constraints(cfg, data.in_chans, data.num_classes, data.image_size, [e.genotype for e in library])
             for i, e in enumerate(library):
-                progress.info(f"  block {i}: {e.net_params:,} params, {2 * e.net_macs:,} FLOPs (reference net) | {e.genotype}")
+                progress.info(f"  block {i}: {e.net_params:,} params, {2 * e.net_macs:,} FLOPs (reference net) | "
+                              f"{e.genotype}")
             if estimated is not None and estimated.get("block_stage_s") is not None:  # again, with the real blocks
                 estimated["with_library"] = _estimate(cfg, data, store, device, progress, library, pace)
             latency = LatencyTable.from_config(cfg, store, device) if cfg.wants_latency else None
@@ -461,7 +463,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         with build_evaluator(cfg, data, device, workdir=store.root) as evaluator:
             threads, note = evaluator.threads()
             if not cfg.tabular:
-                progress.info(f"network stage: {cfg.evaluation.workers} worker(s) per device, {threads} torch thread(s) each"
+                progress.info(f"network stage: {cfg.evaluation.workers} worker(s) per device, "
+                              f"{threads} torch thread(s) each"
                               + (f" ({note})" if note else ""))
             stage = NetworkStage(cfg, points, evaluator, store, progress, callbacks or None)
             from .network.warmstart import seed
@@ -495,7 +498,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         plottable = bool(front) and all(k in r for r in front for k in ("val_acc", "params", "flops"))
         if front and all("val_acc" in r for r in front):
             best = max(front, key=lambda r: r["val_acc"])
-            summary.update(best_val_acc=best["val_acc"], best_test_acc=best.get("test_acc"), best_arch_id=best["arch_id"])
+            summary.update(best_val_acc=best["val_acc"], best_test_acc=best.get("test_acc"),
+                           best_arch_id=best["arch_id"])
         if front and all("params" in r for r in front):
             params = [r["params"] for r in front]
             summary.update(params_range=[min(params), max(params)], params_span=max(params) / max(min(params), 1))

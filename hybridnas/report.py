@@ -37,9 +37,11 @@ from .store.layout import (
     SUMMARY,
     TABLE,
     block_member,
+    cell_plot_stem,
 )
 
-Block = Tuple[Any, ...]  # ("h", level, text) | ("p", text) | ("table", head, rows) | ("img", path, alt) | ("code", text)
+# ("h", level, text) | ("p", text) | ("table", head, rows) | ("img", path, alt) | ("code", text)
+Block = Tuple[Any, ...]
 
 
 # ------------------------------------------------------------------------------ content
@@ -75,7 +77,8 @@ def _summary(results: RunResults) -> List[Block]:
         engine += (f"; {s['distinct_evaluations']} distinct networks evaluated, {s['proposed']} proposed "
                    f"({s['infeasible']} infeasible), {s['duplicates_rejected']} repeats rejected")
     setup = (f"hybridnas {m.get('hybridnas')}, torch {m.get('packages', {}).get('torch')}, device {m.get('device')}, "
-             f"seed {m.get('seed')}, git commit `{(m.get('git_commit') or 'unknown')[:12]}`, started {m.get('created')}")
+             f"seed {m.get('seed')}, git commit `{(m.get('git_commit') or 'unknown')[:12]}`, "
+             f"started {m.get('created')}")
     if cfg.tabular:  # genes looked up in a table: no dataset, no block stage, nothing trained
         t = store.read_json(TABLE, default={})
         items = [
@@ -158,7 +161,8 @@ def _front_table(results: RunResults) -> List[Block]:
     note = noise_note(front)
     return [
         ("h", 2, "The Pareto front"),
-        ("p", f"{len(front)} {'model' if len(front) == 1 else 'models'} no other model beats in all of {', '.join(results.config.objectives)} at once, "
+        ("p", f"{len(front)} {'model' if len(front) == 1 else 'models'} no other model beats in all of "
+              f"{', '.join(results.config.objectives)} at once, "
               + ("sorted by parameters. Values are the table's columns, looked up (nothing was trained). "
                  if tab else
                  "sorted by parameters. Accuracy after the proxy training of the search; FLOPs = 2 x MACs "
@@ -418,7 +422,8 @@ def to_html(blocks: Sequence[Block], title: str) -> str:
             out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         elif kind == "img":
             src = html.escape(b[1], quote=True)
-            out.append(f'<p><a href="{src}"><img src="{src}" alt="{html.escape(b[2], quote=True)}" loading="lazy"></a></p>')
+            out.append(f'<p><a href="{src}"><img src="{src}" alt="{html.escape(b[2], quote=True)}" '
+                       'loading="lazy"></a></p>')
         elif kind == "code":
             out.append(f"<pre><code>{html.escape(b[1])}</code></pre>")
     out += ["</body>", "</html>", ""]

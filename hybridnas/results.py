@@ -133,7 +133,8 @@ class RunResults:
         if failed:
             why.append(f"{failed} of {len(recs)} evaluated models failed (reasons in evaluations.jsonl)")
         if limits:
-            why.append(f"no {'other ' if failed else ''}model met " + ", ".join(f"{k}={v:g}" for k, v in limits.items()))
+            why.append(f"no {'other ' if failed else ''}model met "
+                       + ", ".join(f"{k}={v:g}" for k, v in limits.items()))
         return UserError(f"run '{self.root}' has no model on its front: {'; '.join(why) or 'nothing was evaluated'}; "
                          "relax the constraints (or fix the failures) and start a new search")
 
@@ -155,7 +156,8 @@ class RunResults:
         if not matches:
             raise UserError(f"no evaluated model with id '{ident}' in run '{self.root}'; see front.csv for ids")
         if len(matches) > 1:
-            raise UserError(f"id '{ident}' is ambiguous in run '{self.root}' ({len(matches)} matches); give more characters")
+            raise UserError(f"id '{ident}' is ambiguous in run '{self.root}' ({len(matches)} matches); "
+                            "give more characters")
         aid = matches.pop()
         # the longest budget it reached (multi-fidelity keeps one record per rung)
         return max((r for r in recs if r["arch_id"] == aid), key=lambda r: r.get("epochs") or 0)

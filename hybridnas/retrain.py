@@ -101,7 +101,8 @@ def train_model(
     cfg = results.config
     record = results.record(ident)
     if record.get("status") != "ok":
-        raise UserError(f"model {record['arch_id']} failed during the search ({record.get('reason', 'no reason')}); pick another")
+        raise UserError(f"model {record['arch_id']} failed during the search "
+                        f"({record.get('reason', 'no reason')}); pick another")
     aid = record["arch_id"]
     spec = results.spec(record)
     tc = resolve_settings(results, overrides)
@@ -166,7 +167,8 @@ def train_model(
             f"training {aid} ({record['genome']}, {record['params']:,} params, {cost.flops:,} FLOPs at {h}x{w}) for "
             f"{tc.epochs} epochs on {dev}: {splits}, {len(data.train):,} images ({len(data.test):,} test images, never "
             f"trained on and choosing nothing{_test_logging(tc, monitor)}); "
-            f"lr {tc.lr}, batch {tc.batch_size}, cutout {tc.cutout}, drop-path {tc.drop_path}, aux weight {tc.aux_weight}"
+            f"lr {tc.lr}, batch {tc.batch_size}, cutout {tc.cutout}, drop-path {tc.drop_path}, "
+            f"aux weight {tc.aux_weight}"
         )
         bar = progress.bar(f"train {aid}", tc.epochs)
         t0 = time.perf_counter()

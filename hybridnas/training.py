@@ -7,9 +7,10 @@ per epoch, so a resumed training continues exactly where it stopped.
 
 Speed switches come from :class:`~hybridnas.device.Accel`: mixed precision (``precision``),
 channels-last (on by default: 1.5x faster for these small convolutions on CPU, the layout tensor
-cores want on GPU), pinned host-to-device batches. Evaluation runs under ``torch.inference_mode``. A NaN, infinite or exploding loss (above
-``max_loss``) raises :class:`DivergedError`; passing ``deadline`` (a ``time.monotonic()`` value)
-stops a training that runs past it with :class:`TrainingTimeout`, checked after every step.
+cores want on GPU), pinned host-to-device batches. Evaluation runs under ``torch.inference_mode``.
+A NaN, infinite or exploding loss (above ``max_loss``) raises :class:`DivergedError`; passing
+``deadline`` (a ``time.monotonic()`` value) stops a training that runs past it with
+:class:`TrainingTimeout`, checked after every step.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def cosine_lr(lr: float, lr_min: float, epoch: int, epochs: int) -> float:
 
 
 def make_optimizer(model, s: TrainSettings):
-    return torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay, nesterov=False)
+    return torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay,
+                           nesterov=False)
 
 
 def train_epoch(

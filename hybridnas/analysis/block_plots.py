@@ -36,7 +36,8 @@ def alpha_figures(results: RunResults, t) -> List[Tuple[str, object]]:
     for member, recs in sorted(by_member.items()):
         last = recs[-1]
         ops = last["ops"]
-        fig, axes = plt.subplots(1, 2, figsize=(2.0 + 0.9 * len(ops) * 2, 1.2 + 0.32 * len(edge_labels)), constrained_layout=True)
+        fig, axes = plt.subplots(1, 2, figsize=(2.0 + 0.9 * len(ops) * 2, 1.2 + 0.32 * len(edge_labels)),
+                                 constrained_layout=True)
         for ax, kind in zip(axes, ("normal", "reduce")):
             probs = last[kind]["probs"]
             im = ax.imshow(probs, cmap=t.cmap, vmin=0.0, vmax=max(max(row) for row in probs), aspect="auto")
@@ -44,11 +45,13 @@ def alpha_figures(results: RunResults, t) -> List[Tuple[str, object]]:
             ax.set_yticks(range(len(edge_labels)), edge_labels, fontsize=7)
             ax.set_xlabel("operation")
             ax.set_ylabel("edge (node <- input; 0, 1: the cell's inputs)")
-            ax.set_title(f"{kind} cell, epoch {last['epoch'] + 1} (entropy {relative_entropy(last, kind):.2f} of uniform)",
+            ax.set_title(f"{kind} cell, epoch {last['epoch'] + 1} "
+                         f"(entropy {relative_entropy(last, kind):.2f} of uniform)",
                          fontsize=9)
             for e, row in enumerate(probs):
                 for k, p in enumerate(row):
-                    ax.text(k, e, f"{p:.2f}", ha="center", va="center", fontsize=6, color="white" if p < 0.6 * max(row) else "black")
+                    ax.text(k, e, f"{p:.2f}", ha="center", va="center", fontsize=6,
+                            color="white" if p < 0.6 * max(row) else "black")
             fig.colorbar(im, ax=ax, shrink=0.8, label="op probability")
         fig.suptitle(f"block search member {member}: op probabilities", fontsize=10)
         out.append((f"block_alpha_{member}", fig))

@@ -52,7 +52,8 @@ from ..store.layout import PICKS
 RULES = ("knee", "max-acc", "asf", "pseudo-weights", "high-tradeoff")
 
 # What a preference or weight may name -> the run objective it stands for (acc and error are one).
-OBJECTIVE_OF = {"acc": "error", "error": "error", "params": "params", "flops": "flops", "macs": "macs", "latency": "latency"}
+OBJECTIVE_OF = {"acc": "error", "error": "error", "params": "params", "flops": "flops", "macs": "macs",
+                "latency": "latency"}
 LATENCY = "latency"  # record field of measured latency, milliseconds (the 'latency' objective)
 # hard limit -> (record field, the objectives that order models by it)
 LIMIT_FIELD = {"max_params": ("params", ("params",)), "max_flops": ("flops", ("flops", "macs")),
@@ -171,7 +172,8 @@ def _rank_asf(F: np.ndarray, names: Sequence[str], prefer: Dict[str, float]) -> 
     return [int(i) for i in order], scores
 
 
-def _rank_pseudo_weights(F: np.ndarray, names: Sequence[str], weights: Dict[str, float]) -> Tuple[List[int], np.ndarray, np.ndarray]:
+def _rank_pseudo_weights(F: np.ndarray, names: Sequence[str],
+                         weights: Dict[str, float]) -> Tuple[List[int], np.ndarray, np.ndarray]:
     from pymoo.mcdm.pseudo_weights import PseudoWeights
 
     w = np.zeros(len(names))

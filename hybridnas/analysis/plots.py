@@ -71,7 +71,7 @@ RING = 110  # a pick ring's marker size (points^2)
 
 def _ring_picks(ax, points: Dict[str, Tuple[float, float]], picked: Dict[str, str], t: Theme) -> None:
     """Ring the picked models (labelled by :func:`_label_picks` once the figure is laid out)."""
-    for k, (aid, (x, y)) in enumerate(sorted((a, p) for a, p in points.items() if a in picked)):
+    for k, (_aid, (x, y)) in enumerate(sorted((a, p) for a, p in points.items() if a in picked)):
         ax.scatter([x], [y], s=RING, facecolors="none", edgecolors=t.pick, linewidths=1.8, zorder=5,
                    label="picked (id)" if k == 0 else None)
 
@@ -139,7 +139,8 @@ def fig_front(results: RunResults, t: Theme):
                     label=(f"fronts after generations 1-{len(earlier)} (later = stronger)" if len(earlier) > 1
                            else "front after generation 1") if g == len(earlier) - 1 else None)
         xs, ys = _staircase(recs, key)
-        ax.step(xs, ys, where="post", c=t.front, lw=1.8, label=f"final front of this projection (2 objectives) vs {key}")
+        ax.step(xs, ys, where="post", c=t.front, lw=1.8,
+                label=f"final front of this projection (2 objectives) vs {key}")
         _front_points(ax, front, key, t)
         ax.set_xscale("log")
         log_count_axis(ax.xaxis)
@@ -273,8 +274,8 @@ def fig_parallel(results: RunResults, t: Theme):
     ax.tick_params(axis="x", length=0, pad=18)
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, shrink=0.7, pad=0.02, label=ACC_LABEL)
-    ax.set_title(f"{results.root.name}: the front's {_count(len(front), 'model')} (picked ones in blue, labelled); each axis "
-                 "runs from its minimum (bottom) to its maximum (top), costs on a log scale", fontsize=9)
+    ax.set_title(f"{results.root.name}: the front's {_count(len(front), 'model')} (picked ones in blue, labelled); "
+                 "each axis runs from its minimum (bottom) to its maximum (top), costs on a log scale", fontsize=9)
     return fig
 
 

@@ -79,7 +79,8 @@ def estimate(strategy, in_shape: Tuple[int, int, int], num_classes: int, batch_s
     params = sum(p.numel() * p.element_size() for p in net.parameters())
     arch = sum(p.numel() * p.element_size() for p in net.arch_parameters())
     state_bytes = 2 * params  # weights + gradients
-    state_bytes += _optimizer_multiplier(strategy.w_opt) * (params - arch) + _optimizer_multiplier(strategy.a_opt) * arch
+    state_bytes += (_optimizer_multiplier(strategy.w_opt) * (params - arch)
+                    + _optimizer_multiplier(strategy.a_opt) * arch)
     return MemoryEstimate(batch_size, per_sample, int(state_bytes))
 
 

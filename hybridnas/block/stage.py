@@ -202,7 +202,8 @@ class BlockStage:
                 derived = strategy.derivation()
                 self._log_alpha(i, epoch, strategy, derived, metrics, time.perf_counter() - t0)
                 skips = count_ops(derived.unguarded.normal, ("skip_connect",))
-                bar.update(epoch + 1, f"loss {_mean(metrics, 'loss'):.3f} acc {_mean(metrics, 'acc'):.3f} skips {skips}")
+                bar.update(epoch + 1,
+                           f"loss {_mean(metrics, 'loss'):.3f} acc {_mean(metrics, 'acc'):.3f} skips {skips}")
                 if b.skip_stop is not None and skips > b.skip_stop:
                     last = epoch + 1 == b.epochs  # nothing left to stop: say so, not "early"
                     self.progress.info(

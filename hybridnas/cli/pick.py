@@ -31,7 +31,8 @@ def add_parser(sub):
     p.add_argument("run", help="run directory, e.g. runs/digits")
     p.add_argument("--rule", help=RULE_HELP)  # checked by analysis.pick (no numpy import for --help)
     p.add_argument("--prefer", metavar="K=V,...",
-                   help="aspiration point for --rule asf, e.g. acc=0.98,flops=2e6 (keys: acc, params, flops, macs, latency)")
+                   help="aspiration point for --rule asf, e.g. acc=0.98,flops=2e6 "
+                        "(keys: acc, params, flops, macs, latency)")
     p.add_argument("--weights", metavar="K=V,...",
                    help="objective weights for --rule pseudo-weights, e.g. acc=0.6,params=0.2,flops=0.2")
     p.add_argument("--max-params", type=_number, help="hard limit on parameters")
@@ -63,7 +64,8 @@ def _pick(args) -> dict:
     lat = any(r.get(LATENCY) is not None for r in chosen)
     se = any(r.get("val_acc_se") is not None for r in chosen)
     acc_w = 15 if se else 8
-    print(f"{'arch_id':<13} {'val_acc' + (' ± se' if se else ''):>{acc_w}} {'test_acc' + (' ± se' if se else ''):>{acc_w}} "
+    print(f"{'arch_id':<13} {'val_acc' + (' ± se' if se else ''):>{acc_w}} "
+          f"{'test_acc' + (' ± se' if se else ''):>{acc_w}} "
           f"{'params':>10} {'FLOPs':>12}" + (f" {'ms':>8}" if lat else "") + "  genome")
 
     def cell(r, key, width, spec):

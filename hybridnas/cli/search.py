@@ -115,7 +115,8 @@ def print_summary(s) -> None:
     print(f"\nrun: {s['run']}  ({session}{s['total_s']:.0f} s: block stage {s['block_stage_s']:.0f} s, "
           f"network stage {s['network_stage_s']:.0f} s)")
     stopped = f" (+{s['stopped_early']} stopped at a lower budget)" if s.get("stopped_early") else ""
-    print(f"blocks in library: {s['blocks']}; models evaluated: {s['evaluated']}{stopped}; on the front: {s['front_size']}")
+    print(f"blocks in library: {s['blocks']}; models evaluated: {s['evaluated']}{stopped}; "
+          f"on the front: {s['front_size']}")
     if "proposed" in s:
         budget = f" of a budget of {s['budget']}" if s.get("budget") is not None else ""
         print(f"search: {s['distinct_evaluations']} distinct networks evaluated{budget}; {s['proposed']} proposed "

@@ -107,7 +107,8 @@ def to_nchw(x: np.ndarray, source: str) -> np.ndarray:
     )
 
 
-def check_arrays(x: np.ndarray, y: np.ndarray, source: str, training: bool = True) -> Tuple[np.ndarray, np.ndarray, int]:
+def check_arrays(x: np.ndarray, y: np.ndarray, source: str,
+                 training: bool = True) -> Tuple[np.ndarray, np.ndarray, int]:
     """Shape, dtype and label checks shared by every source; returns (x, y, num_classes)."""
     x = np.asarray(x)
     y = np.asarray(y)

@@ -147,7 +147,8 @@ def _load_python_version(root: Path, spec: Cifar):
     try:
         train, test = cls(str(root), train=True), cls(str(root), train=False)
     except RuntimeError as exc:  # torchvision: "Dataset not found or corrupted"
-        raise UserError(f"{spec.name} in '{root / spec.python_folder}' is incomplete ({exc}); download it again") from None
+        raise UserError(f"{spec.name} in '{root / spec.python_folder}' is incomplete ({exc}); "
+                        "download it again") from None
     to_nchw = lambda d: np.ascontiguousarray(np.asarray(d.data).transpose(0, 3, 1, 2))
     return to_nchw(train), np.asarray(train.targets), to_nchw(test), np.asarray(test.targets)
 

@@ -66,7 +66,8 @@ def fetch_files(mirrors: Sequence[str], files: Dict[str, str], target: Path, tit
     try:
         stage = staging_folder(target)
     except OSError as exc:
-        raise UserError(f"cannot write to '{target.parent}' ({exc.strerror}); set data.path to a writable folder") from None
+        raise UserError(f"cannot write to '{target.parent}' ({exc.strerror}); "
+                        "set data.path to a writable folder") from None
     try:
         for name, md5 in files.items():
             fix = f"fetch {title}'s {name} by hand into '{target.absolute()}'"

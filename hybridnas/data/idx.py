@@ -76,7 +76,8 @@ SPECS = {s.name: s for s in (MNIST, FASHION_MNIST, KMNIST)}
 def parse_idx(raw: bytes, source: str) -> np.ndarray:
     """The array an idx file's bytes hold (native byte order)."""
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in TYPES or raw[3] == 0:
-        raise UserError(f"'{source}' is not an idx file (bad magic number {raw[:4].hex() or 'empty'}); download it again")
+        raise UserError(f"'{source}' is not an idx file (bad magic number {raw[:4].hex() or 'empty'}); "
+                        "download it again")
     ndim = raw[3]
     head = 4 + 4 * ndim
     if len(raw) < head:

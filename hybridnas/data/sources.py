@@ -74,7 +74,8 @@ def load_npz(cfg) -> RawData:
         raise UserError(f"cannot read '{p}' ({exc.strerror or exc}); check the file") from None
     except (ValueError, zipfile.BadZipFile, EOFError):
         # not a zip of .npy arrays, cut short, or arrays of Python objects (never unpickled)
-        raise UserError(f"'{p}' is not a .npz archive of numeric arrays; save one with numpy.savez(path, x=..., y=...)") from None
+        raise UserError(f"'{p}' is not a .npz archive of numeric arrays; "
+                        "save one with numpy.savez(path, x=..., y=...)") from None
     missing = [k for k in ("x", "y") if k not in arrays]
     if missing:
         raise UserError(f"'{p}' lacks array(s) {', '.join(missing)}; it has {', '.join(arrays) or 'none'}")

@@ -116,7 +116,8 @@ def evaluate_candidate(
             out.update(seconds=time.perf_counter() - t0, device=str(device),
                        precision=resolve_precision(s.precision, device), threads=torch.get_num_threads())
             if tried:
-                out.update(batch_size=s.batch_size, note=f"out of memory at batch size {tried[-1]}; retried at {s.batch_size}")
+                out.update(batch_size=s.batch_size,
+                           note=f"out of memory at batch size {tried[-1]}; retried at {s.batch_size}")
             return out
         # Outside the except block, so the failed attempt's frames (and tensors) are released.
         tried.append(s.batch_size)

@@ -9,10 +9,11 @@ Each worker trains with one torch thread by default (``threads``, at most its sh
 cores): tiny networks barely use a second thread, so two single-threaded workers nearly double
 the throughput of one process with two threads, and threads that outnumber the free cores of a
 shared machine collapse. Workers start with ``OMP_WAIT_POLICY=PASSIVE`` (unless the user set a
-policy): an OpenMP thread waiting for work sleeps instead of spinning on a core another needs. On a GPU, several small candidates on one card
-fill what one leaves idle. The dataset is put in shared memory once and handed to the workers,
-each of which keeps it on its GPU when the copies fit (else batches come from pinned host
-memory). A worker that dies is replaced and its candidate retried once, then recorded as failed.
+policy): an OpenMP thread waiting for work sleeps instead of spinning on a core another needs.
+On a GPU, several small candidates on one card fill what one leaves idle. The dataset is put in
+shared memory once and handed to the workers, each of which keeps it on its GPU when the copies
+fit (else batches come from pinned host memory). A worker that dies is replaced and its
+candidate retried once, then recorded as failed.
 """
 
 from __future__ import annotations

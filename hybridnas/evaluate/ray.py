@@ -155,7 +155,8 @@ class RayEvaluator(Evaluator):
                 ray.init(address=self.rc.address, log_to_driver=False, logging_level=logging.WARNING)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise UserError(f"cannot connect to the Ray cluster at '{self.rc.address}' "
-                                f"(evaluation.ray.address): {str(exc).splitlines()[0]}; start it or fix the address") from None
+                                f"(evaluation.ray.address): {str(exc).splitlines()[0]}; "
+                                "start it or fix the address") from None
             self._connected = True
         else:
             cpus = self.rc.num_cpus or int(round(self.cpus_per_task() * self.concurrent))
@@ -255,7 +256,8 @@ class RayEvaluator(Evaluator):
                         if now - t > hard:
                             ray.cancel(ref, force=True)
                             running.pop(ref)
-                            done(c, failure(c, "timeout", f"no answer {now - t:.0f} s after the task started; cancelled"))
+                            done(c, failure(c, "timeout",
+                                            f"no answer {now - t:.0f} s after the task started; cancelled"))
         except BaseException:
             for ref in running:  # a bug or an interrupt: do not leave tasks behind
                 ray.cancel(ref, force=True)

@@ -17,10 +17,13 @@ import json
 import shutil
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence
 
 from ..errors import UserError
 from ..store.layout import ARCH, CARD_JSON, CARD_MD, CONFIG, MODEL, PT2, TORCHSCRIPT, TRAINED_DIR, export_dir
+
+if TYPE_CHECKING:
+    import torch
 
 FORMATS = ("state", "pt2", "onnx", "torchscript")
 TOLERANCE = 1e-4
@@ -192,7 +195,8 @@ def _export_into(results, record, folder: Path, formats, opset, final: Path) -> 
         "params": cost.params,
         "macs": cost.macs,
         "flops": cost.flops,
-        "flops_convention": "flops = 2 x macs (torch.utils.flop_counter.FlopCounterMode); BN, pooling, activations not counted",
+        "flops_convention": "flops = 2 x macs (torch.utils.flop_counter.FlopCounterMode); "
+                            "BN, pooling, activations not counted",
         **_accuracy(record, trained, full),
         "dataset": dataset,
         "class_names": class_names(dataset, results.config.data.path),
@@ -218,7 +222,8 @@ def _accuracy(record, trained: bool, full: Optional[Dict[str, Any]]) -> Dict[str
                 "accuracy_note": f"after proxy training of {record.get('epochs')} epochs during the search", **proxy}
     if full is None:
         return {"val_acc": None, "test_acc": None, **proxy,
-                "accuracy_note": "fully trained weights without their record; run 'hybridnas train' again to measure them"}
+                "accuracy_note": "fully trained weights without their record; "
+                                 "run 'hybridnas train' again to measure them"}
     data = full.get("data")
     on = f" on {data['splits']} ({data['sizes']['train']:,} images)" if data else ""
     return {"val_acc": full["val_acc"], "test_acc": full["test_acc"], **proxy,

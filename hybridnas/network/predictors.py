@@ -225,5 +225,6 @@ def select(names: Sequence[str], X: np.ndarray, y: np.ndarray, folds: int,
             taus[n], scale[n] = top_tau(y, mean), calibration(y, mean, spread)
         else:
             taus[n], scale[n] = float("nan"), 1.0
-    ranked: List[str] = sorted(names, key=lambda n: (-(taus[n] if np.isfinite(taus[n]) else -2.0), list(names).index(n)))
+    ranked: List[str] = sorted(names,
+                               key=lambda n: (-(taus[n] if np.isfinite(taus[n]) else -2.0), list(names).index(n)))
     return ranked[0], taus, scale[ranked[0]]

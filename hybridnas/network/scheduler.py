@@ -57,9 +57,9 @@ class Scheduler:
     ``row(record)``: a record's objective vector (minimised), by which successive halving promotes.
     """
 
-    def __init__(self, seed: int, evaluation: EvaluationConfig, limit: Optional[int], points: Points, evaluator: Evaluator,
-                 records: StageRecords, progress: Progress, row: Callable[[Record], Sequence[float]],
-                 callbacks=None):
+    def __init__(self, seed: int, evaluation: EvaluationConfig, limit: Optional[int], points: Points,
+                 evaluator: Evaluator, records: StageRecords, progress: Progress,
+                 row: Callable[[Record], Sequence[float]], callbacks=None):
         self.seed = seed
         self.evaluation = evaluation
         self.limit = limit  # budget of distinct full-budget evaluations (None: none)

@@ -72,7 +72,8 @@ class LibraryEntry:
         )
 
 
-def reference_spec(genotype: BlockGenotype, cells: int, width: int, nodes: int, in_chans: int, num_classes: int, image_size) -> ArchSpec:
+def reference_spec(genotype: BlockGenotype, cells: int, width: int, nodes: int, in_chans: int, num_classes: int,
+                   image_size) -> ArchSpec:
     """The reference network of a block: the supernet's macro layout built from it alone."""
     return ArchSpec(reference_genome(cells, width), (genotype,), width, nodes, in_chans, num_classes, tuple(image_size))
 

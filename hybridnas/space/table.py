@@ -72,7 +72,8 @@ def declared_genes(genes: Mapping[str, Any], source: str = "config") -> GeneSpec
             if lo > hi:
                 raise UserError(f"{source}: '{key}' is an empty range [{lo}, {hi}]; use low <= high")
             if vtype == "binary" and hi - lo != 1:
-                raise UserError(f"{source}: '{key}' is binary but spans {hi - lo + 1} values; give two, or another type")
+                raise UserError(f"{source}: '{key}' is binary but spans {hi - lo + 1} values; "
+                                "give two, or another type")
             out.append(Gene.integer(str(name), lo, hi, vtype or "ordinal"))
         else:
             raise UserError(f"{source}: '{key}' must be a list of choices or {{low: L, high: H}} (either may add "
@@ -128,7 +129,8 @@ class Table:
     def point(self, x) -> TablePoint:
         genes = self.spec.decode(x)
         text = ",".join(f"{k}={v}" for k, v in genes.items())
-        aid = hashlib.sha1(("table|" + "|".join(f"{k}={_canon(v)}" for k, v in genes.items())).encode()).hexdigest()[:12]
+        key = "table|" + "|".join(f"{k}={_canon(v)}" for k, v in genes.items())
+        aid = hashlib.sha1(key.encode()).hexdigest()[:12]
         return TablePoint(genes, aid, text)
 
     def row(self, x) -> Optional[Dict[str, Any]]:
@@ -159,7 +161,8 @@ def load_table(cfg: RunConfig, source: str = "config") -> Table:
     try:
         st = path.stat()
     except OSError:
-        raise UserError(f"{source}: table '{path}' (table.path) not found; give the path of the CSV of results") from None
+        raise UserError(f"{source}: table '{path}' (table.path) not found; "
+                        "give the path of the CSV of results") from None
     c = cfg.constraints
     needs = tuple(col for key, col in CONSTRAINT_COLUMNS if getattr(c, key) is not None)
     key = (str(path.resolve()), st.st_mtime_ns, st.st_size, json.dumps(dict(cfg.genes), sort_keys=True, default=str),
@@ -211,7 +214,8 @@ def _read(path: Path, spec: GeneSpec, objectives, maximize, needs, source: str) 
                                 f"'error' column in table {name}; its columns are: {known}")
             numeric.append("val_acc" if "val_acc" in header else "error")
         elif o not in header:
-            raise UserError(f"{source}: 'objectives[{i}]' '{o}' is not a column of table {name}; its columns are: {known}")
+            raise UserError(f"{source}: 'objectives[{i}]' '{o}' is not a column of table {name}; "
+                            f"its columns are: {known}")
         else:
             numeric.append(o)
     for col in needs:
@@ -256,7 +260,8 @@ def _read(path: Path, spec: GeneSpec, objectives, maximize, needs, source: str) 
         k = tuple(key)
         if k in rows:
             desc = ", ".join(f"{g}={row[g]}" for g in genes)
-            raise UserError(f"table {name} lines {first_line[k]} and {n} have the same genes ({desc}); keep one row per network")
+            raise UserError(f"table {name} lines {first_line[k]} and {n} have the same genes ({desc}); "
+                            "keep one row per network")
         rows[k] = row
         first_line[k] = n
         for g in genes:

@@ -259,7 +259,8 @@ class RunStore:
             probe.unlink()
         except OSError as exc:
             raise UserError(
-                f"cannot write to run directory '{self.root}' ({exc.strerror}); choose another --out or fix its permissions"
+                f"cannot write to run directory '{self.root}' ({exc.strerror}); "
+                "choose another --out or fix its permissions"
             ) from None
 
     # ------------------------------------------------------------------ lock
@@ -280,7 +281,7 @@ class RunStore:
                     raise UserError(
                         f"run '{self.root}' is in use by process {holder.get('pid')} on {holder.get('host')} "
                         f"(since {since}); wait for it to finish or stop it, then {then}"
-                    )
+                    ) from None
                 try:  # stale: its process is gone (or the file is unreadable); take it over
                     lock.unlink()
                 except FileNotFoundError:
@@ -347,7 +348,8 @@ class RunStore:
     def write_json(self, rel: str, obj: Any) -> Path:
         return self.write_text(rel, dumps(obj) + "\n")
 
-    def read_json(self, rel: str, default: Any = ..., fix: str = "delete it to have it rebuilt on resume, or start a new run") -> Any:
+    def read_json(self, rel: str, default: Any = ...,
+                  fix: str = "delete it to have it rebuilt on resume, or start a new run") -> Any:
         """A JSON file of the run; ``fix`` is what the error for a corrupted one tells the user to do."""
         p = self.path(rel)
         try:
@@ -355,7 +357,8 @@ class RunStore:
         except FileNotFoundError:
             if default is not ...:
                 return default
-            raise UserError(f"run file '{p}' is missing; the run is incomplete - resume it or start a new one") from None
+            raise UserError(f"run file '{p}' is missing; the run is incomplete - "
+                            "resume it or start a new one") from None
         try:
             return json.loads(text)
         except ValueError:

@@ -43,7 +43,8 @@ class IntegerToy(Problem):
 def run(engine, problem, pop, gens, seed=1):
     history = []
     cfg = EngineConfig(name=engine, pop_size=pop, generations=gens, surrogate=SurrogateConfig(enabled=False))
-    build_engine(cfg).minimize(problem, seed, lambda g, X, F, G, info: history.append((g, X.copy(), F.copy(), G.copy())))
+    build_engine(cfg).minimize(problem, seed,
+                               lambda g, X, F, G, info: history.append((g, X.copy(), F.copy(), G.copy())))
     return history
 
 
@@ -85,7 +86,7 @@ def test_same_seed_same_trajectory_and_replay_independent_of_global_rng(engine):
     random.seed(123)
     np.random.seed(123)
     b = run(engine, IntegerToy(), pop=8, gens=5, seed=3)
-    for (ga, Xa, Fa, _), (gb, Xb, Fb, _) in zip(a, b):
+    for (_ga, Xa, Fa, _), (_gb, Xb, Fb, _) in zip(a, b):
         assert np.array_equal(Xa, Xb) and np.array_equal(Fa, Fb)
     c = run(engine, IntegerToy(), pop=8, gens=5, seed=4)
     assert any(not np.array_equal(x[1], y[1]) for x, y in zip(a, c))

@@ -216,7 +216,8 @@ def test_full_training_trains_on_all_the_data_by_default_and_says_so(run_copy, c
     assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--no-include-val", "--set", "data.subset=200",
                "--restart", "--quiet") == 0
     rec = RunResults(run_copy).trained()[aid]
-    assert rec["data"]["splits"] == "train" and abs(rec["data"]["sizes"]["train"] - 200) <= 5 and rec["val_acc"] is not None
+    assert (rec["data"]["splits"] == "train" and abs(rec["data"]["sizes"]["train"] - 200) <= 5
+            and rec["val_acc"] is not None)
     assert rec["data"]["sizes"]["val"] == len(searched.val)
     # --set takes data.* and train.* only, typed like the space file
     assert cli("train", run_copy, "--id", aid, "--set", "engine.generations=2") == 2

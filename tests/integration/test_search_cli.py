@@ -185,7 +185,8 @@ def test_resume_after_kill_mid_generation_trains_nothing_twice_and_gives_same_fr
     assert before == after[: len(before)]
     if fidelity:  # a rung after the kill continued from the checkpoint written before it
         firsts = {r["arch_id"]: r for r in after if r["epochs"] == 1}
-        resumed = [r for r in after[len(before):] if r["epochs"] == 2 and firsts[r["arch_id"]]["generation"] == r["generation"]]
+        resumed = [r for r in after[len(before):]
+                   if r["epochs"] == 2 and firsts[r["arch_id"]]["generation"] == r["generation"]]
         assert all(r["trained_epochs"] == 1 for r in resumed)
     front = lambda d: [(r["arch_id"], r["val_acc"]) for r in json.loads((d / "front.json").read_text())["members"]]
     assert front(run) == front(reference)
@@ -221,7 +222,8 @@ def test_resuming_a_finished_run_keeps_the_users_export_and_says_this_session(fi
     assert summary["resumed"] is True and summary["exported"] == knee
     # the first session's times and estimate are kept beside this one's
     assert [x["network_stage_s"] for x in summary["sessions"]] == [first["network_stage_s"], summary["network_stage_s"]]
-    assert summary["search_s"] == pytest.approx(sum(x["block_stage_s"] + x["network_stage_s"] for x in summary["sessions"]))
+    assert summary["search_s"] == pytest.approx(sum(x["block_stage_s"] + x["network_stage_s"]
+                                                    for x in summary["sessions"]))
     assert summary["estimate"] == first["estimate"]
 
 

@@ -56,7 +56,7 @@ def test_scripted_accuracies_prune_the_worst_op_on_every_edge():
     s, net, _ = make({"rounds": 3})
     qualities = torch.tensor([QUALITY[o] for o in OPS])
     ranking = {k: torch.stack([qualities.roll(e + i) for e in range(net.n_edges)]) for i, k in enumerate(KINDS)}
-    for pruning in range(len(OPS) - 1):
+    for _pruning in range(len(OPS) - 1):
         s.records = [{k: ranking[k] + 0.01 * r for k in KINDS} for r in range(3)]
         before = {k: net.mask(k).clone() for k in KINDS}
         s.update_and_prune()

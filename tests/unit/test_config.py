@@ -124,7 +124,8 @@ def test_data_paths_resolve_against_the_space_file_and_overrides_against_the_wor
     (tmp_path / "data").mkdir()
     np.savez(tmp_path / "data" / "x.npz", x=np.zeros((40, 4, 4)), y=np.arange(40) % 2)
     space = tmp_path / "spaces" / "mine.yaml"
-    space.write_text("extends: digits\ndata: {dataset: npz, path: ../data/x.npz}\ntrain: {data: {path: ../data/x.npz}}\n")
+    space.write_text("extends: digits\ndata: {dataset: npz, path: ../data/x.npz}\n"
+                     "train: {data: {path: ../data/x.npz}}\n")
     monkeypatch.chdir(tmp_path / "spaces")
     cfg = load_config(str(space))
     assert cfg.data.path == str(tmp_path / "data" / "x.npz") and cfg.train.data["path"] == cfg.data.path
@@ -153,7 +154,8 @@ def test_train_data_is_all_of_the_dataset_with_train_data_on_top():
         load_config("fashion_mnist", ["train.data.sub=5"])
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in __import__("hybridnas.config").config.SPACES_DIR.glob("*.yaml")))
+@pytest.mark.parametrize("name",
+                         sorted(p.stem for p in __import__("hybridnas.config").config.SPACES_DIR.glob("*.yaml")))
 def test_every_shipped_space_loads_by_name(name):
     cfg = load_config(name)
     assert config_from_dict(to_dict(cfg)) == cfg

@@ -181,7 +181,8 @@ def test_image_size_resizes_every_source(tmp_path):
         (tmp_path / "f" / c).mkdir(parents=True)
         for i in range(6):
             Image.fromarray(rng.integers(0, 255, (side, side), dtype=np.uint8)).save(tmp_path / "f" / c / f"{i}.png")
-    assert load_dataset(DataConfig(dataset="folder", path=str(tmp_path / "f"), image_size=6), seed=0).image_size == (6, 6)
+    assert load_dataset(DataConfig(dataset="folder", path=str(tmp_path / "f"), image_size=6),
+                        seed=0).image_size == (6, 6)
 
 
 def test_resize_averages_when_shrinking_and_keeps_the_value_range():

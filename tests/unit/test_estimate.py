@@ -52,7 +52,8 @@ def test_what_is_left_is_estimated_and_nothing_random_is_drawn(tiny, tmp_path):
     d = est.detail
     assert d["networks_at_most"] == cfg.engine.pop_size * cfg.engine.generations and d["library"] == "stand-in"
     assert d["search_epochs"] == cfg.block.epochs * len(cfg.block.library)
-    assert d["block_steps_per_epoch"] == (len(data.train) // 2) // cfg.block.batch_size or d["block_steps_per_epoch"] == 1
+    assert (d["block_steps_per_epoch"] == (len(data.train) // 2) // cfg.block.batch_size
+            or d["block_steps_per_epoch"] == 1)
     assert d["step_s_costliest"] > 0 and d["candidate_s"] > 0
     line = describe(est)
     assert line.startswith("estimate: ") and "block stage" in line and "stand-in blocks" in line

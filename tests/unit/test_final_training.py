@@ -31,7 +31,8 @@ def test_aux_head_trains_and_leaves_the_deployable_network_exact(size):
     model.eval()
     assert model(torch.randn(2, 1, *size)).shape == (2, 10)  # eval: logits only
     state = strip_aux(model.state_dict())
-    assert any(k.startswith("aux_head.") for k in model.state_dict()) and not any(k.startswith("aux_head.") for k in state)
+    assert (any(k.startswith("aux_head.") for k in model.state_dict())
+            and not any(k.startswith("aux_head.") for k in state))
     plain = build_network(s)
     plain.load_state_dict(state)  # strict: exactly the keys of the network without the head
     assert sum(p.numel() for p in plain.parameters()) == network_cost(s).params
@@ -74,7 +75,8 @@ def test_fit_monitors_the_split_it_is_told_and_measures_the_last_epoch_once(monk
     logged = {}
     out = fit(build_network(spec()), data, TrainSettings(epochs=3, batch_size=32), seed=0, eval_splits=("test",),
               eval_every=2, monitor="test", on_epoch=lambda e, m: logged.__setitem__(e, m))
-    assert [e for e, m in logged.items() if "test_acc" in m] == [1, 2] and not any("val_acc" in m for m in logged.values())
+    assert ([e for e, m in logged.items() if "test_acc" in m] == [1, 2]
+            and not any("val_acc" in m for m in logged.values()))
     assert measured == [test, test] and out["test_acc"] == logged[2]["test_acc"]
 
 

@@ -69,7 +69,8 @@ def test_quiet_shows_nothing_and_the_logger_follows_the_users_level(seen):
     with p.bar("bar", 1) as bar:
         bar.update(1)
     assert out.getvalue() == ""
-    assert [m for m in seen if m[0] == "hybridnas"] == [("hybridnas", "WARNING", "careful"), ("hybridnas", "INFO", "shown")]
+    assert [m for m in seen if m[0] == "hybridnas"] == [("hybridnas", "WARNING", "careful"),
+                                                        ("hybridnas", "INFO", "shown")]
     assert [m[0] for m in seen if m[2].startswith("bar [")] == ["hybridnas.progress"]
 
 

@@ -83,7 +83,8 @@ def cdarts_loss(
     t, a = temperature, balance
     ce = (F.cross_entropy(z_search, y) + F.cross_entropy(z_eval, y)) / a
     teacher = z_eval.detach() if detach_teacher else z_eval
-    kl = F.kl_div(F.log_softmax(z_search / t, dim=1), F.log_softmax(teacher / t, dim=1), reduction="batchmean", log_target=True)
+    kl = F.kl_div(F.log_softmax(z_search / t, dim=1), F.log_softmax(teacher / t, dim=1), reduction="batchmean",
+                  log_target=True)
     kd = a * t * t * kl
     return ce + kd, {"ce": ce, "kd": kd}
 

@@ -118,7 +118,8 @@ class Ddpnas(BlockStrategy):
         if not 0 <= opts.momentum < 1:
             raise UserError(f"{source}: 'momentum' must be in [0, 1), got {opts.momentum}")
         if opts.subnet_steps is not None and opts.subnet_steps < 1:
-            raise UserError(f"{source}: 'subnet_steps' must be >= 1 (or left out to fit the budget), got {opts.subnet_steps}")
+            raise UserError(f"{source}: 'subnet_steps' must be >= 1 (or left out to fit the budget), "
+                            f"got {opts.subnet_steps}")
         if opts.budget is not None and opts.budget <= 0:
             raise UserError(f"{source}: 'budget' must be > 0, got {opts.budget}")
 
@@ -193,7 +194,8 @@ class Ddpnas(BlockStrategy):
         """The momentum update of theta from the rounds' accuracy records, then one pruning per edge."""
         for kind in KINDS:
             allowed = self._allowed(kind)
-            scores = torch.stack([F.softmax((self.opts.sharpness * r[kind]).masked_fill(~allowed, float("-inf")), -1) for r in self.records])
+            scores = torch.stack([F.softmax((self.opts.sharpness * r[kind]).masked_fill(~allowed, float("-inf")), -1)
+                                  for r in self.records])
             expectation = scores.mean(0)
             m = self.opts.momentum
             self.velocity[kind] = (m * self.velocity[kind] + (1 - m) * expectation) * allowed
@@ -220,7 +222,8 @@ class Ddpnas(BlockStrategy):
         key = (kind, tuple(self.choice[kind]))
         if key not in self._weights_cache:  # one sub-net serves many steps: build its weights once
             self._weights_cache = {k: v for k, v in self._weights_cache.items() if k[0] != kind}
-            self._weights_cache[key] = single_path(self.choice[kind], len(self.net.op_names), self.net.alphas[kind].device)
+            self._weights_cache[key] = single_path(self.choice[kind], len(self.net.op_names),
+                                                   self.net.alphas[kind].device)
         return self._weights_cache[key]
 
     def _final(self) -> Dict[str, List[int]]:
@@ -270,7 +273,8 @@ class Ddpnas(BlockStrategy):
         n, c = self.net, self.cfg
 
         def cost(block: BlockGenotype) -> float:
-            r = network_cost(reference_spec(block, c.cells, c.reference_width, n.nodes, n.in_chans, n.num_classes, n.image_size))
+            r = network_cost(reference_spec(block, c.cells, c.reference_width, n.nodes, n.in_chans, n.num_classes,
+                                            n.image_size))
             return float(r.params if self.opts.budget_metric == "params" else r.macs)
 
         block, spent = derive_block_under_budget(
@@ -286,14 +290,15 @@ class Ddpnas(BlockStrategy):
         if spent > self.opts.budget:
             msg = (f"no block within budget {self.opts.budget:g} {self.opts.budget_metric}; "
                    f"the cheapest reachable costs {spent:g}")
-            warnings.warn(f"ddpnas: {msg}")
+            warnings.warn(f"ddpnas: {msg}", stacklevel=2)
             if notes is not None:
                 notes.append(msg)
         free = {k: parameter_free_count(getattr(block, k)) for k in KINDS}
         over = {k: v for k, v in free.items() if v > c.max_parameter_free}
         if notes is not None and over:
             notes += [f"{k} cell: keeps {v} parameter-free ops against max_parameter_free {c.max_parameter_free}: "
-                      f"the budget ({self.opts.budget:g} {self.opts.budget_metric}) takes precedence" for k, v in over.items()]
+                      f"the budget ({self.opts.budget:g} {self.opts.budget_metric}) takes precedence"
+                      for k, v in over.items()]
         return block
 
     # ---------------------------------------------------------------- state

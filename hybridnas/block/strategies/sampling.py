@@ -93,7 +93,8 @@ class GumbelDarts(GradientDarts):
     @classmethod
     def check_options(cls, opts, run_cfg: RunConfig, source: str) -> None:
         if not 0 < opts.tau_min <= opts.tau_max:
-            raise UserError(f"{source}: need 0 < tau_min <= tau_max, got tau_min {opts.tau_min}, tau_max {opts.tau_max}")
+            raise UserError(f"{source}: need 0 < tau_min <= tau_max, "
+                            f"got tau_min {opts.tau_min}, tau_max {opts.tau_max}")
 
     @property
     def tau(self) -> float:

@@ -84,7 +84,8 @@ class Shrink(BlockStrategy):
         from . import STRATEGIES as registry
 
         if name == cls.name:
-            raise UserError(f"{source}: 'inner' cannot be shrink itself; name the strategy to run after shrinking, e.g. enhanced")
+            raise UserError(f"{source}: 'inner' cannot be shrink itself; "
+                            "name the strategy to run after shrinking, e.g. enhanced")
         return registry.get(name, key=f"{source}: inner")
 
     @classmethod
@@ -115,7 +116,8 @@ class Shrink(BlockStrategy):
             if getattr(opts, key) < 1:
                 raise UserError(f"{source}: '{key}' must be >= 1, got {getattr(opts, key)}")
         inner = cls._inner_cls(opts.inner, source)
-        inner.check_options(inner.parse_options(opts.inner_options, source), run_cfg, f"{source} (inner '{opts.inner}')")
+        inner.check_options(inner.parse_options(opts.inner_options, source), run_cfg,
+                            f"{source} (inner '{opts.inner}')")
         n_ops = sum(1 for op in run_cfg.cell.ops if op != "none")
         epochs = max(n_ops - opts.keep, 0) * opts.epochs_per_round
         if epochs >= run_cfg.block.epochs:

@@ -94,7 +94,8 @@ class DeapEngine(Engine):
             return ind
 
         def as_array(inds):
-            return np.array([list(i) for i in inds], dtype=int if problem.integer else float).reshape(len(inds), problem.n_var)
+            return np.array([list(i) for i in inds],
+                            dtype=int if problem.integer else float).reshape(len(inds), problem.n_var)
 
         def assign(inds: List[_Individual]) -> List[_Individual]:
             """Evaluate what the budget pays for; returns the individuals evaluated."""
