@@ -15,7 +15,7 @@ tensor is faster than worker processes.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Tuple
 
 import numpy as np
 import torch
@@ -23,6 +23,9 @@ import torch
 from ..errors import UserError
 from .raw import RawData, resize_images
 from .sources import SOURCES
+
+if TYPE_CHECKING:
+    from ..config import DataConfig
 
 
 @dataclass(frozen=True)
@@ -263,7 +266,7 @@ def build_dataset(
     )
 
 
-def load_dataset(cfg, seed: int, *, merge_val: bool = False) -> Dataset:
+def load_dataset(cfg: DataConfig, seed: int, *, merge_val: bool = False) -> Dataset:
     """The dataset a :class:`~hybridnas.config.DataConfig` names, split with ``seed`` (see
     :func:`build_dataset` for ``merge_val``)."""
     raw: RawData = SOURCES.get(cfg.dataset, key="data.dataset")(cfg)

@@ -24,12 +24,15 @@ import tarfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import numpy as np
 
 from ..errors import UserError, require
 from .raw import data_root
+
+if TYPE_CHECKING:
+    from ..config import DataConfig
 
 IMAGE_BYTES = 3 * 32 * 32
 
@@ -115,7 +118,7 @@ def find(root: Path, spec: Cifar) -> Optional[Path]:
     return None
 
 
-def load(cfg, spec: Cifar) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load(cfg: DataConfig, spec: Cifar) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x_train, y_train, x_test, y_test) of the dataset ``spec`` under ``cfg.path``."""
     root = data_root(cfg)
     folder = find(root, spec)

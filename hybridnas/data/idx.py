@@ -21,12 +21,15 @@ import gzip
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from ..errors import UserError
 from .raw import data_root
+
+if TYPE_CHECKING:
+    from ..config import DataConfig
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -156,7 +159,7 @@ def download(root: Path, spec: IdxSpec) -> Dict[str, Path]:
     return {stem: _file_in(target, stem) for stem in FILES}  # type: ignore[misc]
 
 
-def load(cfg, spec: IdxSpec) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load(cfg: DataConfig, spec: IdxSpec) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x_train, y_train, x_test, y_test) of ``spec`` under ``data.path``."""
     root = data_root(cfg)
     files = find(root, spec)

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from ..config import DataConfig
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class RawData:
         return {"arrays": arrays, "sha256": h.hexdigest()}
 
 
-def data_root(cfg) -> Path:
+def data_root(cfg: DataConfig) -> Path:
     """The folder a named dataset is looked for (and downloaded) in: ``data.path``, else
     ``data/`` in the working directory (as runs go to ``runs/``)."""
     return Path(cfg.path).expanduser() if cfg.path else Path("data")

@@ -17,11 +17,14 @@ from __future__ import annotations
 import platform
 import statistics
 import time
-from typing import Any, Callable, Dict, Iterable, List, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Tuple
 
 from ..errors import UserError
 from ..store.layout import LATENCY_LUT
 from .genome import ArchSpec
+
+if TYPE_CHECKING:
+    from ..config import RunConfig
 
 
 def time_call(fn: Callable[[], Any], device, warmup: int = 10, repeats: int = 30) -> float:
@@ -111,7 +114,7 @@ class LatencyTable:
             self.entries = {k: float(v) for k, v in saved["entries"].items()}
 
     @classmethod
-    def from_config(cls, cfg, store, device) -> "LatencyTable":
+    def from_config(cls, cfg: RunConfig, store, device) -> "LatencyTable":
         lat = cfg.latency
         return cls(store, device, lat.batch_size, lat.warmup, lat.repeats)
 

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ..errors import UserError
 from .layout import CONFIG, FINGERPRINT
+
+if TYPE_CHECKING:
+    from ..config import RunConfig
 
 FINGERPRINT_VERSION = 1
 
@@ -62,7 +65,7 @@ def _flatten(d: Any, prefix: str = "") -> Dict[str, Any]:
     return {prefix: d}
 
 
-def config_part(cfg) -> Dict[str, Any]:
+def config_part(cfg: RunConfig) -> Dict[str, Any]:
     """The compared keys of ``cfg`` as ``{dotted key: value}`` (JSON values: tuples are lists)."""
     from ..config import to_dict
     from .run import dumps
@@ -71,7 +74,7 @@ def config_part(cfg) -> Dict[str, Any]:
     return {k: v for k, v in sorted(flat.items()) if not _uncompared(k)}
 
 
-def data_part(cfg, data) -> Optional[Dict[str, Any]]:
+def data_part(cfg: RunConfig, data) -> Optional[Dict[str, Any]]:
     """What the search trains on (``data``: the loaded :class:`~hybridnas.data.Dataset`); a
     tabular space's table; ``None`` when neither is known."""
     if cfg.tabular:
@@ -103,7 +106,7 @@ def versions() -> Dict[str, Optional[str]]:
     return out
 
 
-def make(cfg, data) -> Dict[str, Any]:
+def make(cfg: RunConfig, data) -> Dict[str, Any]:
     return {
         "fingerprint_version": FINGERPRINT_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -141,7 +144,7 @@ def config_changes(saved: Dict[str, Any], now: Dict[str, Any], new_keys_ok: bool
     return out
 
 
-def compare_config(store, cfg, fingerprint: Dict[str, Any]) -> None:
+def compare_config(store, cfg: RunConfig, fingerprint: Dict[str, Any]) -> None:
     """Refuse (a :class:`UserError`) a resume whose config differs from the fingerprint's in a
     compared key, naming the keys and their values then and now."""
     new_keys_ok = (fingerprint.get("versions") or {}).get("hybridnas") != versions()["hybridnas"]
@@ -167,7 +170,7 @@ def _shape(part: Dict[str, Any]) -> str:
     return f"{part.get('in_chans', '?')}x{size}, {part.get('num_classes', '?')} classes"
 
 
-def compare_data(store, cfg, fingerprint: Dict[str, Any], now: Dict[str, Any]) -> None:
+def compare_data(store, cfg: RunConfig, fingerprint: Dict[str, Any], now: Dict[str, Any]) -> None:
     """Refuse a resume whose data (or table) is not the data the run was made with; ``now``: the
     fingerprint of the run as it is (:func:`make`)."""
     saved, now = fingerprint.get("data"), now.get("data")
