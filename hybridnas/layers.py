@@ -5,7 +5,11 @@ Each module of hybridnas belongs to one layer. A module imports only from its ow
 other, directly or round a longer cycle. Only third-party packages (torch, matplotlib, ray, optional
 extras) are imported inside functions for cost; an internal import inside a function is an edge like any
 other. Plug-ins that a :class:`~hybridnas.registry.Registry` loads by name are not import edges: the
-registry's package sits in the same layer as its plug-ins.
+registry's package sits in the same layer as its plug-ins, with one exception by design,
+:data:`~hybridnas.registry.CONFIG_HOOKS` - the config's checks that need a plug-in's knowledge (a known
+strategy, engine, evaluator, predictor, op or table) are written in the plug-in's own package and
+registered there, and the config (layer 1) calls them through the registry, which names their modules so
+that a config loaded before anything else is still checked in full.
 
 :data:`LAYERS` is the one copy of the map: ``tests/unit/test_layers.py`` fails on any edge that breaks it,
 and the docs site draws its layer page from it (``docs/gen_pages.py``). Both read the code with
