@@ -11,7 +11,7 @@ DOCS := $(VENV)/.installed-docs
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: search test test-all install docs clean
+.PHONY: search test test-slow test-all lint install docs clean
 
 # what a search needs: torch and the package's own dependencies
 $(CORE): pyproject.toml
@@ -37,6 +37,14 @@ search: $(CORE)
 
 test: $(DEV)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# the tests marked slow (over about 20 s each: kills, a whole search on Ray), which CI runs after `make test`
+test-slow: $(DEV)
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+# ruff, configured in pyproject.toml ([tool.ruff]); the dev extra pins its version
+lint: $(DEV)
+	$(BIN)/ruff check .
 
 test-all: $(DEV)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

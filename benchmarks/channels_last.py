@@ -26,7 +26,7 @@ import torch  # noqa: E402
 from hybridnas.config import load_config  # noqa: E402
 from hybridnas.data import batches, load_dataset  # noqa: E402
 from hybridnas.evaluate.base import evaluate_candidate  # noqa: E402
-from hybridnas.network.search import random_candidates  # noqa: E402
+from hybridnas.network.scheduler import random_candidates  # noqa: E402
 from hybridnas.training import TrainSettings  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -94,7 +94,8 @@ def main():
     torch.set_num_threads(1)
     cfg = load_config(args.space, ["device=cpu", *args.overrides])
     data = load_dataset(cfg.data, cfg.seed)
-    print(f"torch {torch.__version__}, 1 thread, {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"torch {torch.__version__}, 1 thread, {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}",
+          flush=True)
     candidates_part(args, cfg, data)
     supernet_part(args, cfg, data)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")

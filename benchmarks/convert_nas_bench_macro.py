@@ -65,9 +65,11 @@ def main():
     out = args.out or args.json.parent
     out.mkdir(parents=True, exist_ok=True)
     lines = [
-        "# NAS-Bench-Macro, CIFAR-10: https://github.com/xiusu/NAS-Bench-Macro (Apache License 2.0, Copyright 2021 Xiu Su)",
+        "# NAS-Bench-Macro, CIFAR-10: https://github.com/xiusu/NAS-Bench-Macro "
+        "(Apache License 2.0, Copyright 2021 Xiu Su)",
         f"# converted from {args.json.name} (sha256 {digest}) by benchmarks/convert_nas_bench_macro.py",
-        "# l1..l8: the op of each searchable layer; error = 1 - mean test accuracy of 3 trainings; params, flops as published",
+        "# l1..l8: the op of each searchable layer; error = 1 - mean test accuracy of 3 trainings; "
+        "params, flops as published",
         ",".join([f"l{i + 1}" for i in range(LAYERS)] + ["error", "test_acc", "test_acc_std", "params", "flops"]),
     ]
     for arch in sorted(data):

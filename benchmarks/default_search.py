@@ -102,7 +102,8 @@ def main():
     run = RunResults(store.root)
     front = run.front()
     print(f"run: {s['run']}  (load average at the start {load[0]:.2f}, at the end {os.getloadavg()[0]:.2f})")
-    print(f"wall time: {wall:.0f} s (block stage {s['block_stage_s']:.0f} s, network stage {s['network_stage_s']:.0f} s)")
+    print(f"wall time: {wall:.0f} s (block stage {s['block_stage_s']:.0f} s, "
+          f"network stage {s['network_stage_s']:.0f} s)")
     w = max(cfg.evaluation.workers, 1)
     print(f"CPU time: search process {cpu_self:.0f} s, evaluation workers {cpu_workers:.0f} s; on an idle machine with "
           f"a core per worker that is about {cpu_self + cpu_workers / w:.0f} s of wall time (a load-independent "

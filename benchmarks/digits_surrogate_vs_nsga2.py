@@ -28,8 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hybridnas.analysis.pareto import hypervolume, normalise  # noqa: E402
-from hybridnas.network.search import pareto_front  # noqa: E402
+from hybridnas.core.moo import hypervolume, normalise  # noqa: E402
+from hybridnas.core.objectives import pareto_front  # noqa: E402
 from hybridnas.pipeline import open_run, run_search  # noqa: E402
 from hybridnas.progress import Progress  # noqa: E402
 from hybridnas.results import RunResults  # noqa: E402
@@ -80,8 +80,8 @@ def main():
     score(runs)
     print(f"\nHV of the (test error, params, FLOPs) front, one reference for all runs; load average at the end "
           f"{os.getloadavg()[0]:.1f}\n")
-    print(f"| method | HV mean ± std | worst seed | per seed | best test acc on the front (mean) | front size (mean) "
-          f"| trained per run |")
+    print("| method | HV mean ± std | worst seed | per seed | best test acc on the front (mean) | front size (mean) "
+          "| trained per run |")
     print("|---|---|---|---|---|---|---|")
     for method in METHODS:
         hv = np.array([runs[(method, s)]["hv"] for s in seeds])

@@ -22,14 +22,14 @@ import time
 
 import torch
 
-from hybridnas.block.library import block_costs, reference_genome
 from hybridnas.block.stage import BlockStage, alpha_history
 from hybridnas.config import load_config
 from hybridnas.data import load_dataset
 from hybridnas.device import derive_seed
-from hybridnas.network.builder import build_network
 from hybridnas.progress import Progress
+from hybridnas.space.builder import build_network
 from hybridnas.space.genome import ArchSpec
+from hybridnas.space.library import reference_genome
 from hybridnas.store import RunStore
 from hybridnas.training import TrainSettings, fit
 
@@ -119,10 +119,12 @@ def main():
     agg = {}
     for method in ("darts", "enhanced"):
         rs = [r for r in rows if r["method"] == method]
-        m = {k: statistics.mean(r[k] for r in rs) for k in ("cell_params", "cell_flops", "net_params", "net_flops", "acc", "epoch_s")}
+        m = {k: statistics.mean(r[k] for r in rs)
+             for k in ("cell_params", "cell_flops", "net_params", "net_flops", "acc", "epoch_s")}
         sd = {k: statistics.pstdev(r[k] for r in rs) for k in m}
         agg[method] = m
-        print(f"| {method} | {m['cell_params']:,.0f} ± {sd['cell_params']:,.0f} | {m['cell_flops']:,.0f} ± {sd['cell_flops']:,.0f} "
+        print(f"| {method} | {m['cell_params']:,.0f} ± {sd['cell_params']:,.0f} "
+              f"| {m['cell_flops']:,.0f} ± {sd['cell_flops']:,.0f} "
               f"| {m['net_params']:,.0f} ± {sd['net_params']:,.0f} | {m['net_flops']:,.0f} ± {sd['net_flops']:,.0f} "
               f"| {100 * m['acc']:.2f} ± {100 * sd['acc']:.2f} % | {m['epoch_s']:.1f} |")
     e, d = agg["enhanced"], agg["darts"]

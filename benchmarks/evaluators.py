@@ -39,7 +39,7 @@ from hybridnas.config import load_config  # noqa: E402
 from hybridnas.data import load_dataset  # noqa: E402
 from hybridnas.device import resolve_device  # noqa: E402
 from hybridnas.evaluate.base import build_evaluator  # noqa: E402
-from hybridnas.network.search import random_candidates  # noqa: E402
+from hybridnas.network.scheduler import random_candidates  # noqa: E402
 from hybridnas.space.genotype import BlockGenotype, CellGenotype  # noqa: E402
 
 
@@ -135,7 +135,8 @@ def cpu_part(args, blocks):
     for (backend, workers), rs in rows.items():
         best = max(rs, key=lambda r: r["evals_per_min"])  # the least disturbed round
         out.append({"backend": backend, "workers": workers, **best})
-    print(f"\nCPU ({torch.get_num_threads()} cores visible to torch), {args.candidates} candidates x {args.epochs} epochs, "
+    print(f"\nCPU ({torch.get_num_threads()} cores visible to torch), "
+          f"{args.candidates} candidates x {args.epochs} epochs, "
           f"best of {args.rounds} round(s):")
     table(out, ["backend", "workers", "threads", "evals", "failed", "seconds", "evals_per_min", "startup_s"])
     by = {(r["backend"], r["workers"]): r["evals_per_min"] for r in out}
@@ -157,10 +158,12 @@ def gpu_part(args, blocks):
             if backend == "ray":
                 ov.append(f"evaluation.ray.gpus_per_task={1 / k}")
             r = measure(args, blocks, ov, warm=k, sample_gpu=True)
-            print(f"  {backend} x{k} on one GPU: {r['evals_per_min']:.1f} evals/min, {r['gpu_util_%']:.0f} % busy", flush=True)
+            print(f"  {backend} x{k} on one GPU: {r['evals_per_min']:.1f} evals/min, {r['gpu_util_%']:.0f} % busy",
+                  flush=True)
             out.append({"backend": backend, "per_gpu": k, **r})
     print(f"\nGPU: {torch.cuda.get_device_name(0)}, {args.candidates} candidates x {args.epochs} epochs:")
-    table(out, ["backend", "per_gpu", "evals", "failed", "seconds", "evals_per_min", "gpu_util_%", "gpu_mem_GiB", "startup_s"])
+    table(out, ["backend", "per_gpu", "evals", "failed", "seconds", "evals_per_min", "gpu_util_%", "gpu_mem_GiB",
+                "startup_s"])
     for backend in {r["backend"] for r in out}:
         base = next(r for r in out if r["backend"] == backend and r["per_gpu"] == levels[0])["evals_per_min"]
         for r in out:
@@ -175,7 +178,7 @@ def _make_result(arch):
     """Worker initialiser: the result a trained candidate sends back (weights, optimizer state)."""
     import torch as t
 
-    from hybridnas.network.builder import build_network
+    from hybridnas.space.builder import build_network
     from hybridnas.space.genome import ArchSpec
     from hybridnas.training import TrainSettings, make_optimizer
 
@@ -188,7 +191,7 @@ def _make_result(arch):
 
 
 def _send(packed: bool):
-    from hybridnas.evaluate.base import pack_result
+    from hybridnas.evaluate.packing import pack_result
 
     return pack_result(dict(_RESULT)) if packed else dict(_RESULT)
 
@@ -204,13 +207,14 @@ def transfer_part(args, blocks):
 
     import torch.multiprocessing as tmp
 
-    from hybridnas.evaluate.base import unpack_result
+    from hybridnas.evaluate.packing import unpack_result
 
     cfg = load_config(args.space, args.overrides)
     data = load_dataset(cfg.data, cfg.seed)
     cand = random_candidates(cfg, blocks, data, 1, seed=args.seed)[0]
     n = args.transfers
-    with ProcessPoolExecutor(1, mp_context=tmp.get_context("spawn"), initializer=_make_result, initargs=(cand.arch,)) as pool:
+    with ProcessPoolExecutor(1, mp_context=tmp.get_context("spawn"), initializer=_make_result,
+                             initargs=(cand.arch,)) as pool:
         pool.submit(_nothing, False).result()
         pool.submit(_send, False).result()  # warm both paths
         times = {}
@@ -250,7 +254,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--space", default="digits")
     ap.add_argument("--candidates", type=int, default=24, help="timed candidates per configuration")
-    ap.add_argument("--epochs", type=int, default=8, help="proxy epochs per candidate (8: the table in docs/benchmarks.md)")
+    ap.add_argument("--epochs", type=int, default=8,
+                    help="proxy epochs per candidate (8: the table in docs/benchmarks.md)")
     ap.add_argument("--rounds", type=int, default=1, help="repeat the CPU configurations, keep each one's best")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cpu-backends", default="local,ray")

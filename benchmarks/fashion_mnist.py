@@ -8,8 +8,8 @@ published baselines::
     hybridnas pick runs/fashion-mnist --rule max-acc --max-params 100000 --max-flops 4e6
     hybridnas train runs/fashion-mnist --id <picked id> --threads 2
 
-Usage: ``python benchmarks/fashion_mnist.py [--data FOLDER] [--out runs] [--max-params 1e5] [--max-flops 4e6] [--resume RUN]
-[--set KEY=VALUE ...]`` (``--data``: a folder holding the four official gzip files, e.g. one
+Usage: ``python benchmarks/fashion_mnist.py [--data FOLDER] [--out runs] [--max-params 1e5] [--max-flops 4e6]
+[--resume RUN] [--set KEY=VALUE ...]`` (``--data``: a folder holding the four official gzip files, e.g. one
 made by ``benchmarks/fashion_mnist_from_pngs.py``; without it the space downloads them).
 """
 
@@ -88,7 +88,8 @@ def main(argv=None) -> int:
           f"{rec['image_size'][0]}x{rec['image_size'][1]}) | {t_train / 60:.1f} min | |")
     print(f"| **search + training** | **{(t_search + t_train) / 60:.1f} min** | |")
     print()
-    print(f"front: {summary['front_size']} models, {summary['params_range'][0]:,} .. {summary['params_range'][1]:,} params")
+    print(f"front: {summary['front_size']} models, "
+          f"{summary['params_range'][0]:,} .. {summary['params_range'][1]:,} params")
     print(f"picked: `{rec['arch_id']}` `{rec['genome']}`: {rec['params']:,} params, {rec['flops']:,} FLOPs at 28x28 "
           f"({rec.get('search_flops', rec['flops']):,} at the search's "
           f"{'x'.join(map(str, rec.get('search_image_size', rec['image_size'])))})")

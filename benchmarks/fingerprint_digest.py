@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from hybridnas.data import RawData  # noqa: E402
+from hybridnas.data.raw import RawData  # noqa: E402
 
 SIZES = {"fashion_mnist": (70000, 28, 28), "cifar10": (60000, 32, 32, 3)}
 

@@ -1,7 +1,7 @@
 """How well the per-block latency table predicts a whole network's measured latency.
 
 For random genomes of a space's network section (over a library of random cells of the space's
-ops, or the library of a finished run), it fills a :class:`~hybridnas.network.latency.LatencyTable`
+ops, or the library of a finished run), it fills a :class:`~hybridnas.space.latency.LatencyTable`
 (stem, every distinct cell plan, head: each timed alone) and times each whole network the same
 way (warm-up, fixed batch, median of repeats; CUDA events on a GPU, perf_counter on a CPU). It
 prints the ratio predicted/measured, the relative error, the rank correlations (what an
@@ -21,9 +21,9 @@ import time
 import numpy as np
 
 from hybridnas.config import load_config
-from hybridnas.network.latency import LatencyTable, _components
 from hybridnas.space.genome import ArchSpec, GenomeSpace
 from hybridnas.space.genotype import BlockGenotype, CellGenotype
+from hybridnas.space.latency import LatencyTable, _components
 
 SHAPES = {"digits": (1, 8, 8, 10), "cifar10": (3, 32, 32, 10), "cifar100": (3, 32, 32, 100)}
 
@@ -72,7 +72,8 @@ def main():
 
         blocks = tuple(e.genotype for e in RunResults(args.run).library)
     else:
-        blocks = tuple(BlockGenotype(random_cell(cfg.cell.ops, cfg.cell.nodes, rng), random_cell(cfg.cell.ops, cfg.cell.nodes, rng))
+        blocks = tuple(BlockGenotype(random_cell(cfg.cell.ops, cfg.cell.nodes, rng),
+                                     random_cell(cfg.cell.ops, cfg.cell.nodes, rng))
                        for _ in range(args.blocks))
     c, h, w, k = SHAPES[cfg.data.dataset]
     space = GenomeSpace(cfg.network, len(blocks))
@@ -99,7 +100,8 @@ def main():
           f"{len(blocks)} blocks; warm-up {args.warmup}, median of {args.repeats}")
     print(f"latency table: {len(lut.entries)} entries for {comps} components ({t_lut:.1f} s to time); "
           f"whole networks timed in {t_whole:.1f} s")
-    print(f"measured whole-network latency: median {np.median(meas):.3f} ms (range {meas.min():.3f} .. {meas.max():.3f})")
+    print(f"measured whole-network latency: median {np.median(meas):.3f} ms "
+          f"(range {meas.min():.3f} .. {meas.max():.3f})")
     print(f"table sum / measured: mean {ratio.mean():.3f}, median {np.median(ratio):.3f} "
           f"(range {ratio.min():.3f} .. {ratio.max():.3f})")
     print(f"relative error of the sum: mean {rel.mean():.1%}, median {np.median(rel):.1%}, max {rel.max():.1%}")

@@ -85,8 +85,10 @@ def main():
         q, l = statistics.median(times[(p, False)]), statistics.median(times[(p, True)])
         print(f"| {p} | {q:.1f} | {l:.1f} | {l / q:.2f}x |")
     if len(policies) == 2:
-        print(f"\nnew policy against old, quiet: {statistics.median(times[('old', False)]) / statistics.median(times[('new', False)]):.2f}x "
-              f"faster; loaded: {statistics.median(times[('old', True)]) / statistics.median(times[('new', True)]):.2f}x faster")
+        print(f"\nnew policy against old, quiet: "
+              f"{statistics.median(times[('old', False)]) / statistics.median(times[('new', False)]):.2f}x "
+              f"faster; loaded: "
+              f"{statistics.median(times[('old', True)]) / statistics.median(times[('new', True)]):.2f}x faster")
 
 
 if __name__ == "__main__":

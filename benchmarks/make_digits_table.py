@@ -27,9 +27,9 @@ from pathlib import Path
 from hybridnas.config import load_config
 from hybridnas.data import load_dataset
 from hybridnas.device import derive_seed
-from hybridnas.evaluate.base import Candidate
+from hybridnas.evaluate.candidate import Candidate
 from hybridnas.evaluate.local import LocalEvaluator
-from hybridnas.network.costs import network_cost
+from hybridnas.space.costs import network_cost
 from hybridnas.space.genome import ArchSpec, Genome, Stage
 from hybridnas.space.genotype import BlockGenotype
 from hybridnas.store import atomic_write

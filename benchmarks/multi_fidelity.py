@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hybridnas.network.search import front_hypervolume
+from hybridnas.core.objectives import front_hypervolume
 from hybridnas.pipeline import open_run, run_search
 from hybridnas.progress import Progress
 

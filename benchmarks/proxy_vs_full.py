@@ -34,8 +34,10 @@ def main():
     for r in front:
         rows.append(train_model(results, r["arch_id"], overrides, device=args.device, progress=Progress(quiet=True)))
         print(f"trained {r['arch_id']} in {rows[-1]['seconds']:.1f} s", flush=True)
-    print(f"\nfull training of {len(rows)} models: {time.perf_counter() - t0:.0f} s wall; settings {rows[0]['settings']}\n")
-    print(f"| {'arch id':<12} | {'params':>7} | {'proxy val':>9} | {'proxy test':>10} | {'full val':>8} | {'full test':>9} |")
+    print(f"\nfull training of {len(rows)} models: {time.perf_counter() - t0:.0f} s wall; "
+          f"settings {rows[0]['settings']}\n")
+    print(f"| {'arch id':<12} | {'params':>7} | {'proxy val':>9} | {'proxy test':>10} | {'full val':>8} "
+          f"| {'full test':>9} |")
     print(f"|{'-' * 14}|{'-' * 9}|{'-' * 11}|{'-' * 12}|{'-' * 10}|{'-' * 11}|")
     for r in sorted(rows, key=lambda r: r["params"]):
         print(f"| {r['arch_id']:<12} | {r['params']:>7,} | {r['proxy_val_acc']:>9.4f} | {r['proxy_test_acc']:>10.4f} | "
@@ -46,8 +48,10 @@ def main():
         print(a["note"])
     else:
         f = lambda v: "undefined" if v is None else f"{v:.2f}"  # noqa: E731
-        print(f"proxy val acc vs full test acc: Kendall tau {f(a['kendall_tau_test'])}, Spearman rho {f(a['spearman_test'])}")
-        print(f"proxy val acc vs full val acc:  Kendall tau {f(a['kendall_tau_val'])}, Spearman rho {f(a['spearman_val'])}")
+        print(f"proxy val acc vs full test acc: Kendall tau {f(a['kendall_tau_test'])}, "
+              f"Spearman rho {f(a['spearman_test'])}")
+        print(f"proxy val acc vs full val acc:  Kendall tau {f(a['kendall_tau_val'])}, "
+              f"Spearman rho {f(a['spearman_val'])}")
     mean = lambda k: sum(r[k] for r in rows) / len(rows)  # noqa: E731
     print(f"mean test accuracy: proxy {mean('proxy_test_acc'):.4f} -> full {mean('test_acc'):.4f}")
     if args.no_export:

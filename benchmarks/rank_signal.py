@@ -21,8 +21,9 @@ validation and test images each network gets right. Then, per setting:
 - and the minutes the trainings took, so a setting's signal can be set against its cost.
 
     python benchmarks/rank_signal.py                                  # the space as it is
-    python benchmarks/rank_signal.py --setting before:data.val_fraction=0.2,data.test_fraction=0.2,evaluation.epochs=8 \\
-                                --setting after:                 # side by side: the old and new defaults
+    python benchmarks/rank_signal.py \\
+        --setting before:data.val_fraction=0.2,data.test_fraction=0.2,evaluation.epochs=8 \\
+        --setting after:                 # side by side: the old and new defaults
 """
 
 from __future__ import annotations
@@ -40,18 +41,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from hybridnas.network.predictors import kendall_tau  # noqa: E402
 from hybridnas.config import load_config  # noqa: E402
 from hybridnas.data import load_dataset  # noqa: E402
 from hybridnas.device import derive_seed  # noqa: E402
 from hybridnas.evaluate.base import build_evaluator  # noqa: E402
-from hybridnas.network.builder import build_network  # noqa: E402
-from hybridnas.network.search import random_candidates  # noqa: E402
+from hybridnas.network.predictors import kendall_tau  # noqa: E402
+from hybridnas.network.scheduler import random_candidates  # noqa: E402
+from hybridnas.space.builder import build_network  # noqa: E402
 from hybridnas.space.genome import ArchSpec  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evaluators import random_block  # noqa: E402
-
 
 REFERENCE = {}  # (data settings, epochs, networks) -> accuracy of each network's longer training
 
@@ -142,8 +142,8 @@ def main():
         r = measure(args.space, overrides, args.candidates, args.seeds, args.halvings, args.seed, args.reference_epochs)
         rows.append((name, " ".join(overrides) or "(the space as it is)", r))
         print(f"  {name}: {r}", flush=True)
-    keys = ["train images", "val images", "epochs", "folds", "mean val acc %", "spread %", "se %", "halves tau", "seeds tau",
-            "val-test tau"] + (["reference tau"] if args.reference_epochs else []) + ["minutes"]
+    keys = ["train images", "val images", "epochs", "folds", "mean val acc %", "spread %", "se %", "halves tau",
+            "seeds tau", "val-test tau"] + (["reference tau"] if args.reference_epochs else []) + ["minutes"]
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}\n")
     print("| setting | overrides | " + " | ".join(keys) + " |")
     print("|---|---|" + "|".join("---:" for _ in keys) + "|")

@@ -104,7 +104,7 @@ def _sampled_genotype(strategy):
     for kind in KINDS:
         cw = strategy.cell_weights(kind)
         nodes = []
-        for i, positions in sorted(edges.items()):
+        for _, positions in sorted(edges.items()):
             nodes.append(tuple((net.op_names[o], index[e][1]) for e in positions for o in cw.active[e]))
         cells[kind] = CellGenotype(tuple(nodes))
     return BlockGenotype(cells["normal"], cells["reduce"])
@@ -116,11 +116,11 @@ def step_cost(cfg, data, device, reps: int, samples: int):
     import torch
     import torch.nn.functional as F
 
-    from hybridnas.block.library import reference_spec
     from hybridnas.block.stage import build_supernet
     from hybridnas.block.strategies.base import build_strategy
     from hybridnas.data import batches
-    from hybridnas.network.builder import build_network
+    from hybridnas.space.builder import build_network
+    from hybridnas.space.library import reference_spec
 
     b = cfg.block
     net = build_supernet(cfg, data, device)
@@ -154,7 +154,8 @@ def step_cost(cfg, data, device, reps: int, samples: int):
 
         for i in range(reps + 1):  # the first pair warms both up and is not timed
             x, y = pool[(s * (reps + 1) + i) % len(pool)]
-            for fn, out in ((super_step, t_super), (disc_step, t_disc)) if i % 2 == 0 else ((disc_step, t_disc), (super_step, t_super)):
+            for fn, out in (((super_step, t_super), (disc_step, t_disc)) if i % 2 == 0
+                            else ((disc_step, t_disc), (super_step, t_super))):
                 sync()
                 t0 = time.perf_counter()
                 fn(x, y)
@@ -212,11 +213,11 @@ def arch_step_cost(cfg, data, device, reps: int):
 def worker(args) -> dict:
     import torch
 
-    from hybridnas.block.library import reference_spec
     from hybridnas.block.stage import BlockStage, alpha_history, build_supernet
     from hybridnas.data import load_dataset
     from hybridnas.device import configure, resolve_device, seed_everything
-    from hybridnas.network.builder import build_network
+    from hybridnas.space.builder import build_network
+    from hybridnas.space.library import reference_spec
     from hybridnas.store import RunStore
     from hybridnas.training import TrainSettings, fit
 
@@ -250,7 +251,8 @@ def worker(args) -> dict:
     b = cfg.block
     seed_everything(cfg.seed)
     model = build_network(
-        reference_spec(entry.genotype, b.cells, b.reference_width, cfg.cell.nodes, data.in_chans, data.num_classes, data.image_size)
+        reference_spec(entry.genotype, b.cells, b.reference_width, cfg.cell.nodes, data.in_chans, data.num_classes,
+                       data.image_size)
     ).to(device)
     settings = TrainSettings.from_eval(cfg.evaluation, augment=cfg.data.augment, epochs=args.train_epochs)
     m = fit(model, data, settings, cfg.seed, eval_splits=("val", "test"))
@@ -347,7 +349,8 @@ def main():
     for spec, rs in runs.items():
         ratio = [r.get("step_ratio") for r in rs]
         step = "-" if ratio[0] is None else (
-            f"{_ms(ratio)}x ({_ms([r['step_super_ms'] for r in rs], '{:.1f}')} / {_ms([r['step_disc_ms'] for r in rs], '{:.1f}')} ms)"
+            f"{_ms(ratio)}x ({_ms([r['step_super_ms'] for r in rs], '{:.1f}')} / "
+            f"{_ms([r['step_disc_ms'] for r in rs], '{:.1f}')} ms)"
         )
         print(
             f"| {spec} | {_ms([r['epoch_s'] for r in rs])} | {_ms([r['peak_mb'] for r in rs], '{:.0f}')} | "

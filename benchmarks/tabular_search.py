@@ -48,8 +48,8 @@ from typing import Dict, List
 import numpy as np
 
 from hybridnas.config import load_config
+from hybridnas.core.objectives import maximized
 from hybridnas.errors import UserError
-from hybridnas.network.search import maximized
 from hybridnas.space.table import load_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -12,16 +12,19 @@ The Python API mirrors the CLI; its heavy imports happen on first use::
     model = hybridnas.load(run.export(best["arch_id"]))
 """
 
-__version__ = "0.1.0"
-
 __all__ = ["__version__", "search", "load", "Run", "UserError"]
 
+from .core.version import __version__
 from .errors import UserError
 
 
 def __getattr__(name):
-    if name in ("search", "Run", "load"):
+    if name in ("search", "load"):
         from . import api
 
         return getattr(api, name)
+    if name == "Run":
+        from .run import Run
+
+        return Run
     raise AttributeError(f"module 'hybridnas' has no attribute {name!r}")

@@ -28,6 +28,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, Iterable, List, Optional
 
+from .errors import UserError
+from .run import Run
+
 LOG = logging.getLogger("hybridnas.callbacks")
 
 
@@ -62,8 +65,6 @@ class Callbacks:
         self.callbacks: List[Callback] = list(callbacks or ())
         for c in self.callbacks:
             if not isinstance(c, Callback):
-                from .errors import UserError
-
                 raise UserError(f"callback {c!r} is not a hybridnas.callbacks.Callback; subclass it and fill in "
                                 "on_evaluation / on_generation / on_end")
         self.progress = progress
@@ -88,8 +89,6 @@ class Callbacks:
     def start(self, store) -> None:
         if not self.callbacks:
             return
-        from .api import Run
-
         self.run = Run(store)
         self._call("on_start")
 

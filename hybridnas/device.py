@@ -11,6 +11,9 @@
   every evaluator, so a candidate's result does not depend on which backend ran it). One thread
   per process unless ``threads`` asks for more, and never more than the process's share of the
   cores; :func:`passive_wait` makes idle OpenMP threads sleep instead of spinning.
+- Torch's thread count is set here only: :func:`set_threads` (a process's count for its life:
+  :func:`configure` calls it), :func:`restore_threads` (give a caller its count back) and
+  :func:`torch_threads` (a block of work with its own count, restored after it).
 - :class:`Accel` is one training's mixed precision (autocast, plus a GradScaler for fp16), memory
   format (channels-last) and host-to-device batch transfer (pinned memory).
 - :func:`fits_on_device` decides whether a dataset stays resident on a GPU.
@@ -42,7 +45,8 @@ def resolve_device(name: str = "auto"):
             raise UserError(f"unknown device '{name}'; use auto, cpu, cuda or cuda:N") from None
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise UserError(
-                f"device '{name}' does not exist: {torch.cuda.device_count()} GPU(s) are visible; use cuda:0..cuda:{torch.cuda.device_count() - 1}"
+                f"device '{name}' does not exist: {torch.cuda.device_count()} GPU(s) are visible; "
+                f"use cuda:0..cuda:{torch.cuda.device_count() - 1}"
             )
         return dev
     if name == "cpu":
@@ -132,12 +136,42 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def configure(device, deterministic: bool = False, threads=None) -> int:
+def set_threads(n: int) -> int:
+    """Set this process's torch threads to ``n``; returns the count before (the only place
+    hybridnas changes torch's thread count)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    return before
+
+
+def restore_threads(before: Optional[int]) -> None:
+    """Give back the count :func:`set_threads` or :func:`configure` returned (None: they did not run)."""
+    if before:
+        set_threads(before)
+
+
+@contextlib.contextmanager
+def torch_threads(n: Optional[int]):
+    """Run with ``n`` torch threads (None or 0: the count as it is), then restore the count before."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n:
+        set_threads(n)
+    try:
+        yield
+    finally:
+        set_threads(before)
+
+
+def configure(device, deterministic: bool = False, threads: Optional[int] = None) -> int:
     """Apply the run's speed/reproducibility settings to this process.
 
     Threads: ``threads`` torch threads (``None``: the policy's default), at most the cores
     (:func:`process_threads`); returns the count before, for a caller that runs inside another
-    program (the Python API) to restore with ``torch.set_num_threads``.
+    program (the Python API) to give back with :func:`restore_threads`.
     Fast (default): cuDNN autotuning (it picks the fastest convolution kernel per shape; the
     choice may vary between runs) and TF32 matrix products on GPUs that have them.
     Deterministic: deterministic kernels where torch has them (a warning names any op that has
@@ -145,8 +179,7 @@ def configure(device, deterministic: bool = False, threads=None) -> int:
     """
     import torch
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(process_threads(threads))
+    before = set_threads(process_threads(threads))
     cuda = getattr(device, "type", str(device).split(":")[0]) == "cuda"
     if deterministic:
         # cuBLAS reads this when its handle is created: set before the first product on the GPU.
@@ -161,14 +194,6 @@ def configure(device, deterministic: bool = False, threads=None) -> int:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     return before
-
-
-def restore_threads(before: Optional[int]) -> None:
-    """Undo :func:`configure`'s thread count (``before``: what it returned; None: it did not run)."""
-    if before:
-        import torch
-
-        torch.set_num_threads(before)
 
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -197,7 +222,8 @@ def resolve_precision(name: str, device) -> str:
     if name == "fp16" and dev.type != "cuda":
         raise UserError("evaluation.precision 'fp16' needs a CUDA GPU; use bf16 or fp32 on CPU")
     if name == "bf16" and dev.type == "cuda" and not bf16_supported(dev):
-        raise UserError(f"evaluation.precision 'bf16': {torch.cuda.get_device_name(dev)} has no native bf16; use fp16 or auto")
+        raise UserError(f"evaluation.precision 'bf16': {torch.cuda.get_device_name(dev)} has no native bf16; "
+                        "use fp16 or auto")
     return name
 
 

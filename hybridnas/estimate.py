@@ -38,6 +38,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .config import RunConfig
+from .store.layout import BLOCKS, GENERATION_FILES, GENERATIONS
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -115,11 +118,10 @@ def _batch(n: int, in_chans: int, size, num_classes: int, device):
 # ------------------------------------------------------------------------------ block stage
 
 
-def block_stage(cfg, shape, n_train: int, device) -> Dict[str, Any]:
+def block_stage(cfg: RunConfig, shape, n_train: int, device) -> Dict[str, Any]:
     """Seconds the block stage will take (``shape``: in_chans, num_classes, image_size)."""
     from .block.stage import build_supernet
-    from .block.strategies.base import build_strategy
-    from .config import MEMBER_KEYS
+    from .block.strategies.base import build_strategy, member_options
 
     b = cfg.block
     in_chans, num_classes, size = shape
@@ -127,7 +129,7 @@ def block_stage(cfg, shape, n_train: int, device) -> Dict[str, Any]:
     steps = max(1, (n_train // 2) // batch)
     net = build_supernet(cfg, _shaped(shape), device)  # as the block stage builds it (memory format too)
     first = dict(b.library[0]) if b.library else {}
-    options = {**dict(b.strategy.options), **{k: v for k, v in first.items() if k not in MEMBER_KEYS}}
+    options = member_options(b.strategy.options, first)
     strategy = build_strategy(b.strategy.name, net, b, options)
     x, y = _batch(batch, in_chans, size, num_classes, device)
     warm = _timed(lambda: strategy.warmup_step((x, y))) if b.warmup_epochs else (0.0, 0.0, 0.0)
@@ -141,7 +143,7 @@ def block_stage(cfg, shape, n_train: int, device) -> Dict[str, Any]:
             "search_epochs": epochs}
 
 
-def stand_in_blocks(cfg, in_chans: int, size) -> List:
+def stand_in_blocks(cfg: RunConfig, in_chans: int, size) -> List:
     """Two blocks standing in for the library the block stage will derive (module docstring)."""
     from .space.genotype import BlockGenotype, CellGenotype
     from .space.ops import op_cost
@@ -167,7 +169,7 @@ def stand_in_blocks(cfg, in_chans: int, size) -> List:
 # ------------------------------------------------------------------------------ network stage
 
 
-def _epochs_per_candidate(cfg) -> float:
+def _epochs_per_candidate(cfg: RunConfig) -> float:
     """Epochs a candidate trains on average: successive halving continues the promoted ones."""
     e = cfg.evaluation
     steps = list(e.fidelity.budgets) + [e.epochs]
@@ -179,17 +181,16 @@ def _epochs_per_candidate(cfg) -> float:
     return total
 
 
-def network_stage(cfg, blocks: Sequence, shape, sizes: Dict[str, int], device, generations_done: int = 0,
+def network_stage(cfg: RunConfig, blocks: Sequence, shape, sizes: Dict[str, int], device, generations_done: int = 0,
                   sample: int = 256) -> Dict[str, Any]:
     """Seconds the network stage will take over ``blocks`` (library entries or genotypes);
     ``sizes``: images in the train, val and test splits; ``generations_done``: generations a
     resumed run has finished."""
     import torch
 
-    from .device import Accel, candidate_threads, cpu_share, derive_seed, evaluation_devices
-    from .evaluate.base import torch_threads
-    from .network.builder import build_network
+    from .device import Accel, candidate_threads, cpu_share, derive_seed, evaluation_devices, torch_threads
     from .network.points import NetworkPoints
+    from .space.builder import build_network
     from .training import TrainSettings, make_optimizer
 
     in_chans, num_classes, size = shape
@@ -244,7 +245,7 @@ def network_stage(cfg, blocks: Sequence, shape, sizes: Dict[str, int], device, g
 # ------------------------------------------------------------------------------ the search
 
 
-def estimate(cfg, data, store, device, library: Optional[Sequence] = None) -> Optional[Estimate]:
+def estimate(cfg: RunConfig, data, store, device, library: Optional[Sequence] = None) -> Optional[Estimate]:
     """What is left of the search in ``store``, estimated; ``None`` for a tabular space
     (lookups take no time). ``library``: the derived blocks, once the block stage is done."""
     import torch
@@ -253,15 +254,15 @@ def estimate(cfg, data, store, device, library: Optional[Sequence] = None) -> Op
         return None
     shape = (data.in_chans, data.num_classes, tuple(data.image_size))
     sizes = {"train": len(data.train), "val": len(data.val), "test": len(data.test)}
-    done = len(list(store.path("generations").glob("gen_*.json")))
+    done = len(list(store.path(GENERATIONS).glob(GENERATION_FILES)))
     with torch.random.fork_rng(devices=[]):
         block = None
-        if library is None and not store.exists("blocks.json"):
+        if library is None and not store.exists(BLOCKS):
             block = block_stage(cfg, shape, sizes["train"], device)
         net = None
         if done < cfg.engine.generations:
-            if library is None and store.exists("blocks.json"):  # a resumed run: its library
-                from .block.library import load_library
+            if library is None and store.exists(BLOCKS):  # a resumed run: its library
+                from .space.library import load_library
 
                 library = load_library(store)
             blocks = library if library is not None else stand_in_blocks(cfg, data.in_chans, data.image_size)
@@ -281,24 +282,24 @@ def describe(est: Estimate, again: bool = False, pace: Optional[float] = None) -
     d = est.detail
     parts = []
     if est.block_s is not None:
-        parts.append(f"block stage {_span(est.block_range)} ({d['search_epochs']} search epochs of "
+        parts.append(f"block stage {format_range(est.block_range)} ({d['search_epochs']} search epochs of "
                      f"{d['block_steps_per_epoch']} steps, {d['search_step_s']:.2f} s each)")
     if est.network_s is not None:
         span = est.network_range
         if pace is not None and span is not None:
             span = (span[0], max(span[1], est.network_s * pace))
-        parts.append(f"network stage {_span(span)} (at most {d['networks_at_most']} networks, "
+        parts.append(f"network stage {format_range(span)} (at most {d['networks_at_most']} networks, "
                      f"~{_seconds(d['candidate_s'])} each, {d['workers']} at a time"
                      + (f"; the block stage took {pace:.1f}x its estimate" if pace is not None else "") + ")")
     which = "" if d["library"] == "derived" or est.network_s is None else \
         "; network costs from stand-in blocks until the library is known"
     load = f"; load {d['load_factor']:.1f} processes per core" if d.get("load_factor", 1.0) > 1.0 else ""
-    head = "estimate with the derived blocks" if again else f"estimate: {_span(est.total_range)}"
+    head = "estimate with the derived blocks" if again else f"estimate: {format_range(est.total_range)}"
     return f"{head}: " + "; ".join(parts) + which + load
 
 
-def _span(r: Optional[Tuple[float, float]]) -> str:
-    """``4-9 min``, ``20-45 s``: a range in one unit."""
+def format_range(r: Optional[Tuple[float, float]]) -> str:
+    """``4-9 min``, ``20-45 s``: a range of seconds in one unit (``-`` for none)."""
     if r is None:
         return "-"
     lo, hi = r

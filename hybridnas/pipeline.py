@@ -12,8 +12,6 @@ same call resumes a killed search; a write that fails for want of space says how
 
 from __future__ import annotations
 
-import json
-import os
 import platform
 import re
 import shutil
@@ -23,11 +21,39 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from .config import (RunConfig, Source, config_from_dict, dump_yaml, load_config, plain_name, resolve_space_path,
-                     to_dict)
+from .config import (
+    Checks,
+    RunConfig,
+    Source,
+    check_against_data,
+    config_from_dict,
+    dump_yaml,
+    load_config,
+    plain_name,
+    resolve_space_path,
+)
 from .errors import UserError
 from .progress import Progress
 from .store import FORMAT_VERSION, RunStore, WriteFailed
+from .store.layout import (
+    ARCH,
+    BLOCK_CKPT,
+    BLOCK_DIR,
+    BLOCK_MEMBERS,
+    BLOCK_WARM,
+    BLOCKS,
+    CONFIG,
+    DATASET,
+    ENTRIES,
+    EVALS,
+    FINGERPRINT,
+    INIT_FROM,
+    LOG,
+    MANIFEST,
+    SUMMARY,
+    TABLE,
+    export_dir,
+)
 
 RUNS_DIR = Path("runs")
 
@@ -46,7 +72,7 @@ def _git_commit() -> Optional[str]:
 def manifest(cfg: RunConfig, device) -> Dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
-    from . import __version__
+    from .core.version import __version__
 
     versions = {}
     for pkg in ("torch", "pymoo", "deap", "numpy", "scikit-learn", "matplotlib", "PyYAML"):
@@ -73,11 +99,7 @@ def manifest(cfg: RunConfig, device) -> Dict[str, Any]:
 # holding only these (a search stopped before its manifest) may be started again; anything else
 # is the user's, and a new run never writes beside it
 _RUN_ENTRY = re.compile(
-    r"^(config\.yaml|fingerprint\.json|manifest\.json|dataset\.json|block|blocks\.json|evaluations\.jsonl"
-    r"|generations|surrogate"
-    r"|hv_reference\.json|latency_lut\.json|fidelity|table\.json|front\.(csv|json)|weights|plots|picks\.json"
-    r"|exports|trained|trained\.jsonl|init_from\.json|report\.(md|html)|summary\.json|ray|search\.log|tensorboard"
-    r"|mlruns|\.lock|\.write-test-\d+|\..+\.tmp)$"
+    "^(" + "|".join(re.escape(e) for e in ENTRIES) + r"|\.write-test-\d+|\..+\.tmp)$"
 )
 
 
@@ -88,7 +110,7 @@ def new_run_dir(cfg: RunConfig, name: Optional[str], out: Optional[Path]) -> Pat
             raise UserError(f"--name {name!r} is not a plain folder name; give a name like 'digits-small' "
                             f"(use --out to choose where runs go)")
         path = base / name
-        if (path / "manifest.json").exists():
+        if (path / MANIFEST).exists():
             raise UserError(f"run '{path}' already exists; resume it with --resume {path} or choose another --name")
         if path.exists() and (not path.is_dir() or any(not _RUN_ENTRY.match(p.name) for p in path.iterdir())):
             raise UserError(f"'{path}' exists and is not a hybridnas run; choose another --name (or --out)")
@@ -105,7 +127,7 @@ def config_source(space: Optional[str] = None, overrides: Sequence[str] = (), re
     """What errors about the config name as its origin: the space file, or ``--set`` for the keys
     it gave (:class:`~hybridnas.config.Source`); a resumed run's ``config.yaml``."""
     if resume:
-        return Source(str(Path(resume) / "config.yaml"), overrides)
+        return Source(str(Path(resume) / CONFIG), overrides)
     try:
         return Source(str(resolve_space_path(space)), overrides)
     except UserError:
@@ -118,10 +140,9 @@ def validate(cfg: RunConfig, source: str = "config", device=None):
     from it (batch sizes, the cutout of ``train``, cross-validation folds) and the constraints
     (params and FLOPs against the smallest network of the space, latency against its stem).
     Returns the dataset (``None`` for a tabular space). Writes nothing."""
-    from .config import Checks, check_against_data
     from .data import load_dataset
     from .device import resolve_device, resolve_precision
-    from .network.costs import check_constraints
+    from .space.costs import check_constraints
 
     device = device if device is not None else resolve_device(cfg.device)
     ck = Checks(source)
@@ -139,7 +160,7 @@ def validate(cfg: RunConfig, source: str = "config", device=None):
                         "data.image_size or cap the images with data.subset") from None
     check_against_data(cfg, len(data.train), tuple(data.image_size), source)
     if cfg.evaluation.folds > 1:
-        from .evaluate.base import Folds
+        from .evaluate.folds import Folds
 
         Folds(cfg.evaluation.folds, 0).check(data)
     check_constraints(cfg, data.in_chans, data.num_classes, data.image_size)
@@ -158,7 +179,7 @@ def _stem_latency(cfg: RunConfig, data, device) -> float:
     latency at any batch; 0 when it cannot be timed here (then only the search can tell)."""
     import torch
 
-    from .network.latency import time_call
+    from .space.latency import time_call
 
     c = min(cfg.network.stem)
     if 4 * c * (9 * data.in_chans + data.image_size[0] * data.image_size[1]) > 2**28:
@@ -182,8 +203,8 @@ def _export_knee(cfg: RunConfig, store: RunStore, progress: Progress) -> Dict[st
                       "train one with 'hybridnas train RUN --id ID', then export it")
         return {}
     chosen = pick(store, rule="knee")[0]
-    rel = f"exports/{chosen['arch_id']}"
-    if not store.exists(f"{rel}/arch.json"):
+    rel = export_dir(chosen["arch_id"])
+    if not store.exists(f"{rel}/{ARCH}"):
         from .export import export_model
 
         export_model(store, chosen["arch_id"], formats=("state", "pt2"))
@@ -204,17 +225,17 @@ def open_run(
     have) is appended to ``notes``."""
     if resume:
         store = RunStore.open_existing(Path(resume))
-        if not store.exists("config.yaml"):
+        if not store.exists(CONFIG):
             raise UserError(f"run '{resume}' has no config.yaml; it cannot be resumed - start a new run")
         import yaml
 
         try:
-            data = yaml.safe_load(store.path("config.yaml").read_text())
+            data = yaml.safe_load(store.path(CONFIG).read_text())
         except yaml.YAMLError:
-            raise UserError(f"'{store.path('config.yaml')}' is corrupted; start a new run") from None
+            raise UserError(f"'{store.path(CONFIG)}' is corrupted; start a new run") from None
         if space:
             raise UserError("give either a space or --resume, not both")
-        cfg = config_from_dict(data, source=str(store.path("config.yaml")))
+        cfg = config_from_dict(data, source=str(store.path(CONFIG)))
         if overrides:
             cfg = extend(cfg, data, overrides, store, notes)
         check_resumed(cfg, store, notes if notes is not None else [])
@@ -234,7 +255,7 @@ def check_resumed(cfg: RunConfig, store: RunStore, notes: list) -> None:
 
     saved = fingerprint.read(store)
     if saved is None:
-        notes.append(f"run {store.root} was made before runs kept a {fingerprint.FINGERPRINT}, so this resume cannot "
+        notes.append(f"run {store.root} was made before runs kept a {FINGERPRINT}, so this resume cannot "
                      f"check that its config and data are the ones it was made with; it writes one from them now")
     else:
         fingerprint.compare_config(store, cfg, saved)
@@ -268,7 +289,7 @@ def extend(cfg: RunConfig, data: Dict[str, Any], overrides: Sequence[str], store
         if key not in EXTENSIBLE:
             raise UserError(f"--set {key} cannot change a run being resumed (its config is fixed; only {allowed} can "
                             f"be raised, to extend the search); start a new run instead")
-    new = config_from_dict(apply_overrides(data, overrides), source=Source(str(store.path("config.yaml")), overrides))
+    new = config_from_dict(apply_overrides(data, overrides), source=Source(str(store.path(CONFIG)), overrides))
     for key in EXTENSIBLE:
         name = key.split(".")[1]
         old, now = getattr(cfg.engine, name), getattr(new.engine, name)
@@ -289,14 +310,14 @@ def _table_points(cfg: RunConfig, store: RunStore, progress: Progress):
 
     table = load_table(cfg)
     info = table.info()
-    saved = store.read_json("table.json", default=None)
+    saved = store.read_json(TABLE, default=None)
     if saved is None:
-        store.write_json("table.json", info)
+        store.write_json(TABLE, info)
     elif saved.get("sha256") != info["sha256"]:
         raise UserError(f"table {table.path} changed since run '{store.root}' started (sha256 differs); "
                         "restore it or start a new run")
     progress.info(f"run {store.root} | {table.describe()} | nothing is trained")
-    return TablePoints(table)
+    return TablePoints(table, cfg.table.path)
 
 
 def _extension(cfg: RunConfig, store: RunStore) -> Dict[str, Any]:
@@ -304,17 +325,17 @@ def _extension(cfg: RunConfig, store: RunStore) -> Dict[str, Any]:
     changed: ``{key: [old, new]}``; nothing when the config is the one saved."""
     import yaml
 
-    saved = config_from_dict(yaml.safe_load(store.path("config.yaml").read_text()), validate=False)
+    saved = config_from_dict(yaml.safe_load(store.path(CONFIG).read_text()), validate=False)
     if saved == cfg:
         return {}
-    store.write_text("config.yaml", dump_yaml(cfg))
+    store.write_text(CONFIG, dump_yaml(cfg))
     return {key: [getattr(saved.engine, key.split(".")[1]), getattr(cfg.engine, key.split(".")[1])]
             for key in EXTENSIBLE if getattr(saved.engine, key.split(".")[1]) != getattr(cfg.engine, key.split(".")[1])}
 
 
 def failure_summary(records) -> Dict[str, Dict[str, Any]]:
     """Failed candidates by kind: how many, and the first one's reason."""
-    from .evaluate.base import failure_kind
+    from .evaluate.candidate import failure_kind
 
     out: Dict[str, Dict[str, Any]] = {}
     for r in records:
@@ -361,15 +382,14 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
 
     import torch
 
-    from .callbacks import StopSearch, resolve
-
     from .block.stage import BlockStage
+    from .callbacks import StopSearch, resolve
     from .device import configure, resolve_device, restore_threads, seed_everything
     from .evaluate.base import build_evaluator
-    from .network.costs import check_constraints
-    from .network.latency import LatencyTable
     from .network.points import NetworkPoints
-    from .network.search import NetworkStage
+    from .network.stage import NetworkStage
+    from .space.costs import check_constraints
+    from .space.latency import LatencyTable
     from .store import fingerprint
 
     progress = progress or Progress()
@@ -378,7 +398,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
     t0 = time.perf_counter()
     device = resolve_device(cfg.device)
     resumed = store.root.exists()
-    continued = store.exists("manifest.json")  # a session of a run started before
+    continued = store.exists(MANIFEST)  # a session of a run started before
     if resumed:  # refuse a run held by another search before anything else
         store.ensure_writable()
         store.lock()
@@ -398,13 +418,13 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         if not resumed:
             store.ensure_writable()
             store.lock()
-        log = logged.enter_context(progress.log_file(store.path("search.log")))  # the run is ours: log into it
-        if not store.exists("manifest.json"):
-            store.write_text("config.yaml", dump_yaml(cfg))
-            store.write_json(fingerprint.FINGERPRINT, made)
-            store.write_json("manifest.json", manifest(cfg, device))
+        log = logged.enter_context(progress.log_file(store.path(LOG)))  # the run is ours: log into it
+        if not store.exists(MANIFEST):
+            store.write_text(CONFIG, dump_yaml(cfg))
+            store.write_json(FINGERPRINT, made)
+            store.write_json(MANIFEST, manifest(cfg, device))
         elif saved is None:  # a run made before fingerprints
-            store.write_json(fingerprint.FINGERPRINT, made)
+            store.write_json(FINGERPRINT, made)
         extended = _extension(cfg, store) if continued else {}
         callbacks.start(store)
         threads_before = configure(device, cfg.deterministic, cfg.threads)
@@ -414,9 +434,10 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         if cfg.tabular:
             points, library = _table_points(cfg, store, progress), []
         else:
-            if not store.exists("dataset.json"):
-                store.write_json("dataset.json", data.info())
-            progress.info(f"run {store.root} | {data.describe()} | device {device} | torch threads {torch.get_num_threads()}")
+            if not store.exists(DATASET):
+                store.write_json(DATASET, data.info())
+            progress.info(f"run {store.root} | {data.describe()} | device {device} | "
+                          f"torch threads {torch.get_num_threads()}")
             if init_from is not None:  # before the block stage: a reused library skips it
                 from .network.warmstart import prepare_library
 
@@ -430,7 +451,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             pace = pace_of(estimated, time.perf_counter() - t_stage)
             check_constraints(cfg, data.in_chans, data.num_classes, data.image_size, [e.genotype for e in library])
             for i, e in enumerate(library):
-                progress.info(f"  block {i}: {e.net_params:,} params, {2 * e.net_macs:,} FLOPs (reference net) | {e.genotype}")
+                progress.info(f"  block {i}: {e.net_params:,} params, {2 * e.net_macs:,} FLOPs (reference net) | "
+                              f"{e.genotype}")
             if estimated is not None and estimated.get("block_stage_s") is not None:  # again, with the real blocks
                 estimated["with_library"] = _estimate(cfg, data, store, device, progress, library, pace)
             latency = LatencyTable.from_config(cfg, store, device) if cfg.wants_latency else None
@@ -441,7 +463,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         with build_evaluator(cfg, data, device, workdir=store.root) as evaluator:
             threads, note = evaluator.threads()
             if not cfg.tabular:
-                progress.info(f"network stage: {cfg.evaluation.workers} worker(s) per device, {threads} torch thread(s) each"
+                progress.info(f"network stage: {cfg.evaluation.workers} worker(s) per device, "
+                              f"{threads} torch thread(s) each"
                               + (f" ({note})" if note else ""))
             stage = NetworkStage(cfg, points, evaluator, store, progress, callbacks or None)
             from .network.warmstart import seed
@@ -462,11 +485,11 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             "resumed": continued,  # the times are this session's: what earlier sessions did is not redone
             **result["search"],  # proposed, duplicates rejected, infeasible, distinct evaluations, budget
         }
-        previous = store.read_json("summary.json", default=None) if continued else None
+        previous = store.read_json(SUMMARY, default=None) if continued else None
         if extended:
             summary["extended"] = extended
-        if store.exists("init_from.json"):
-            summary["init_from"] = {k: v for k, v in store.read_json("init_from.json").items() if k != "seeds"}
+        if store.exists(INIT_FROM):
+            summary["init_from"] = {k: v for k, v in store.read_json(INIT_FROM).items() if k != "seeds"}
         if cfg.evaluation.fidelity.budgets:
             summary["stopped_early"] = result["stopped_early"]
         if estimated is not None or (previous and "estimate" in previous):  # a finished run's resume estimates nothing
@@ -475,7 +498,8 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         plottable = bool(front) and all(k in r for r in front for k in ("val_acc", "params", "flops"))
         if front and all("val_acc" in r for r in front):
             best = max(front, key=lambda r: r["val_acc"])
-            summary.update(best_val_acc=best["val_acc"], best_test_acc=best.get("test_acc"), best_arch_id=best["arch_id"])
+            summary.update(best_val_acc=best["val_acc"], best_test_acc=best.get("test_acc"),
+                           best_arch_id=best["arch_id"])
         if front and all("params" in r for r in front):
             params = [r["params"] for r in front]
             summary.update(params_range=[min(params), max(params)], params_span=max(params) / max(min(params), 1))
@@ -493,7 +517,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         summary["total_s"] = time.perf_counter() - t0
         summary["sessions"] = _sessions(previous) + [{k: summary[k] for k in SESSION_TIMES}]
         summary["search_s"] = sum(x["block_stage_s"] + x["network_stage_s"] for x in summary["sessions"])
-        store.write_json("summary.json", summary)
+        store.write_json(SUMMARY, summary)
         callbacks.end(summary)
         return summary
     except StopSearch as exc:
@@ -501,7 +525,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
                       f"resume with: hybridnas search --resume {store.root}")
         raise
     except WriteFailed as exc:  # a full disk: everything written so far is kept, the run resumes
-        if not resumed and not store.exists("manifest.json"):  # nothing to resume: leave no trace
+        if not resumed and not store.exists(MANIFEST):  # nothing to resume: leave no trace
             shutil.rmtree(store.root, ignore_errors=True)
             raise exc.then("run the same command again") from None
         raise exc.then(f"resume with: hybridnas search --resume {store.root}") from None
@@ -526,6 +550,6 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
 def _worth_keeping(store: RunStore) -> bool:
     """Whether a new run holds work a resume or a new run could reuse: a block-stage checkpoint
     or member, the library, or evaluations (not only its config, manifest and data summary)."""
-    block = store.path("block")
-    return (any(store.exists(rel) for rel in ("blocks.json", "evaluations.jsonl", "block/ckpt.pt", "block/warm.pt"))
-            or (block.is_dir() and any(block.glob("member_*.json"))))
+    block = store.path(BLOCK_DIR)
+    return (any(store.exists(rel) for rel in (BLOCKS, EVALS, BLOCK_CKPT, BLOCK_WARM))
+            or (block.is_dir() and any(block.glob(BLOCK_MEMBERS))))

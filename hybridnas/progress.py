@@ -97,8 +97,10 @@ class Progress:
 
     def __init__(self, stream: Optional[TextIO] = None, quiet: bool = False):
         self.quiet = quiet
+        self.stream = stream
         self.console: Optional[ConsoleHandler] = None if quiet else ConsoleHandler(stream)
         self.files: List[logging.Handler] = []
+        self.notes: List[logging.LogRecord] = []  # said before a log file was open: the next one gets them
 
     def info(self, msg: str) -> None:
         self.emit(logging.INFO, msg)
@@ -108,6 +110,10 @@ class Progress:
 
     def emit(self, level: int, msg: str, logger: logging.Logger = LOGGER, bar: bool = False, exc_info=None) -> None:
         """One message as a record of ``logger``: to this console and log files, then to the logger."""
+        self._emit(level, msg, logger, bar, exc_info)
+
+    def _emit(self, level: int, msg: str, logger: logging.Logger = LOGGER, bar: bool = False,
+              exc_info=None) -> logging.LogRecord:
         record = logger.makeRecord(logger.name, level, __file__, 0, msg, None, exc_info, extra={"hybridnas_bar": bar})
         for h in ([self.console] if self.console is not None else []) + self.files:
             if level >= h.level:
@@ -115,6 +121,19 @@ class Progress:
         record.hybridnas_handled = tuple(self.files)  # the logger's copy of a log file skips it
         if logger.isEnabledFor(level):  # the user's logging configuration decides the rest
             logger.handle(record)
+        return record
+
+    def note(self, level: int, msg: str, show: bool = False) -> None:
+        """What a command says about a run before its log is open (a changed package version, lost records):
+        like :meth:`emit` (with ``show``, on the console even when quiet), and kept for the next log file
+        opened, the run's ``search.log``."""
+        if show and self.console is None:
+            Progress(self.stream).emit(level, msg)
+            record = LOGGER.makeRecord(LOGGER.name, level, __file__, 0, msg, None, None)
+        else:
+            record = self._emit(level, msg)
+        if not self.files:
+            self.notes.append(record)
 
     def bar(self, label: str, total: int) -> "Bar":
         return Bar(self, label, total)
@@ -141,6 +160,9 @@ class LogFile:
         self.handler.addFilter(_NotHandled(self.handler))
         progress.files.append(self.handler)
         LOGGER.addHandler(self.handler)
+        for record in progress.notes:  # what the command said about the run before it was open
+            self.handler.handle(record)
+        progress.notes = []
 
     def close(self) -> None:
         LOGGER.removeHandler(self.handler)
@@ -159,6 +181,13 @@ class LogFile:
                     f.truncate(self.size)
         except OSError:
             pass
+
+
+def say(msg: str, level: int = logging.INFO, logger: logging.Logger = LOGGER) -> None:
+    """A message outside a command's :class:`Progress` (a download, a warning after a command): on stderr
+    as the text alone, and a record of ``logger`` (which a run's log open meanwhile takes, as it takes
+    whatever the logger passes on)."""
+    Progress().emit(level, msg, logger)
 
 
 class Bar:

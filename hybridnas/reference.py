@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .block.strategies import STRATEGIES
+from .config import RunConfig
+
 
 @dataclass(frozen=True)
 class KeyDoc:
@@ -129,8 +132,6 @@ def _section_type(tp: Any) -> Optional[type]:
 def space_keys(cls: Optional[type] = None, prefix: str = "") -> List[KeyDoc]:
     """Every key of the space file, depth first in declaration order (sections before their keys)."""
     if cls is None:
-        from .config import RunConfig
-
         cls = RunConfig
     hints = typing.get_type_hints(cls)
     docs = attribute_docs(cls)
@@ -155,8 +156,6 @@ def undocumented() -> List[str]:
 
 def strategy_options(name: str) -> List[KeyDoc]:
     """The options of block strategy ``name`` (keys relative to ``block.strategy``)."""
-    from .block.strategies import STRATEGIES
-
     return space_keys(STRATEGIES.get(name, key="block.strategy").Options)
 
 
@@ -241,8 +240,6 @@ def _section(keys: List[KeyDoc], s: KeyDoc, level: str) -> List[str]:
 
 def section_class(key: str) -> type:
     """The dataclass behind a section key (``evaluation.fidelity`` -> ``FidelityConfig``)."""
-    from .config import RunConfig
-
     cls: Any = RunConfig
     for part in key.split("."):
         cls = _section_type(typing.get_type_hints(cls)[part])
@@ -251,14 +248,12 @@ def section_class(key: str) -> type:
 
 def space_reference() -> str:
     """The whole reference page (Markdown): top-level keys, every section, every strategy."""
-    from .config import RunConfig
-
     keys = space_keys()
     top = [k for k in keys if "." not in k.key]
     out = [
         "# Space-file reference",
         "",
-        "Generated from the configuration dataclasses (`hybridnas/config.py`) when the site is built:",
+        "Generated from the configuration dataclasses (`hybridnas/config/schema.py`) when the site is built:",
         "each row is a field and its docstring, so this page is always what the code accepts.",
         "Keys are written as `--set` takes them (`--set evaluation.fidelity.budgets=[2]`); in a",
         "space file each dot is a nested section. Unknown keys, wrong types and out-of-range values",
@@ -281,8 +276,6 @@ def space_reference() -> str:
 
 def strategy_reference() -> List[str]:
     """The page's last part: per registered strategy, its summary and its options table."""
-    from .block.strategies import STRATEGIES
-
     out = ["", "## Block strategy options { #strategy-options }", "",
            "`block.strategy` is a name and options (`{name: egs, samples: 2}`); a `block.library` entry",
            "overrides options for one library member (and may set `seed`, a fresh initial alpha for",

@@ -56,3 +56,22 @@ class Registry(Generic[T]):
     def __contains__(self, name: str) -> bool:
         self._load()
         return name in self._entries
+
+
+# Checks of a run config that need what a higher layer owns. The config package (layer 1) imports
+# none of these modules: it calls the hook registered here under the key it checks, and the modules
+# that register them are named here, so they are imported on first use however the config was reached
+# (a registry filled only when they happen to be imported would be empty when a config is loaded
+# first). Each hook raises a one-line UserError; the signatures:
+#   "cell.ops"                     (ops, ck)              each op a known operation (hybridnas.space.ops)
+#   "table"                        (cfg, source) -> rows  a tabular space's table read and checked (space.table)
+#   "block.strategy"               (cfg, source)          the strategy and its options, alone and per member
+#   "block.strategy options"       (name, options) -> set the option keys strategy `name` accepts
+#   "evaluation.evaluator"         (cfg, source)          the evaluator and what it needs (hybridnas.evaluate)
+#   "engine"                       (engine_cfg, ck)       the engine and its algorithm (network.engines)
+#   "engine.surrogate.predictor"   (name)                 a known predictor (network.predictors)
+CONFIG_HOOKS: Registry[Callable] = Registry(
+    "config hook",
+    modules=["hybridnas.space.ops", "hybridnas.space.table", "hybridnas.block.strategies", "hybridnas.evaluate",
+             "hybridnas.network.engines.base", "hybridnas.network.predictors"],
+)

@@ -14,17 +14,34 @@ says so in one sentence each and shows the figures that apply.
 from __future__ import annotations
 
 import html
+import logging
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .analysis.pick import pick_labels
-from .analysis.uncertainty import NOISE_MARK, fill_standard_errors, noise_note
+from .core.uncertainty import NOISE_MARK, fill_standard_errors, noise_note
+from .progress import say
 from .results import RunResults
+from .store.layout import (
+    CARD_JSON,
+    CONFIG,
+    DATASET,
+    EXPORTS,
+    FRONT_HTML,
+    MANIFEST,
+    PLOTS,
+    REPORT_HTML,
+    REPORT_MD,
+    SUMMARY,
+    TABLE,
+    block_member,
+    cell_plot_stem,
+)
 
-Block = Tuple[Any, ...]  # ("h", level, text) | ("p", text) | ("table", head, rows) | ("img", path, alt) | ("code", text)
+# ("h", level, text) | ("p", text) | ("table", head, rows) | ("img", path, alt) | ("code", text)
+Block = Tuple[Any, ...]
 
 
 # ------------------------------------------------------------------------------ content
@@ -46,8 +63,8 @@ def _num(v: Optional[float]) -> str:
 
 def _summary(results: RunResults) -> List[Block]:
     store = results.store
-    m = store.read_json("manifest.json")
-    s = store.read_json("summary.json", default={})
+    m = store.read_json(MANIFEST)
+    s = store.read_json(SUMMARY, default={})
     cfg = results.config
     recs = results.records()
     front = results.front()
@@ -60,9 +77,10 @@ def _summary(results: RunResults) -> List[Block]:
         engine += (f"; {s['distinct_evaluations']} distinct networks evaluated, {s['proposed']} proposed "
                    f"({s['infeasible']} infeasible), {s['duplicates_rejected']} repeats rejected")
     setup = (f"hybridnas {m.get('hybridnas')}, torch {m.get('packages', {}).get('torch')}, device {m.get('device')}, "
-             f"seed {m.get('seed')}, git commit `{(m.get('git_commit') or 'unknown')[:12]}`, started {m.get('created')}")
+             f"seed {m.get('seed')}, git commit `{(m.get('git_commit') or 'unknown')[:12]}`, "
+             f"started {m.get('created')}")
     if cfg.tabular:  # genes looked up in a table: no dataset, no block stage, nothing trained
-        t = store.read_json("table.json", default={})
+        t = store.read_json(TABLE, default={})
         items = [
             f"table: `{t.get('path', cfg.table.path)}` ({t.get('rows', '?')} rows, sha256 "
             f"`{(t.get('sha256') or '?')[:12]}`); genes {', '.join(cfg.genes)}",
@@ -74,7 +92,7 @@ def _summary(results: RunResults) -> List[Block]:
         if s.get("total_s") is not None:
             items.append(f"wall time {s['total_s']:.0f} s")
     else:
-        d = results.dataset if store.exists("dataset.json") else {}
+        d = results.dataset if store.exists(DATASET) else {}
         items = [
             f"dataset: {d.get('name', '?')}, {d.get('in_chans', '?')}x{'x'.join(map(str, d.get('image_size', [])))} "
             f"images, {d.get('num_classes', '?')} classes, splits {d.get('sizes', {})}",
@@ -143,7 +161,8 @@ def _front_table(results: RunResults) -> List[Block]:
     note = noise_note(front)
     return [
         ("h", 2, "The Pareto front"),
-        ("p", f"{len(front)} {'model' if len(front) == 1 else 'models'} no other model beats in all of {', '.join(results.config.objectives)} at once, "
+        ("p", f"{len(front)} {'model' if len(front) == 1 else 'models'} no other model beats in all of "
+              f"{', '.join(results.config.objectives)} at once, "
               + ("sorted by parameters. Values are the table's columns, looked up (nothing was trained). "
                  if tab else
                  "sorted by parameters. Accuracy after the proxy training of the search; FLOPs = 2 x MACs "
@@ -234,9 +253,9 @@ def _library(results: RunResults, images: Dict[str, str]) -> List[Block]:
                    "reduction cell"], rows),
     ]
     for i in range(len(lib)):
-        if f"cells/block_{i}" in images:
-            out.append(("img", images[f"cells/block_{i}"], f"cells of block {i}"))
-    extra = sorted(p for p in results.store.path("plots").glob("block_*.png"))
+        if cell_plot_stem(i) in images:
+            out.append(("img", images[cell_plot_stem(i)], f"cells of block {i}"))
+    extra = sorted(p for p in results.store.path(PLOTS).glob("block_*.png"))
     if extra:
         out.append(("p", "Further figures of the block stage:"))
         out += [("img", str(p.relative_to(results.root)), p.stem.replace("_", " ")) for p in extra]
@@ -254,12 +273,12 @@ def _block_health(results: RunResults) -> List[Block]:
     history = alpha_history(results.store)
     if not history:
         return []
-    classes = int(results.dataset.get("num_classes", 0)) if results.store.exists("dataset.json") else 0
+    classes = int(results.dataset.get("num_classes", 0)) if results.store.exists(DATASET) else 0
     items, warned, guarded = [], False, False
     for member in sorted({r["member"] for r in history}):
         recs = [r for r in history if r["member"] == member]
         warnings = check_member(recs, results.config.block, classes) if classes else []
-        notes = list(results.store.read_json(f"block/member_{member}.json", default={}).get("guard_notes", []))
+        notes = list(results.store.read_json(block_member(member), default={}).get("guard_notes", []))
         warned, guarded = warned or bool(warnings), guarded or bool(notes)
         items += [f"member {member}: warning: {w}" for w in warnings] + [f"member {member}: {n}" for n in notes]
         if not warnings:
@@ -278,7 +297,7 @@ def _exports(results: RunResults) -> List[Block]:
     out: List[Block] = [("h", 2, "Exports")]
     if results.config.tabular:
         return out + [("p", "None: a tabular run has no networks to export.")]
-    cards = sorted(results.store.path("exports").glob("*/card.json"))
+    cards = sorted(results.store.path(EXPORTS).glob(f"*/{CARD_JSON}"))
     if not cards:
         return out + [("p", "No exports yet: `hybridnas export RUN --id ID`.")]
     rows = []
@@ -296,13 +315,13 @@ def _exports(results: RunResults) -> List[Block]:
 
 
 def _configuration(results: RunResults) -> List[Block]:
-    m = results.store.read_json("manifest.json")
+    m = results.store.read_json(MANIFEST)
     pk = ", ".join(f"{k} {v}" for k, v in m.get("packages", {}).items() if v)
     return [
         ("h", 2, "Configuration"),
         ("p", f"The resolved configuration (`config.yaml`); command `{m.get('command', '')}` on {m.get('host', '?')} "
               f"({m.get('platform', '?')}, Python {m.get('python', '?')}; {pk})."),
-        ("code", results.store.path("config.yaml").read_text()),
+        ("code", results.store.path(CONFIG).read_text()),
     ]
 
 
@@ -403,7 +422,8 @@ def to_html(blocks: Sequence[Block], title: str) -> str:
             out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         elif kind == "img":
             src = html.escape(b[1], quote=True)
-            out.append(f'<p><a href="{src}"><img src="{src}" alt="{html.escape(b[2], quote=True)}" loading="lazy"></a></p>')
+            out.append(f'<p><a href="{src}"><img src="{src}" alt="{html.escape(b[2], quote=True)}" '
+                       'loading="lazy"></a></p>')
         elif kind == "code":
             out.append(f"<pre><code>{html.escape(b[1])}</code></pre>")
     out += ["</body>", "</html>", ""]
@@ -421,14 +441,14 @@ def write_report(run, theme: str = "light") -> List[Path]:
     results = run if isinstance(run, RunResults) else RunResults(run)
     images: Dict[str, str] = {}
     for p in plot_all(results, ("png",), theme):
-        rel = p.relative_to(results.store.path("plots"))
+        rel = p.relative_to(results.store.path(PLOTS))
         images[str(rel.with_suffix(""))] = str(p.relative_to(results.root))
     front, note = _front_page(results)
     blocks = build(results, images)
     at = next(i for i, b in enumerate(blocks) if b[:3] == ("h", 2, "Figures")) + 1
     blocks.insert(at, ("p", note))
-    md = results.store.write_text("report.md", to_markdown(blocks))
-    page = results.store.write_text("report.html", to_html(blocks, f"hybridnas report: {results.root.name}"))
+    md = results.store.write_text(REPORT_MD, to_markdown(blocks))
+    page = results.store.write_text(REPORT_HTML, to_html(blocks, f"hybridnas report: {results.root.name}"))
     return [md, page] + ([front] if front else [])
 
 
@@ -442,9 +462,9 @@ def _front_page(results: RunResults) -> Tuple[Optional[Path], str]:
 
         path = write_front_page(results)
     except UserError as exc:
-        print(f"hybridnas report: front.html not written: {exc}", file=sys.stderr)
-        return None, f"The interactive front page (`front.html`) was not written: {exc}."
-    return path, ("[Open the interactive front](front.html) (`front.html`, one file that works offline): hover a "
+        say(f"hybridnas report: {FRONT_HTML} not written: {exc}", logging.WARNING)
+        return None, f"The interactive front page (`{FRONT_HTML}`) was not written: {exc}."
+    return path, (f"[Open the interactive front]({FRONT_HTML}) (`{FRONT_HTML}`, one file that works offline): hover a "
                   "model for its numbers, filter by limits on parameters, FLOPs and accuracy to see what "
                   "`hybridnas pick` would choose, click a model for its cells and the commands that export or "
                   "train it.")

@@ -6,28 +6,42 @@ the Python ``Run`` - reads through here, so the layout of the run directory has 
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 from .config import RunConfig, config_from_dict
+from .core.objectives import cost_objectives, maximized, pareto_front, top_budget
 from .errors import UserError
+from .progress import say
 from .store import RunStore
-
-TRAINED = "trained.jsonl"  # one record per finished full training (hybridnas train)
+from .store.layout import (
+    BLOCKS,
+    CONFIG,
+    DATASET,
+    EVALS,
+    GENERATION_FILES,
+    GENERATIONS,
+    MODEL,
+    PICKS,
+    SUMMARY,
+    SURROGATE,
+    SURROGATE_FILES,
+    TRAINED,
+    trained_dir,
+)
 
 
 def warn_loss(command: str, run) -> None:
-    """``hybridnas <command>: warning: <loss_line>`` on stderr, when a run lost records."""
-    import sys
-
+    """``hybridnas <command>: warning: <loss_line>`` on stderr and to the logger, when a run lost records."""
     results = run if isinstance(run, RunResults) else RunResults(run)
     line = results.loss_line()
     if line:
         if results.lost()["lost"]:
             line += (f"; {command} used the records left: resume the search (hybridnas search --resume "
                      f"{results.root}) to train the lost ones again")
-        print(f"hybridnas {command}: warning: {line}", file=sys.stderr)
+        say(f"hybridnas {command}: warning: {line}", logging.WARNING)
 
 
 class RunResults:
@@ -42,7 +56,7 @@ class RunResults:
     def config(self) -> RunConfig:
         import yaml
 
-        p = self.store.path("config.yaml")
+        p = self.store.path(CONFIG)
         try:
             data = yaml.safe_load(p.read_text())
         except FileNotFoundError:
@@ -53,13 +67,13 @@ class RunResults:
 
     @cached_property
     def dataset(self) -> Dict[str, Any]:
-        return self.store.read_json("dataset.json")
+        return self.store.read_json(DATASET)
 
     @cached_property
     def library(self):
-        from .block.library import load_library
+        from .space.library import load_library
 
-        if not self.store.exists("blocks.json"):
+        if not self.store.exists(BLOCKS):
             raise UserError(f"run '{self.root}' has no block library yet; resume the search to finish the block stage")
         return load_library(self.store)
 
@@ -70,8 +84,7 @@ class RunResults:
         front compares; with multi-fidelity, lower rungs are ``budget=<epochs>`` or ``"all"``.
         A tabular run's records have budget ``None`` (a lookup), which ``"top"`` means there.
         """
-        from .analysis.uncertainty import fill_standard_errors
-        from .network.search import EVALS, top_budget
+        from .core.uncertainty import fill_standard_errors
 
         recs = self.store.records(EVALS)
         last: Dict[Any, Dict[str, Any]] = {}
@@ -88,7 +101,7 @@ class RunResults:
 
     def split_sizes(self) -> Dict[str, int]:
         """Images per split (``{}`` for a tabular run): what each accuracy was measured on."""
-        if not self.store.exists("dataset.json"):
+        if not self.store.exists(DATASET):
             return {}
         return {k: int(v) for k, v in self.dataset.get("sizes", {}).items()}
 
@@ -100,19 +113,18 @@ class RunResults:
 
     def front(self) -> List[Dict[str, Any]]:
         """The front (all objectives), each member marked when its accuracy is within noise of a
-        member that costs no more (:func:`~hybridnas.analysis.uncertainty.mark_within_noise`)."""
-        from .analysis.uncertainty import mark_within_noise
-        from .network.search import maximized, pareto_front
+        member that costs no more (:func:`~hybridnas.core.uncertainty.mark_within_noise`)."""
+        from .core.uncertainty import mark_within_noise
 
         objectives, maximize = self.config.objectives, maximized(self.config)
         front = pareto_front(self.records(), objectives, maximize)
-        return mark_within_noise(front, [o for o in objectives if o != "error" and o not in maximize])
+        return mark_within_noise(front, cost_objectives(objectives, maximize))
 
     def empty_front(self) -> UserError:
         """The error for a run with nothing on its front, saying why: not searched yet, every
         model failed, or the constraints left nothing feasible."""
         recs = self.records(status=None, budget="all")
-        searched = bool(recs) or self.store.exists("summary.json") or self.store.exists("generations")
+        searched = bool(recs) or self.store.exists(SUMMARY) or self.store.exists(GENERATIONS)
         if not searched:
             return UserError(f"run '{self.root}' has no evaluated models yet; let the search run (or resume it) first")
         failed = sum(r.get("status") != "ok" for r in recs)
@@ -121,20 +133,21 @@ class RunResults:
         if failed:
             why.append(f"{failed} of {len(recs)} evaluated models failed (reasons in evaluations.jsonl)")
         if limits:
-            why.append(f"no {'other ' if failed else ''}model met " + ", ".join(f"{k}={v:g}" for k, v in limits.items()))
+            why.append(f"no {'other ' if failed else ''}model met "
+                       + ", ".join(f"{k}={v:g}" for k, v in limits.items()))
         return UserError(f"run '{self.root}' has no model on its front: {'; '.join(why) or 'nothing was evaluated'}; "
                          "relax the constraints (or fix the failures) and start a new search")
 
     def generations(self) -> List[Dict[str, Any]]:
         out = []
-        for p in sorted(self.store.path("generations").glob("gen_*.json")):
+        for p in sorted(self.store.path(GENERATIONS).glob(GENERATION_FILES)):
             out.append(self.store.read_json(str(p.relative_to(self.root))))
         return out
 
     def surrogate_iterations(self) -> List[Dict[str, Any]]:
         """``surrogate/iter_NNN.json`` of a surrogate-assisted search, in order (none otherwise)."""
         return [self.store.read_json(str(p.relative_to(self.root)))
-                for p in sorted(self.store.path("surrogate").glob("iter_*.json"))]
+                for p in sorted(self.store.path(SURROGATE).glob(SURROGATE_FILES))]
 
     def record(self, ident: str) -> Dict[str, Any]:
         """The record of an arch id, or of a unique prefix of one."""
@@ -143,7 +156,8 @@ class RunResults:
         if not matches:
             raise UserError(f"no evaluated model with id '{ident}' in run '{self.root}'; see front.csv for ids")
         if len(matches) > 1:
-            raise UserError(f"id '{ident}' is ambiguous in run '{self.root}' ({len(matches)} matches); give more characters")
+            raise UserError(f"id '{ident}' is ambiguous in run '{self.root}' ({len(matches)} matches); "
+                            "give more characters")
         aid = matches.pop()
         # the longest budget it reached (multi-fidelity keeps one record per rung)
         return max((r for r in recs if r["arch_id"] == aid), key=lambda r: r.get("epochs") or 0)
@@ -169,7 +183,7 @@ class RunResults:
         if spec.arch_id != record["arch_id"]:
             raise UserError(
                 f"record {record['arch_id']} does not match the run's library (rebuilt id {spec.arch_id}); "
-                "blocks.json was changed after the search"
+                f"{BLOCKS} was changed after the search"
             )
         size = (self.trained().get(record["arch_id"]) or {}).get("image_size") if trained else None
         if size and tuple(size) != spec.image_size:
@@ -180,7 +194,7 @@ class RunResults:
 
     def weights_path(self, record: Dict[str, Any]) -> Optional[Path]:
         """Fully trained weights if ``hybridnas train`` ran, else the proxy-trained ones."""
-        full = self.store.path(f"trained/{record['arch_id']}/model.pt")
+        full = self.store.path(f"{trained_dir(record['arch_id'])}/{MODEL}")
         if full.exists():
             return full
         rel = record.get("weights")
@@ -189,10 +203,10 @@ class RunResults:
         return None
 
     def model(self, record: Dict[str, Any], weights: bool = True):
-        from .network.builder import build_network
+        from .space.builder import build_network
 
         p = self.weights_path(record) if weights else None
-        full = p is not None and p == self.store.path(f"trained/{record['arch_id']}/model.pt")
+        full = p is not None and p == self.store.path(f"{trained_dir(record['arch_id'])}/{MODEL}")
         model = build_network(self.spec(record, trained=full))
         if weights:
             if p is None:
@@ -208,8 +222,6 @@ class RunResults:
         """Records missing from ``evaluations.jsonl``: ``expected`` (how many full-budget results
         the run's summary or last generation counts), ``found``, ``lost``, and ``cut``, the number
         of a last line cut short (of any JSON-lines file the readers use), by file."""
-        from .network.search import EVALS, top_budget
-
         last: Dict[Any, Dict[str, Any]] = {}
         for r in self.store.records(EVALS):
             last[r["arch_id"], r.get("epochs")] = r
@@ -220,8 +232,8 @@ class RunResults:
         found_ok = sum(r.get("status") == "ok" for r in found_all)
         expected, lost = len(found_all), 0
         try:
-            summary = self.store.read_json("summary.json", default=None) or {}
-            gens = sorted(self.store.path("generations").glob("gen_*.json"))
+            summary = self.store.read_json(SUMMARY, default=None) or {}
+            gens = sorted(self.store.path(GENERATIONS).glob(GENERATION_FILES))
             gen = self.store.read_json(str(gens[-1].relative_to(self.root))) if gens else {}
         except UserError:  # a damaged summary or generation counts nothing
             summary, gen = {}, {}
@@ -237,8 +249,6 @@ class RunResults:
     def loss_line(self) -> Optional[str]:
         """One line saying what :meth:`lost` found (``None`` when nothing is missing), e.g.
         ``evaluations.jsonl: 9 of 18 records lost (line 10 cut)``."""
-        from .network.search import EVALS
-
         info = self.lost()
         parts = []
         if info["lost"] or EVALS in info["cut"]:
@@ -253,7 +263,7 @@ class RunResults:
         return "; ".join(parts) or None
 
     def picks(self) -> List[Dict[str, Any]]:
-        return self.store.read_json("picks.json", default={"picks": []})["picks"]
+        return self.store.read_json(PICKS, default={"picks": []})["picks"]
 
     def trained(self) -> Dict[str, Dict[str, Any]]:
         """Fully trained models (``hybridnas train``): the latest record per arch id."""

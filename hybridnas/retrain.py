@@ -35,8 +35,9 @@ from typing import Any, Callable, Dict, Mapping, Optional
 from .config import Checks, TrainConfig, check_train, check_train_against_data, from_dict, to_dict, train_data_config
 from .errors import UserError
 from .progress import Progress
-from .results import TRAINED, RunResults
+from .results import RunResults
 from .store import RunStore
+from .store.layout import MODEL, TRAIN_CKPT, TRAIN_HISTORY, TRAIN_METRICS, TRAINED, trained_dir
 
 
 def resolve_settings(results: RunResults, overrides: Optional[Dict[str, Any]] = None) -> TrainConfig:
@@ -91,8 +92,8 @@ def train_model(
 
     from .data import load_dataset
     from .device import configure, derive_seed, resolve_device, restore_threads, seed_everything
-    from .network.builder import build_network, strip_aux
-    from .network.costs import network_cost
+    from .space.builder import build_network, strip_aux
+    from .space.costs import network_cost
     from .training import DivergedError, fit, make_optimizer
 
     results = run if isinstance(run, RunResults) else RunResults(run)
@@ -100,7 +101,8 @@ def train_model(
     cfg = results.config
     record = results.record(ident)
     if record.get("status") != "ok":
-        raise UserError(f"model {record['arch_id']} failed during the search ({record.get('reason', 'no reason')}); pick another")
+        raise UserError(f"model {record['arch_id']} failed during the search "
+                        f"({record.get('reason', 'no reason')}); pick another")
     aid = record["arch_id"]
     spec = results.spec(record)
     tc = resolve_settings(results, overrides)
@@ -112,15 +114,16 @@ def train_model(
     seed = derive_seed(cfg.seed, "train", aid)
     key = {"settings": to_dict(tc), "seed": seed}
 
-    store = RunStore(results.root / "trained" / aid)
+    store = RunStore(results.root / trained_dir(aid))
     store.ensure_writable()
     store.lock()
     threads_before = None
     try:
-        done = store.read_json("metrics.json", default=None)
+        done = store.read_json(TRAIN_METRICS, default=None)
         if done is not None and not restart:
             if done.get("key") == key:
-                progress.info(f"model {aid} is already trained with these settings (trained/{aid}); --restart to train again")
+                progress.info(f"model {aid} is already trained with these settings ({trained_dir(aid)}); "
+                              "--restart to train again")
                 return done["record"]
             raise UserError(
                 f"model {aid} was already trained with other settings ({_diff(done.get('key'), key)}); "
@@ -136,11 +139,12 @@ def train_model(
         model = build_network(spec, aux_head=tc.aux_weight > 0).to(dev)
         opt = make_optimizer(model, settings)
         start = 0
-        if store.exists("ckpt.pt") and not restart:
-            ckpt = store.load_tensors("ckpt.pt")
+        if store.exists(TRAIN_CKPT) and not restart:
+            ckpt = store.load_tensors(TRAIN_CKPT)
             if ckpt.get("key") != _key_text(key):
                 raise UserError(
-                    f"trained/{aid}/ckpt.pt was made with other settings ({_diff(_parse_key(ckpt.get('key')), key)}); "
+                    f"{trained_dir(aid)}/{TRAIN_CKPT} was made with other settings "
+                    f"({_diff(_parse_key(ckpt.get('key')), key)}); "
                     "pass --restart to discard it, or give the same settings to resume"
                 )
             model.load_state_dict(ckpt["model"])
@@ -151,7 +155,7 @@ def train_model(
             start = int(ckpt["epoch"])
             progress.info(f"resuming {aid} at epoch {start + 1}/{tc.epochs}")
         elif restart:
-            for rel in ("ckpt.pt", "metrics.json", "history.jsonl", "model.pt"):
+            for rel in (TRAIN_CKPT, TRAIN_METRICS, TRAIN_HISTORY, MODEL):
                 if store.exists(rel):
                     store.path(rel).unlink()
         data = data.to(dev)
@@ -163,7 +167,8 @@ def train_model(
             f"training {aid} ({record['genome']}, {record['params']:,} params, {cost.flops:,} FLOPs at {h}x{w}) for "
             f"{tc.epochs} epochs on {dev}: {splits}, {len(data.train):,} images ({len(data.test):,} test images, never "
             f"trained on and choosing nothing{_test_logging(tc, monitor)}); "
-            f"lr {tc.lr}, batch {tc.batch_size}, cutout {tc.cutout}, drop-path {tc.drop_path}, aux weight {tc.aux_weight}"
+            f"lr {tc.lr}, batch {tc.batch_size}, cutout {tc.cutout}, drop-path {tc.drop_path}, "
+            f"aux weight {tc.aux_weight}"
         )
         bar = progress.bar(f"train {aid}", tc.epochs)
         t0 = time.perf_counter()
@@ -178,8 +183,8 @@ def train_model(
             }
             if dev.type == "cuda":  # drop-path samples on the GPU draw from its generator
                 state["cuda_rng"] = torch.cuda.get_rng_state(dev)
-            store.save_tensors("ckpt.pt", state)  # the checkpoint first: history never runs ahead of it
-            store.append("history.jsonl", {"epoch": epoch + 1, **m, "seconds": time.perf_counter() - t0})
+            store.save_tensors(TRAIN_CKPT, state)  # the checkpoint first: history never runs ahead of it
+            store.append(TRAIN_HISTORY, {"epoch": epoch + 1, **m, "seconds": time.perf_counter() - t0})
             acc = m.get(f"{monitor}_acc")
             bar.update(epoch + 1, f"loss {m['train_loss']:.3f}" + (f" {monitor} {acc:.4f}" if acc is not None else ""))
             if on_epoch is not None:
@@ -193,7 +198,7 @@ def train_model(
             except DivergedError as exc:  # the settings, not a bug: the checkpoint of the last good epoch stays
                 raise UserError(f"training {aid} diverged ({exc}) with lr {tc.lr}, weight decay {tc.weight_decay}; "
                                 f"lower --lr (or --weight-decay) and run again with --restart") from None
-        history = store.records("history.jsonl")
+        history = store.records(TRAIN_HISTORY)
         out = {
             "arch_id": aid,
             "genome": record["genome"],
@@ -215,7 +220,7 @@ def train_model(
             "settings": to_dict(tc),
             "data": {**data.info(), "splits": splits, "config": to_dict(data_cfg)},
             "seed": seed,
-            "weights": f"trained/{aid}/model.pt",
+            "weights": f"{trained_dir(aid)}/{MODEL}",
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
         if [h, w] != list(results.dataset["image_size"]):  # the search's costs were at its resolution
@@ -226,9 +231,9 @@ def train_model(
         # checkpoint, re-measures and appends the same numbers; readers keep the latest per id),
         # then the weights that export prefers, then metrics.json that marks the training done.
         results.store.append(TRAINED, out)
-        store.save_tensors("model.pt", strip_aux({k: v.detach().cpu() for k, v in model.state_dict().items()}))
-        store.write_json("metrics.json", {"key": key, "record": out})
-        store.path("ckpt.pt").unlink()  # finished: model.pt and metrics.json replace it
+        store.save_tensors(MODEL, strip_aux({k: v.detach().cpu() for k, v in model.state_dict().items()}))
+        store.write_json(TRAIN_METRICS, {"key": key, "record": out})
+        store.path(TRAIN_CKPT).unlink()  # finished: model.pt and metrics.json replace it
         return out
     finally:
         restore_threads(threads_before)

@@ -7,9 +7,10 @@ per epoch, so a resumed training continues exactly where it stopped.
 
 Speed switches come from :class:`~hybridnas.device.Accel`: mixed precision (``precision``),
 channels-last (on by default: 1.5x faster for these small convolutions on CPU, the layout tensor
-cores want on GPU), pinned host-to-device batches. Evaluation runs under ``torch.inference_mode``. A NaN, infinite or exploding loss (above
-``max_loss``) raises :class:`DivergedError`; passing ``deadline`` (a ``time.monotonic()`` value)
-stops a training that runs past it with :class:`TrainingTimeout`, checked after every step.
+cores want on GPU), pinned host-to-device batches. Evaluation runs under ``torch.inference_mode``.
+A NaN, infinite or exploding loss (above ``max_loss``) raises :class:`DivergedError`; passing
+``deadline`` (a ``time.monotonic()`` value) stops a training that runs past it with
+:class:`TrainingTimeout`, checked after every step.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Callable, Dict, Optional, Sequence
 import torch
 import torch.nn.functional as F
 
+from .config import EvaluationConfig
 from .data import Dataset, Split, batches, cutout
 from .device import Accel
 
@@ -45,7 +47,7 @@ class TrainSettings:
     max_loss: Optional[float] = None  # a finite loss above this counts as diverged
 
     @classmethod
-    def from_eval(cls, e, augment: bool = False, epochs: Optional[int] = None) -> "TrainSettings":
+    def from_eval(cls, e: EvaluationConfig, augment: bool = False, epochs: Optional[int] = None) -> "TrainSettings":
         return cls(
             epochs=epochs if epochs is not None else e.epochs,
             batch_size=e.batch_size,
@@ -84,12 +86,15 @@ def accuracy(model, split: Split, batch_size: int = 256, accel: Optional[Accel] 
     return correct / max(len(split), 1)
 
 
-def cosine_lr(s: TrainSettings, epoch: int) -> float:
-    return s.lr_min + 0.5 * (s.lr - s.lr_min) * (1 + math.cos(math.pi * epoch / max(s.epochs, 1)))
+def cosine_lr(lr: float, lr_min: float, epoch: int, epochs: int) -> float:
+    """The learning rate of ``epoch`` (from 0) on a cosine schedule from ``lr`` down to ``lr_min``
+    over ``epochs``: the one schedule of the weights, of candidates and of the supernet alike."""
+    return lr_min + 0.5 * (lr - lr_min) * (1 + math.cos(math.pi * epoch / max(epochs, 1)))
 
 
 def make_optimizer(model, s: TrainSettings):
-    return torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay, nesterov=False)
+    return torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay,
+                           nesterov=False)
 
 
 def train_epoch(
@@ -100,7 +105,7 @@ def train_epoch(
 
     accel = accel or Accel.for_model(model, s.precision, s.channels_last)
     model.train()
-    lr = cosine_lr(s, epoch)
+    lr = cosine_lr(s.lr, s.lr_min, epoch, s.epochs)
     for g in opt.param_groups:
         g["lr"] = lr
     if hasattr(model, "drop_path_prob"):
@@ -170,7 +175,7 @@ def fit(
     for epoch in range(start_epoch, end):
         loss = train_epoch(model, opt, data, s, epoch, seed, accel=accel, deadline=deadline)
         if on_epoch is not None:
-            m = {"train_loss": loss, "lr": cosine_lr(s, epoch)}
+            m = {"train_loss": loss, "lr": cosine_lr(s.lr, s.lr_min, epoch, s.epochs)}
             if eval_every and ((epoch + 1) % eval_every == 0 or epoch + 1 == end):
                 m[f"{monitor}_acc"] = accuracy(model, getattr(data, monitor), accel=accel)
                 if epoch + 1 == end:

@@ -32,8 +32,8 @@ TINY_BLOCKS = (
 
 
 def tiny_library():
-    from hybridnas.block.library import LibraryEntry
     from hybridnas.space.genotype import BlockGenotype
+    from hybridnas.space.library import LibraryEntry
 
     return [LibraryEntry(BlockGenotype.parse(g), (i,), ({},), 0, 0, 0, 0) for i, g in enumerate(TINY_BLOCKS)]
 
@@ -42,13 +42,12 @@ def run_network_stage(root, overrides=(), device="cpu"):
     """The network stage of tests/spaces/tiny.yaml on the TINY_BLOCKS library (no block stage)."""
     from hybridnas.config import load_config
     from hybridnas.data import load_dataset
-    from hybridnas.evaluate.base import build_evaluator
-    from hybridnas.network.latency import LatencyTable
-    from hybridnas.network.points import NetworkPoints
-    from hybridnas.network.search import NetworkStage
-    from hybridnas.store import RunStore
-
     from hybridnas.device import configure
+    from hybridnas.evaluate.base import build_evaluator
+    from hybridnas.network.points import NetworkPoints
+    from hybridnas.network.stage import NetworkStage
+    from hybridnas.space.latency import LatencyTable
+    from hybridnas.store import RunStore
 
     cfg = load_config(TINY, list(overrides))
     configure(device, cfg.deterministic, cfg.threads)
@@ -90,7 +89,7 @@ def population(overrides=(), n=4, seed=1):
     """(cfg, data, candidates): ``n`` random networks of the tiny space, built as the search builds them."""
     from hybridnas.config import load_config
     from hybridnas.data import load_dataset
-    from hybridnas.network.search import random_candidates
+    from hybridnas.network.scheduler import random_candidates
     from hybridnas.space.genotype import BlockGenotype
 
     cfg = load_config(TINY, list(overrides))

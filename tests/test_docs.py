@@ -74,7 +74,8 @@ def test_the_nav_check_finds_a_page_left_out_and_an_entry_without_a_page(tmp_pat
         "plugins:\n  - search\n  - gen-files:\n      scripts: [docs/gen.py]\n"
         "nav:\n  - Home: index.md\n  - Gone: gone.md\n  - Reference:\n      - reference/space.md\n"
         "      - API: reference/api.md\n  - Site: https://example.org\n")
-    assert nav_problems(tmp_path) == ["orphan.md: not in the nav of mkdocs.yml", "gone.md: in the nav, but no such page"]
+    assert nav_problems(tmp_path) == ["orphan.md: not in the nav of mkdocs.yml",
+                                      "gone.md: in the nav, but no such page"]
 
 
 def test_the_readme_is_short_and_keeps_both_quick_start_commands():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hybridnas.analysis.pareto import non_dominated
+from hybridnas.core.moo import non_dominated
 from hybridnas.device import derive_seed
 
 MAX_CALLS = 20  # a method may ask this many times per distinct network wanted (repeats are free) before it stops

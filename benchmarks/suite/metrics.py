@@ -15,8 +15,9 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from hybridnas.analysis.pareto import normalise
-from hybridnas.network.search import front_hypervolume, objective_value, pareto_front, table_reference
+from hybridnas.core.moo import normalise
+from hybridnas.core.objectives import front_hypervolume, objective_value, pareto_front
+from hybridnas.network.points import table_reference
 
 METRICS = {
     "hv_gap": "hypervolume gap to the exact front, %",

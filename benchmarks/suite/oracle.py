@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from hybridnas.network.search import LOG_OBJECTIVES, objective_value
+from hybridnas.core.objectives import COSTS, objective_value
 
 
 class Budget(Exception):
@@ -48,7 +48,7 @@ class Oracle:
                 raise Budget()
             r = self.rows[aid]
             values = [objective_value(r, o, self.maximize) for o in self.objectives]
-            self.seen[aid] = np.array([math.log10(v) if o in LOG_OBJECTIVES and v > 0 else v
+            self.seen[aid] = np.array([math.log10(v) if o in COSTS and v > 0 else v
                                        for o, v in zip(self.objectives, values)])
             self.order.append(aid)
         return self.seen[aid]

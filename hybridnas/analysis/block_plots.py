@@ -10,31 +10,23 @@ of uniform distributions over the same entries: 1 is uniform, 0 is decided; see
 
 from __future__ import annotations
 
-import math
 from typing import Dict, List, Tuple
 
 from ..results import RunResults
 from ..space.genotype import edge_index
-
-
-def relative_entropy(rec: dict, kind: str) -> float:
-    """Entropy over its uniform value; a log written before ``max_entropy`` existed was per edge
-    over all ops."""
-    r = rec[kind]
-    top = r.get("max_entropy", math.log(len(rec["ops"])))
-    return r["entropy"] / top if top > 0 else 0.0
+from .style import pyplot, whole_ticks
 
 
 def alpha_figures(results: RunResults, t) -> List[Tuple[str, object]]:
     """``(stem, figure)`` for each member's heat-map and the entropy curves; none without a
     block stage (a tabular run) or before its first epoch."""
+    from ..block.health import relative_entropy
     from ..block.stage import alpha_history
-    from .plots import _plt
 
     history = alpha_history(results.store)
     if not history:
         return []
-    plt = _plt()
+    plt = pyplot()
     by_member: Dict[int, List[dict]] = {}
     for r in history:
         by_member.setdefault(r["member"], []).append(r)
@@ -44,7 +36,8 @@ def alpha_figures(results: RunResults, t) -> List[Tuple[str, object]]:
     for member, recs in sorted(by_member.items()):
         last = recs[-1]
         ops = last["ops"]
-        fig, axes = plt.subplots(1, 2, figsize=(2.0 + 0.9 * len(ops) * 2, 1.2 + 0.32 * len(edge_labels)), constrained_layout=True)
+        fig, axes = plt.subplots(1, 2, figsize=(2.0 + 0.9 * len(ops) * 2, 1.2 + 0.32 * len(edge_labels)),
+                                 constrained_layout=True)
         for ax, kind in zip(axes, ("normal", "reduce")):
             probs = last[kind]["probs"]
             im = ax.imshow(probs, cmap=t.cmap, vmin=0.0, vmax=max(max(row) for row in probs), aspect="auto")
@@ -52,11 +45,13 @@ def alpha_figures(results: RunResults, t) -> List[Tuple[str, object]]:
             ax.set_yticks(range(len(edge_labels)), edge_labels, fontsize=7)
             ax.set_xlabel("operation")
             ax.set_ylabel("edge (node <- input; 0, 1: the cell's inputs)")
-            ax.set_title(f"{kind} cell, epoch {last['epoch'] + 1} (entropy {relative_entropy(last, kind):.2f} of uniform)",
+            ax.set_title(f"{kind} cell, epoch {last['epoch'] + 1} "
+                         f"(entropy {relative_entropy(last, kind):.2f} of uniform)",
                          fontsize=9)
             for e, row in enumerate(probs):
                 for k, p in enumerate(row):
-                    ax.text(k, e, f"{p:.2f}", ha="center", va="center", fontsize=6, color="white" if p < 0.6 * max(row) else "black")
+                    ax.text(k, e, f"{p:.2f}", ha="center", va="center", fontsize=6,
+                            color="white" if p < 0.6 * max(row) else "black")
             fig.colorbar(im, ax=ax, shrink=0.8, label="op probability")
         fig.suptitle(f"block search member {member}: op probabilities", fontsize=10)
         out.append((f"block_alpha_{member}", fig))
@@ -69,9 +64,7 @@ def alpha_figures(results: RunResults, t) -> List[Tuple[str, object]]:
     ax.axhline(1.0, color=t.muted, lw=0.8, ls=":", label="uniform")
     ax.set_ylim(bottom=0)
     ax.set_xlabel("search epoch")
-    from .plots import _whole_ticks
-
-    _whole_ticks(ax.xaxis, [r["epoch"] + 1 for r in history])
+    whole_ticks(ax.xaxis, [r["epoch"] + 1 for r in history])
     ax.set_ylabel("entropy / entropy of uniform")
     ax.set_title("architecture entropy per epoch")
     ax.grid(alpha=0.3)

@@ -4,7 +4,7 @@ Each run normalises its hypervolume with its own ``hv_reference.json`` (fixed bo
 objective), so two runs' own numbers do not compare. :func:`common_reference` takes the widest
 bounds of the runs' references - each objective's smallest lower and largest upper bound, the
 same log scales and reference point - and every front's hypervolume is measured against it with
-:func:`~hybridnas.network.search.front_hypervolume`, the function the search's own history uses.
+:func:`~hybridnas.core.objectives.front_hypervolume`, the function the search's own history uses.
 Runs must share their objectives (and which are maximised); otherwise there is no common
 reference and :func:`compare` refuses them.
 """
@@ -16,18 +16,20 @@ import io
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from ..core.objectives import hv_reference
 from ..errors import UserError
 from ..results import RunResults
+from ..store.layout import DATASET, HV_REFERENCE
 
 COLUMNS = ("run", "path", "dataset", "objectives", "evaluated", "front_size", "hypervolume", "best_val_acc",
            "best_test_acc", "best_arch_id", "min_params", "max_params", "min_flops", "max_flops")
 
 
 def _reference(results: RunResults) -> Dict[str, Any]:
-    if not results.store.exists("hv_reference.json"):
+    if not results.store.exists(HV_REFERENCE):
         raise UserError(f"run '{results.root}' has no hv_reference.json (its network stage has not started); "
                         "let its search run, then compare")
-    return results.store.read_json("hv_reference.json")
+    return results.store.read_json(HV_REFERENCE)
 
 
 def common_reference(refs: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
@@ -37,10 +39,9 @@ def common_reference(refs: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     upper = [max(r["upper"][j] for r in refs) for j in range(len(first["upper"]))]
     log = [all(r["log_scale"][j] for r in refs) for j in range(len(first["log_scale"]))]
     ref_point = [max(r["ref_point"][j] for r in refs) for j in range(len(first["ref_point"]))]
-    return {"objectives": list(first["objectives"]), "maximize": list(first.get("maximize", [])),
-            "lower": lower, "upper": upper, "log_scale": log, "ref_point": ref_point,
-            "note": "the widest bounds of the compared runs' hv_reference.json: each objective's smallest lower and "
-                    "largest upper bound (log10 for costs); HV against ref_point"}
+    return hv_reference(first["objectives"], first.get("maximize", []), lower, upper, log,
+                        "the widest bounds of the compared runs' hv_reference.json: each objective's smallest lower "
+                        "and largest upper bound (log10 for costs); HV against ref_point", ref_point)
 
 
 def _labels(runs: Sequence[RunResults]) -> List[str]:
@@ -54,7 +55,7 @@ def _labels(runs: Sequence[RunResults]) -> List[str]:
 def compare(runs: Sequence, out: Optional[Path] = None, formats: Sequence[str] = ("png",)) -> Dict[str, Any]:
     """Compare runs; returns ``{"reference", "runs": [row per run], "files"}``. With ``out`` (a
     folder), writes ``compare.csv``, ``compare.json`` and the figure ``compare.<fmt>`` there."""
-    from ..network.search import front_hypervolume, maximized
+    from ..core.objectives import front_hypervolume, maximized
 
     if len(runs) < 2:
         raise UserError("compare needs at least two runs; give e.g. hybridnas compare runs/digits runs/digits-2")
@@ -74,7 +75,7 @@ def compare(runs: Sequence, out: Optional[Path] = None, formats: Sequence[str] =
         front = r.front()
         fronts.append(front)
         row: Dict[str, Any] = {"run": label, "path": str(r.root),
-                               "dataset": r.dataset.get("name") if r.store.exists("dataset.json") else None,
+                               "dataset": r.dataset.get("name") if r.store.exists(DATASET) else None,
                                "objectives": " ".join(r.config.objectives), "evaluated": len(r.records()),
                                "front_size": len(front), "hypervolume": front_hypervolume(front, reference)}
         if front and all("val_acc" in m for m in front):
@@ -95,7 +96,7 @@ def _notes(results: Sequence[RunResults]) -> List[str]:
     """What makes the comparison less than like for like: other data, other validation splits."""
     notes = []
     data = {(r.dataset.get("name"), tuple(r.dataset.get("image_size", ())))
-            for r in results if r.store.exists("dataset.json")}
+            for r in results if r.store.exists(DATASET)}
     if len(data) > 1:
         notes.append("the runs searched different datasets or image sizes: their accuracies measure different tasks")
     vals = {r.split_sizes().get("val") for r in results}
@@ -117,7 +118,7 @@ def table_csv(rows: Sequence[Dict[str, Any]]) -> str:
 def _write(out: Path, result: Dict[str, Any], labels, results, fronts, formats) -> Dict[str, str]:
     from ..store import atomic_write, writing
     from ..store.run import dumps
-    from .plots import FORMATS, _plt
+    from .style import FORMATS, pyplot
 
     for fmt in formats:
         if fmt not in FORMATS:
@@ -134,7 +135,7 @@ def _write(out: Path, result: Dict[str, Any], labels, results, fronts, formats) 
                 figure.savefig(buf, format=fmt, dpi=130, metadata={"Date": None} if fmt == "svg" else None)
                 atomic_write(out / f"compare.{fmt}", buf.getvalue())
                 files[f"compare.{fmt}"] = str(out / f"compare.{fmt}")
-            _plt().close(figure)
+            pyplot().close(figure)
         atomic_write(out / "compare.csv", table_csv(result["runs"]).encode())
         files["compare.csv"] = str(out / "compare.csv")
         files["compare.json"] = str(out / "compare.json")
@@ -145,17 +146,18 @@ def _write(out: Path, result: Dict[str, Any], labels, results, fronts, formats) 
 def fig_compare(labels, results, fronts, rows):
     """Accuracy against params and FLOPs: each run's evaluated models faint, its front drawn
     as a staircase with dots, one colour per run; ``None`` when the runs lack those columns."""
-    from .plots import ACC_LABEL, FLOPS_LABEL, PARAMS_LABEL, THEMES, _log_count_axis, _plt, _rc, _staircase
+    from .plots import _staircase
+    from .style import ACC_LABEL, FLOPS_LABEL, PARAMS_LABEL, THEMES, log_count_axis, pyplot, rc_params
 
     keys = [k for k, _ in (("params", PARAMS_LABEL), ("flops", FLOPS_LABEL))
             if all(m.get(k) is not None and "val_acc" in m for f in fronts for m in f) and any(fronts)]
     if not keys:
         return None
-    plt = _plt()
+    plt = pyplot()
     t = THEMES["light"]
     colours = plt.get_cmap("tab10").colors
     axis_label = {"params": PARAMS_LABEL, "flops": FLOPS_LABEL}
-    with plt.rc_context(_rc(t)):
+    with plt.rc_context(rc_params(t)):
         fig, axes = plt.subplots(1, len(keys), figsize=(5.5 * len(keys), 5.0), layout="constrained", squeeze=False)
         for ax, key in zip(axes[0], keys):
             for k, (label, r, front, row) in enumerate(zip(labels, results, fronts, rows)):
@@ -169,7 +171,7 @@ def fig_compare(labels, results, fronts, rows):
                 ax.scatter([m[key] for m in front], [100 * m["val_acc"] for m in front], s=26, color=c,
                            edgecolors=t.bg, linewidths=0.6, zorder=3)
             ax.set_xscale("log")
-            _log_count_axis(ax.xaxis)
+            log_count_axis(ax.xaxis)
             ax.set_xlabel(axis_label[key])
             ax.set_ylabel(ACC_LABEL)
             ax.grid(True, which="major")

@@ -25,6 +25,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import UserError
 from ..results import RunResults
+from ..store.layout import BLOCKS
 
 PICK_RULE = "knee"  # what `hybridnas pick RUN --max-params ...` uses when no rule is named
 LIMITS = ("max_params", "max_flops", "min_acc")  # the page's sliders, as pick() names them
@@ -167,7 +168,7 @@ def run_label(results: RunResults) -> str:
 def page_data(results: RunResults, run: Optional[str] = None) -> Dict[str, Any]:
     """Everything the page shows of a run, JSON-able (see the module's docstring). ``run`` is
     the path the printed commands name (default :func:`run_label`)."""
-    from .uncertainty import NOISE_MARK
+    from ..core.uncertainty import NOISE_MARK
 
     if not isinstance(results, Snapshot):
         results = Snapshot(results.store)
@@ -204,7 +205,7 @@ def page_data(results: RunResults, run: Optional[str] = None) -> Dict[str, Any]:
         "front_size": len(front), "epochs": None if cfg.tabular else cfg.evaluation.epochs,
         "blocks": [], "limits": {k: [] for k in LIMITS}, "pick": None,
     }
-    if not cfg.tabular and results.store.exists("blocks.json"):
+    if not cfg.tabular and results.store.exists(BLOCKS):
         data["blocks"] = [{"normal": str(e.genotype.normal), "reduce": str(e.genotype.reduce)} for e in results.library]
     if front:
         pool, positions = slider_limits(results)

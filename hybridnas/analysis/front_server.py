@@ -29,9 +29,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..errors import UserError
 from ..store import RunStore
+from ..store.layout import BLOCKS, CONFIG, DATASET, EVALS, FRONT_JSON, GENERATIONS, MANIFEST, PICKS, SUMMARY, TRAINED
 
-WATCHED = ("config.yaml", "dataset.json", "blocks.json", "evaluations.jsonl", "trained.jsonl", "picks.json",
-           "front.json", "summary.json", "manifest.json")
+WATCHED = (CONFIG, DATASET, BLOCKS, EVALS, TRAINED, PICKS, FRONT_JSON, SUMMARY, MANIFEST)
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 
 
@@ -79,12 +79,12 @@ class LiveFront:
     def stamp(self) -> str:
         root = self.store.root
         parts = [(rel, _stat(root / rel)) for rel in WATCHED]
-        gens = root / "generations"
+        gens = root / GENERATIONS
         try:
             names = sorted(p.name for p in gens.iterdir())
         except OSError:
             names = []
-        parts.append(("generations", names, _stat(gens / names[-1]) if names else None))
+        parts.append((GENERATIONS, names, _stat(gens / names[-1]) if names else None))
         return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
 
     def _build(self, stamp: str) -> Dict[str, Any]:
@@ -93,7 +93,7 @@ class LiveFront:
         from .front_view import cell_images, payload
 
         results = Snapshot(RunStore(self.store.root))
-        blocks = _stat(self.store.path("blocks.json"))
+        blocks = _stat(self.store.path(BLOCKS))
         if blocks != self._cells[0]:  # drawing the cells takes a moment: once per library
             self._cells = (blocks, cell_images(RunResults(RunStore(self.store.root))))
         return payload(results, self.run, cells=self._cells[1], stamp=stamp)

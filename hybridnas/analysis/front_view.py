@@ -24,8 +24,10 @@ from typing import Any, Dict, List, Optional
 
 from ..errors import require
 from ..results import RunResults
+from ..store.layout import BLOCKS, FRONT_HTML, cell_plot_stem, plot_file
 from .front_page import page_data
-from .plots import FLOPS_LABEL, PARAMS_LABEL, THEMES, _rc, _si, _staircase
+from .plots import _staircase, fig_block
+from .style import FLOPS_LABEL, PARAMS_LABEL, THEMES, pyplot, rc_params, si, theme_of
 
 PURPOSE = "the interactive front page"
 T = THEMES["light"]  # the page is light; the figures match the static ones' light theme
@@ -113,7 +115,7 @@ def costs_figure(data: Dict[str, Any]) -> Dict[str, Any]:
                              color=T.front, thickness=1, width=3)), row=1, col=c)
         vals = [p[key] for p in pts if p.get(key)]
         ticks = _log_ticks(min(vals), max(vals)) if vals else []
-        fig.update_xaxes(type="log", title_text=label, tickvals=ticks, ticktext=[_si(v) for v in ticks],
+        fig.update_xaxes(type="log", title_text=label, tickvals=ticks, ticktext=[si(v) for v in ticks],
                          gridcolor=T.grid, row=1, col=c)
     fig.update_yaxes(title_text="validation accuracy (%)", gridcolor=T.grid, row=1, col=1)
     fig.update_yaxes(gridcolor=T.grid)
@@ -140,7 +142,7 @@ def parallel_figure(data: Dict[str, Any]) -> Dict[str, Any]:
             continue
         ticks = _log_ticks(min(vals), max(vals))
         dims.append(dict(label=label, values=[math.log10(v) for v in vals], tickvals=[math.log10(t) for t in ticks],
-                         ticktext=[_si(t) for t in ticks]))
+                         ticktext=[si(t) for t in ticks]))
     if pts and all(p.get("generation") is not None for p in pts):
         gens = sorted({int(p["generation"]) for p in pts})
         dims.append(dict(label="generation", values=[int(p["generation"]) + 1 for p in pts],
@@ -161,18 +163,16 @@ def parallel_figure(data: Dict[str, Any]) -> Dict[str, Any]:
 def cell_images(results: RunResults, theme: str = "light") -> List[Optional[str]]:
     """Each library block's cell diagram as a PNG data URI: ``plots/cells/block_<i>.png`` when
     the run has it, else drawn in memory (nothing is written)."""
-    from .plots import _plt, fig_block, theme_of
-
-    if results.config.tabular or not results.store.exists("blocks.json"):
+    if results.config.tabular or not results.store.exists(BLOCKS):
         return []
     out: List[Optional[str]] = []
     for i in range(len(results.library)):
-        p = results.store.path(f"plots/cells/block_{i}.png")
+        p = results.store.path(plot_file(cell_plot_stem(i), "png"))
         try:
             png = p.read_bytes()
         except OSError:
-            plt = _plt()
-            with plt.rc_context(_rc(theme_of(theme))):
+            plt = pyplot()
+            with plt.rc_context(rc_params(theme_of(theme))):
                 fig = fig_block(results, i, theme_of(theme))
                 buf = io.BytesIO()
                 fig.savefig(buf, format="png", dpi=110)
@@ -218,7 +218,7 @@ def render(pl: Dict[str, Any], live: Optional[Dict[str, Any]] = None) -> str:
 
 def write_front_page(results: RunResults) -> Path:
     """``RUN/front.html`` for a finished (or running) run; returns its path."""
-    return results.store.write_text("front.html", render(payload(results)))
+    return results.store.write_text(FRONT_HTML, render(payload(results)))
 
 
 CSS = """

@@ -43,14 +43,17 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..core.moo import knee_index
+from ..core.objectives import ERROR, error, error_of_accuracy, maximized, pareto_front
 from ..errors import UserError
 from ..results import RunResults
-from .pareto import knee_index
+from ..store.layout import PICKS
 
 RULES = ("knee", "max-acc", "asf", "pseudo-weights", "high-tradeoff")
 
 # What a preference or weight may name -> the run objective it stands for (acc and error are one).
-OBJECTIVE_OF = {"acc": "error", "error": "error", "params": "params", "flops": "flops", "macs": "macs", "latency": "latency"}
+OBJECTIVE_OF = {"acc": "error", "error": "error", "params": "params", "flops": "flops", "macs": "macs",
+                "latency": "latency"}
 LATENCY = "latency"  # record field of measured latency, milliseconds (the 'latency' objective)
 # hard limit -> (record field, the objectives that order models by it)
 LIMIT_FIELD = {"max_params": ("params", ("params",)), "max_flops": ("flops", ("flops", "macs")),
@@ -125,8 +128,8 @@ def _objective_matrix(records: Sequence[Dict[str, Any]], names: Sequence[str]) -
     """Minimised objective values: error linear, costs log10."""
     cols = []
     for name in names:
-        if name == "error":
-            cols.append([1.0 - float(r["val_acc"]) for r in records])
+        if name == ERROR:
+            cols.append([error(r) for r in records])
         else:
             cols.append([np.log10(max(float(r[name]), 1e-12)) for r in records])
     return np.array(cols, dtype=float).T.reshape(len(records), len(names))
@@ -135,8 +138,8 @@ def _objective_matrix(records: Sequence[Dict[str, Any]], names: Sequence[str]) -
 def _transform(key: str, value: float) -> float:
     """A preference value in the space the rules rank in (error linear, costs log10)."""
     if key == "acc":
-        return 1.0 - value
-    if key == "error":
+        return error_of_accuracy(value)
+    if key == ERROR:
         return value
     return float(np.log10(max(value, 1e-12)))
 
@@ -169,7 +172,8 @@ def _rank_asf(F: np.ndarray, names: Sequence[str], prefer: Dict[str, float]) -> 
     return [int(i) for i in order], scores
 
 
-def _rank_pseudo_weights(F: np.ndarray, names: Sequence[str], weights: Dict[str, float]) -> Tuple[List[int], np.ndarray, np.ndarray]:
+def _rank_pseudo_weights(F: np.ndarray, names: Sequence[str],
+                         weights: Dict[str, float]) -> Tuple[List[int], np.ndarray, np.ndarray]:
     from pymoo.mcdm.pseudo_weights import PseudoWeights
 
     w = np.zeros(len(names))
@@ -281,8 +285,6 @@ def pick(
     front = results.front()
     if not front:
         raise results.empty_front()
-    from ..network.search import maximized, pareto_front
-
     objectives = list(results.config.objectives)
     off_objective = [k for k, v in limits.items() if v is not None and not set(LIMIT_FIELD[k][1]) & set(objectives)]
     pool = results.records() if off_objective else front
@@ -354,7 +356,7 @@ def pick(
         key = lambda p: {k: v for k, v in p.items() if k not in ("time", "listed")}  # noqa: E731
         same = lambda p: key(p) == key(entry)  # noqa: E731
         with results.store.holding(then="pick again"):  # one writer: a search records its knee pick too
-            results.store.write_json("picks.json", {"picks": [p for p in results.picks() if not same(p)] + [entry]})
+            results.store.write_json(PICKS, {"picks": [p for p in results.picks() if not same(p)] + [entry]})
     return chosen
 
 

@@ -1,103 +1,37 @@
-"""The figures of a run (matplotlib, Agg backend): one function per figure, one shared style.
+"""The figures of a run (matplotlib, Agg backend): one function per figure, one shared style
+(:mod:`hybridnas.analysis.style`), and :data:`REGISTRY`, the one list of the figures
+:func:`plot_all` draws, in drawing order, with what each shows and needs.
 
-Figures (``plots/<name>.<fmt>``, PNG and/or SVG):
-
-- ``front``: validation accuracy against parameters and against FLOPs - every evaluated model,
-  the fronts of earlier generations faded (later is stronger), the final front with ±1 standard
-  error bars (members within noise of a cheaper one hollow), picks ringed;
-- ``front3d``: the three objectives in one 3-D view;
-- ``parallel``: parallel coordinates of the front members (accuracies, params, FLOPs, latency
-  when measured), picks highlighted;
-- ``hypervolume``: the hypervolume of the front after each generation, with models evaluated;
-- ``surrogate``: per surrogate iteration, the Kendall tau of the predictions on the batch chosen
-  (once evaluated) and the chosen predictor's cross-validated tau;
-- ``proxy``: proxy accuracy against full-training accuracy (±1 standard error), when models
-  were trained fully;
-- ``cells/block_<i>``: the normal and reduction cell of each library block drawn as a DAG.
-
-Themes: every figure is drawn on its own solid background, so a figure reads the same whether
-the page around it is light or dark; ``theme="dark"`` draws light-on-dark for dark pages and
-slides. Colours are Okabe-Ito (colour-blind safe), one set per theme, chosen for contrast on
-that theme's background. Axes say what they show and in which unit.
+Each figure is written as ``plots/<stem>.<fmt>`` (PNG, SVG and/or PDF); most have one file named
+after the figure, ``cells`` one per library block (``cells/block_<i>``) and ``alpha`` one per
+block-search member and the entropy curves (:mod:`hybridnas.analysis.block_plots`).
 """
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..errors import UserError
+from ..store.layout import BLOCKS, HV_REFERENCE, cell_plot_stem
+from .block_plots import alpha_figures
+from .style import (
+    ACC_LABEL,
+    FLOPS_LABEL,
+    FORMATS,
+    PARAMS_LABEL,
+    Theme,
+    log_count_axis,
+    pyplot,
+    rc_params,
+    save,
+    theme_of,
+    whole_ticks,
+)
 
 if TYPE_CHECKING:  # numpy and the run reader load when a figure is drawn, so ``hybridnas --help``
     from ..results import RunResults  # (which lists FIGURES) stays quick
-
-FORMATS = ("png", "svg", "pdf")
-FLOPS_LABEL = "FLOPs per image (2 × MACs, log scale)"
-PARAMS_LABEL = "parameters (count, log scale)"
-ACC_LABEL = "validation accuracy (%)"
-
-
-@dataclass(frozen=True)
-class Theme:
-    name: str
-    bg: str  # figure and axes background
-    fg: str  # text, ticks, spines
-    grid: str
-    muted: str  # all evaluated models
-    front: str  # the front
-    pick: str  # picked models
-    accent: str  # a second series (e.g. test accuracy, full training)
-    cmap: str  # colour map for a continuous value (accuracy)
-
-
-THEMES = {
-    "light": Theme("light", "#ffffff", "#1f2328", "#d0d7de", "#9aa3ad", "#d55e00", "#0072b2", "#009e73", "viridis"),
-    "dark": Theme("dark", "#0d1117", "#e6edf3", "#30363d", "#6e7681", "#ff9f4a", "#56b4e9", "#3fd0a8", "plasma"),
-}
-
-
-def theme_of(name: str) -> Theme:
-    if name not in THEMES:
-        raise UserError(f"unknown plot theme '{name}'; use one of: {', '.join(THEMES)}")
-    return THEMES[name]
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _rc(t: Theme) -> Dict[str, object]:
-    """The shared style: every figure is drawn inside ``plt.rc_context(_rc(theme))``."""
-    return {
-        "figure.facecolor": t.bg, "axes.facecolor": t.bg, "savefig.facecolor": t.bg,
-        "text.color": t.fg, "axes.labelcolor": t.fg, "axes.edgecolor": t.fg, "axes.titlecolor": t.fg,
-        "xtick.color": t.fg, "ytick.color": t.fg, "grid.color": t.grid, "grid.alpha": 1.0, "grid.linewidth": 0.6,
-        "legend.facecolor": t.bg, "legend.edgecolor": t.grid, "legend.framealpha": 0.9, "legend.fontsize": 8,
-        "font.size": 9, "axes.titlesize": 10, "figure.titlesize": 11, "svg.fonttype": "none",
-        "axes.spines.top": False, "axes.spines.right": False,
-    }
-
-
-def _save(fig, results: RunResults, stem: str, formats: Sequence[str]) -> List:
-    """Write ``plots/<stem>.<fmt>`` atomically through the run store."""
-    plt = _plt()
-    out = []
-    for fmt in formats:
-        if fmt not in FORMATS:
-            raise UserError(f"unknown plot format '{fmt}'; use {', '.join(FORMATS)}")
-        buf = io.BytesIO()
-        meta = {"Date": None} if fmt == "svg" else None  # byte-stable SVGs for the same run
-        fig.savefig(buf, format=fmt, dpi=130, metadata=meta)
-        out.append(results.store.write_bytes(f"plots/{stem}.{fmt}", buf.getvalue()))
-    plt.close(fig)
-    return out
 
 
 def _picked(results: RunResults) -> Dict[str, str]:
@@ -137,7 +71,7 @@ RING = 110  # a pick ring's marker size (points^2)
 
 def _ring_picks(ax, points: Dict[str, Tuple[float, float]], picked: Dict[str, str], t: Theme) -> None:
     """Ring the picked models (labelled by :func:`_label_picks` once the figure is laid out)."""
-    for k, (aid, (x, y)) in enumerate(sorted((a, p) for a, p in points.items() if a in picked)):
+    for k, (_aid, (x, y)) in enumerate(sorted((a, p) for a, p in points.items() if a in picked)):
         ax.scatter([x], [y], s=RING, facecolors="none", edgecolors=t.pick, linewidths=1.8, zorder=5,
                    label="picked (id)" if k == 0 else None)
 
@@ -180,43 +114,12 @@ def _label_picks(ax, points: Dict[str, Tuple[float, float]], picked: Dict[str, s
                     arrowprops=dict(arrowstyle="-", color=t.pick, lw=0.6, shrinkA=0, shrinkB=6) if far else None)
 
 
-def _si(v: float, _pos=None) -> str:
-    """Tick label of a count: 600, 1.2k, 35k, 1.3M."""
-    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= div:
-            return f"{v / div:.3g}{unit}"
-    return f"{v:.3g}"
-
-
-def _whole_ticks(axis, values: Sequence[float] = ()) -> None:
-    """Ticks at whole numbers only (generations, epochs), never 1.5: at each of ``values`` when
-    there are few, else where matplotlib puts whole numbers. A single value gets room either side."""
-    from matplotlib.ticker import MaxNLocator
-
-    vals = sorted({int(v) for v in values})
-    if 0 < len(vals) <= 20:
-        axis.set_ticks(vals)
-    else:
-        axis.set_major_locator(MaxNLocator(integer=True))
-    if len(vals) == 1 and axis is axis.axes.xaxis:
-        axis.axes.set_xlim(vals[0] - 1, vals[0] + 1)
-
-
-def _log_count_axis(axis) -> None:
-    """Log-scale axis of counts with ticks at 1, 2, 5 x 10^k labelled 600, 1k, 20k..."""
-    from matplotlib import ticker
-
-    axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    axis.set_major_formatter(ticker.FuncFormatter(_si))
-    axis.set_minor_formatter(ticker.NullFormatter())
-
-
 # ------------------------------------------------------------------------------ figures
 
 
 def fig_front(results: RunResults, t: Theme):
     """Accuracy against params and FLOPs, with earlier generations' fronts faded."""
-    plt = _plt()
+    plt = pyplot()
     recs = results.records()
     front = results.front()
     by_id = {r["arch_id"]: r for r in recs}
@@ -236,10 +139,11 @@ def fig_front(results: RunResults, t: Theme):
                     label=(f"fronts after generations 1-{len(earlier)} (later = stronger)" if len(earlier) > 1
                            else "front after generation 1") if g == len(earlier) - 1 else None)
         xs, ys = _staircase(recs, key)
-        ax.step(xs, ys, where="post", c=t.front, lw=1.8, label=f"final front of this projection (2 objectives) vs {key}")
+        ax.step(xs, ys, where="post", c=t.front, lw=1.8,
+                label=f"final front of this projection (2 objectives) vs {key}")
         _front_points(ax, front, key, t)
         ax.set_xscale("log")
-        _log_count_axis(ax.xaxis)
+        log_count_axis(ax.xaxis)
         _ring_picks(ax, {r["arch_id"]: (r[key], 100 * r["val_acc"]) for r in front}, picked, t)
         ax.set_xlabel(label)
         ax.set_ylabel(ACC_LABEL)
@@ -257,7 +161,7 @@ def fig_front(results: RunResults, t: Theme):
 def _front_points(ax, front: List[dict], key: str, t: Theme) -> None:
     """The front against ``key``: dots with ±1 standard error bars (when known); members whose
     accuracy is within noise of a member costing no more are drawn hollow."""
-    from .uncertainty import NOISE_MARK
+    from ..core.uncertainty import NOISE_MARK
 
     bars = [r for r in front if r.get("val_acc_se") is not None]
     if bars:
@@ -276,7 +180,7 @@ def _front_points(ax, front: List[dict], key: str, t: Theme) -> None:
 
 def fig_front3d(results: RunResults, t: Theme):
     """Accuracy, params and FLOPs in one 3-D view (costs as log10: 3-D axes have no log scale)."""
-    plt = _plt()
+    plt = pyplot()
     recs = results.records()
     front = results.front()
     picked = _picked(results)
@@ -332,7 +236,7 @@ def fig_parallel(results: RunResults, t: Theme):
     import numpy as np
     from matplotlib import colors
 
-    plt = _plt()
+    plt = pyplot()
     front = results.front()
     picked = _picked(results)
     axes = _parallel_axes(results, front)
@@ -370,18 +274,18 @@ def fig_parallel(results: RunResults, t: Theme):
     ax.tick_params(axis="x", length=0, pad=18)
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, shrink=0.7, pad=0.02, label=ACC_LABEL)
-    ax.set_title(f"{results.root.name}: the front's {_count(len(front), 'model')} (picked ones in blue, labelled); each axis "
-                 "runs from its minimum (bottom) to its maximum (top), costs on a log scale", fontsize=9)
+    ax.set_title(f"{results.root.name}: the front's {_count(len(front), 'model')} (picked ones in blue, labelled); "
+                 "each axis runs from its minimum (bottom) to its maximum (top), costs on a log scale", fontsize=9)
     return fig
 
 
 def fig_hypervolume(results: RunResults, t: Theme):
     """Hypervolume of the front after each generation (normalised objectives), and models evaluated."""
-    plt = _plt()
+    plt = pyplot()
     gens = results.generations()
     if not gens:
         raise UserError(f"run '{results.root}' has no finished generation yet; nothing to plot")
-    ref = results.store.read_json("hv_reference.json", default={})
+    ref = results.store.read_json(HV_REFERENCE, default={})
     g = [int(x["generation"]) + 1 for x in gens]
     hv = [float(x.get("hypervolume", float("nan"))) for x in gens]
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
@@ -400,7 +304,7 @@ def fig_hypervolume(results: RunResults, t: Theme):
     ax.plot(g, hv, c=t.front, lw=2, marker="o", label="hypervolume of the front")
     ax.set_xlabel("generation")
     ax.set_ylabel("hypervolume (normalised objectives, unitless)")
-    _whole_ticks(ax.xaxis, g)
+    whole_ticks(ax.xaxis, g)
     ax.grid(True)
     ax.legend(loc="upper left")
     objs = ", ".join(ref.get("objectives", results.config.objectives))
@@ -414,7 +318,7 @@ def fig_surrogate(results: RunResults, t: Theme):
     """How well the surrogate ranked each batch it chose, once evaluated (``surrogate/iter_NNN.json``)."""
     import numpy as np
 
-    plt = _plt()
+    plt = pyplot()
     its = [it for it in results.surrogate_iterations() if it.get("phase") == "surrogate"]
     if not its:
         raise UserError(f"run '{results.root}' made no surrogate-assisted generation; nothing to plot")
@@ -439,7 +343,7 @@ def fig_surrogate(results: RunResults, t: Theme):
     ax.axhline(0, c=t.muted, lw=0.8, ls=":")
     ax.set_ylim(-1.05, 1.05)
     ax.set_xlabel("generation (surrogate iteration)")
-    _whole_ticks(ax.xaxis, [int(it["generation"]) + 1 for it in its])
+    whole_ticks(ax.xaxis, [int(it["generation"]) + 1 for it in its])
     ax.set_ylabel("Kendall τ, predicted vs measured (unitless)")
     ax.grid(True)
     ax.legend(loc="lower right")
@@ -450,10 +354,10 @@ def fig_surrogate(results: RunResults, t: Theme):
 
 def fig_proxy(results: RunResults, t: Theme):
     """Proxy (search) accuracy against full-training accuracy of the models trained fully."""
+    from ..core.uncertainty import standard_error
     from .proxy import proxy_agreement
-    from .uncertainty import standard_error
 
-    plt = _plt()
+    plt = pyplot()
     trained = list(results.trained().values())
     if not trained:
         raise UserError(f"no model of run '{results.root}' was trained fully; run 'hybridnas train' first")
@@ -565,7 +469,7 @@ def _draw_cell(ax, cell, title: str, t: Theme) -> None:
 
 def fig_block(results: RunResults, index: int, t: Theme):
     """The normal and the reduction cell of library block ``index``."""
-    plt = _plt()
+    plt = pyplot()
     entry = results.library[index]
     n = entry.genotype.normal.n_nodes
     fig, axes = plt.subplots(1, 2, figsize=(3.8 + 2.6 * n, 3.1), constrained_layout=True)
@@ -589,13 +493,94 @@ def _wrap(text: str, width_in: float, fontsize: float) -> str:
 
 # ------------------------------------------------------------------------------ drivers
 
-# Every figure ``plot_all`` draws, in drawing order; ``hybridnas plot --help`` lists these.
-FIGURES = ("front", "front3d", "parallel", "hypervolume", "surrogate", "proxy", "cells", "alpha")
-# Figures of the block stage: a tabular run (genes looked up in a table) has no block library.
-BLOCK_FIGURES = ("cells", "alpha")
-# Record columns a figure reads (a table need not have them all).
-COLUMNS = {"front": ("val_acc", "params", "flops"), "front3d": ("val_acc", "params", "flops"),
-           "parallel": ("val_acc", "test_acc", "params", "flops")}
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of :func:`plot_all`: its name (``hybridnas plot --figure NAME``), what it shows, how it is
+    drawn and what a run needs for it."""
+
+    name: str
+    about: str
+    draw: Callable[["RunResults", Theme], Iterable[Tuple[str, object]]]  # (file stem, figure) per file
+    block: bool = False  # a figure of the block stage: a tabular run (genes looked up in a table) has none
+    trains: bool = False  # needs fully trained models: a tabular run trains nothing
+    columns: Tuple[str, ...] = ()  # record columns it reads (a table need not have them all)
+    # why this run has nothing to draw for it (given "run 'PATH'"), or None
+    lacks: Optional[Callable[["RunResults", str], Optional[str]]] = None
+    always: bool = False  # a network run must have it: left out of "all" only for a tabular run
+
+
+def _one(name: str, draw: Callable[["RunResults", Theme], object]):
+    """The draw of a figure with one file, ``plots/<name>.<fmt>``."""
+    return lambda results, t: [(name, draw(results, t))]
+
+
+def _cells(results: "RunResults", t: Theme):
+    for i in range(len(results.library)):  # one at a time: each is saved and closed before the next
+        yield cell_plot_stem(i), fig_block(results, i, t)
+
+
+def _no_library(results: "RunResults", run: str) -> Optional[str]:
+    if not results.store.exists(BLOCKS):
+        return f"{run} has no block library yet; resume the search to finish the block stage"
+    return None
+
+
+def _no_alpha(results: "RunResults", run: str) -> Optional[str]:
+    from ..block.stage import alpha_history
+
+    if not alpha_history(results.store):
+        return (f"{run} logged no op probabilities in its block stage (block/alpha.jsonl), so there is no "
+                "'alpha' figure; drop 'alpha' from --figure")
+    return None
+
+
+def _no_generation(results: "RunResults", run: str) -> Optional[str]:
+    if not results.generations():
+        return f"{run} has no finished generation yet; resume the search to finish one"
+    return None
+
+
+def _no_surrogate(results: "RunResults", run: str) -> Optional[str]:
+    if not any(it.get("phase") == "surrogate" for it in results.surrogate_iterations()):
+        return (f"{run} made no surrogate-assisted generation (engine.surrogate off, or the search stopped after its "
+                "initial design), so there is no 'surrogate' figure; drop 'surrogate' from --figure")
+    return None
+
+
+def _not_trained(results: "RunResults", run: str) -> Optional[str]:
+    if not results.trained():
+        return f"no model of {run} was trained fully; run 'hybridnas train' first"
+    return None
+
+
+_FRONT_COLUMNS = ("val_acc", "params", "flops")
+# Every figure, in drawing order.
+REGISTRY: Tuple[Figure, ...] = (
+    Figure("front", "validation accuracy against parameters and against FLOPs: every evaluated model, the fronts "
+           "of earlier generations faded (later is stronger), the final front with ±1 standard error bars "
+           "(members within noise of a cheaper one hollow), picks ringed", _one("front", fig_front),
+           columns=_FRONT_COLUMNS),
+    Figure("front3d", "the three objectives in one 3-D view", _one("front3d", fig_front3d), columns=_FRONT_COLUMNS),
+    Figure("parallel", "parallel coordinates of the front members (accuracies, params, FLOPs, latency when "
+           "measured), picks highlighted", _one("parallel", fig_parallel),
+           columns=("val_acc", "test_acc", "params", "flops")),
+    Figure("hypervolume", "the hypervolume of the front after each generation, with models evaluated",
+           _one("hypervolume", fig_hypervolume), lacks=_no_generation),
+    Figure("surrogate", "per surrogate iteration, the Kendall tau of the predictions on the batch chosen (once "
+           "evaluated) and the chosen predictor's cross-validated tau", _one("surrogate", fig_surrogate),
+           lacks=_no_surrogate),
+    Figure("proxy", "proxy accuracy against full-training accuracy (±1 standard error), when models were trained "
+           "fully", _one("proxy", fig_proxy), trains=True, lacks=_not_trained),
+    Figure("cells", "the normal and reduction cell of each library block drawn as a DAG (cells/block_<i>)", _cells,
+           block=True, lacks=_no_library, always=True),
+    Figure("alpha", "op probabilities per block-search epoch as heat-maps (block_alpha_<member>) and their "
+           "entropy (block_entropy)", alpha_figures, block=True, lacks=_no_alpha),
+)
+BY_NAME: Dict[str, Figure] = {f.name: f for f in REGISTRY}
+# ``hybridnas plot --help`` lists these
+FIGURES = tuple(f.name for f in REGISTRY)
+BLOCK_FIGURES = tuple(f.name for f in REGISTRY if f.block)
 
 
 def _known(values: Sequence[str], known: Sequence[str], empty: str, unknown: str) -> List[str]:
@@ -613,26 +598,15 @@ def _known(values: Sequence[str], known: Sequence[str], empty: str, unknown: str
 def _why_not(results: "RunResults", name: str) -> Optional[str]:
     """Why figure ``name`` cannot be drawn for this run (a one-line error), or None if it can."""
     run = f"run '{results.root}'"
-    if name in BLOCK_FIGURES + ("proxy",) and results.config.tabular:
-        what = "trains nothing" if name == "proxy" else "has no block library"
+    figure = BY_NAME[name]
+    if (figure.block or figure.trains) and results.config.tabular:
+        what = "trains nothing" if figure.trains else "has no block library"
         return (f"{run} is a tabular run (its models are rows of a table), so it {what}: there is no '{name}' "
                 f"figure; drop '{name}' from --figure")
-    if name == "cells" and not results.store.exists("blocks.json"):
-        return f"{run} has no block library yet; resume the search to finish the block stage"
-    if name == "alpha":
-        from ..block.stage import alpha_history
-
-        if not alpha_history(results.store):
-            return (f"{run} logged no op probabilities in its block stage (block/alpha.jsonl), so there is no "
-                    "'alpha' figure; drop 'alpha' from --figure")
-    if name == "proxy" and not results.trained():
-        return f"no model of {run} was trained fully; run 'hybridnas train' first"
-    if name == "hypervolume" and not results.generations():
-        return f"{run} has no finished generation yet; resume the search to finish one"
-    if name == "surrogate" and not any(it.get("phase") == "surrogate" for it in results.surrogate_iterations()):
-        return (f"{run} made no surrogate-assisted generation (engine.surrogate off, or the search stopped after its "
-                "initial design), so there is no 'surrogate' figure; drop 'surrogate' from --figure")
-    missing = [c for c in COLUMNS.get(name, ()) if any(c not in r for r in results.records())]
+    why = figure.lacks(results, run) if figure.lacks else None
+    if why:
+        return why
+    missing = [c for c in figure.columns if any(c not in r for r in results.records())]
     if missing:
         return (f"the results of {run} have no column {', '.join(repr(c) for c in missing)}, which the "
                 f"'{name}' figure needs; drop '{name}' from --figure")
@@ -665,8 +639,8 @@ def plot_all(run, formats: Sequence[str] = ("png",), theme: str = "light",
     if not results.records():
         raise results.empty_front()
     if figures is None:  # all that apply
-        wanted = [f for f in FIGURES if _why_not(results, f) is None
-                  or (f == "cells" and not results.config.tabular)]  # a network run needs its library: say so
+        wanted = [f.name for f in REGISTRY if _why_not(results, f.name) is None
+                  or (f.always and not results.config.tabular)]  # a network run needs its library: say so
     else:  # each named one must be possible: check them all before drawing any
         wanted = figures
     for name in wanted:
@@ -674,21 +648,10 @@ def plot_all(run, formats: Sequence[str] = ("png",), theme: str = "light",
         if why:
             raise UserError(why)
 
-    plt = _plt()
+    plt = pyplot()
     out: List = []
-    with plt.rc_context(_rc(t)):
+    with plt.rc_context(rc_params(t)):
         for name in wanted:
-            if name == "alpha":  # op probabilities per block-search epoch (block/alpha.jsonl)
-                from .block_plots import alpha_figures
-
-                for stem, fig in alpha_figures(results, t):
-                    out += _save(fig, results, stem, formats)
-                continue
-            if name == "cells":
-                for i in range(len(results.library)):
-                    out += _save(fig_block(results, i, t), results, f"cells/block_{i}", formats)
-                continue
-            fig = {"front": fig_front, "front3d": fig_front3d, "parallel": fig_parallel,
-                   "hypervolume": fig_hypervolume, "surrogate": fig_surrogate, "proxy": fig_proxy}[name](results, t)
-            out += _save(fig, results, name, formats)
+            for stem, fig in BY_NAME[name].draw(results, t):
+                out += save(fig, results, stem, formats)
     return out

@@ -79,11 +79,13 @@ def _darts_choices(w: torch.Tensor, nodes: int, k: int) -> List[List[Choice]]:
 def _genotype(chosen: List[List[Choice]], op_names: Sequence[str], nodes: int) -> CellGenotype:
     edges = edge_index(nodes)
     return CellGenotype(
-        tuple(tuple((op_names[o], edges[e][1]) for _, e, o in sorted(node, key=lambda t: (t[1], t[2]))) for node in chosen)
+        tuple(tuple((op_names[o], edges[e][1]) for _, e, o in sorted(node, key=lambda t: (t[1], t[2])))
+              for node in chosen)
     )
 
 
-def _alternative(node: List[Choice], slot: int, w: torch.Tensor, positions: Sequence[int], distinct_edges: bool) -> Optional[Choice]:
+def _alternative(node: List[Choice], slot: int, w: torch.Tensor, positions: Sequence[int],
+                 distinct_edges: bool) -> Optional[Choice]:
     """The strongest finite ``(edge, op)`` of ``w`` that may replace ``node[slot]``: on one of the
     node's input edges, and - with ``distinct_edges`` - not on an edge another slot reads, else
     not a pair the node already has. Ties go to the slot's own edge."""
@@ -197,7 +199,8 @@ def derive_cell_topk(
     none = list(op_names).index("none") if "none" in op_names else -1
     chosen: List[List[Choice]] = []
     for i, positions in sorted(node_edges(nodes).items()):
-        pairs = sorted(((float(w[e, o]), e, o) for e in positions for o in range(w.shape[1]) if usable[e, o]), key=lambda t: -t[0])
+        pairs = sorted(((float(w[e, o]), e, o) for e in positions for o in range(w.shape[1]) if usable[e, o]),
+                       key=lambda t: -t[0])
         real = [t for t in pairs if t[2] != none]
         if not real:
             raise ValueError(f"node {i} has no usable op on any incoming edge")

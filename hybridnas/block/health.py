@@ -98,6 +98,14 @@ def check_member(records: Sequence[Dict[str, Any]], block_cfg, num_classes: int)
     return out
 
 
+def relative_entropy(rec: dict, kind: str) -> float:
+    """Entropy over its uniform value; a log written before ``max_entropy`` existed was per edge
+    over all ops."""
+    r = rec[kind]
+    top = r.get("max_entropy", math.log(len(rec["ops"])))
+    return r["entropy"] / top if top > 0 else 0.0
+
+
 #: final entropy at or above this share of uniform's (mean of the two cell kinds): the checks pass,
 #: but the report says the op probabilities moved little (the default digits search ends at 0.94-0.99)
 WEAK_ENTROPY = 0.9
@@ -106,8 +114,6 @@ WEAK_ENTROPY = 0.9
 def summary_line(records: Sequence[Dict[str, Any]], num_classes: int) -> str:
     """What the checks saw, for a member that passed them: whether the op probabilities decided
     (entropy below :data:`WEAK_ENTROPY` of uniform's) or passed while moving little."""
-    from ..analysis.block_plots import relative_entropy
-
     accs = [r.get("train_acc") for r in records]
     accs = [a for a in accs if a is not None and not math.isnan(a)]
     last = records[-1]

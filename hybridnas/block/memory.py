@@ -20,6 +20,7 @@ from typing import Optional, Tuple
 
 import torch
 
+from ..core.memory import available_bytes
 from ..errors import UserError
 
 MIN_BATCH = 8
@@ -78,24 +79,9 @@ def estimate(strategy, in_shape: Tuple[int, int, int], num_classes: int, batch_s
     params = sum(p.numel() * p.element_size() for p in net.parameters())
     arch = sum(p.numel() * p.element_size() for p in net.arch_parameters())
     state_bytes = 2 * params  # weights + gradients
-    state_bytes += _optimizer_multiplier(strategy.w_opt) * (params - arch) + _optimizer_multiplier(strategy.a_opt) * arch
+    state_bytes += (_optimizer_multiplier(strategy.w_opt) * (params - arch)
+                    + _optimizer_multiplier(strategy.a_opt) * arch)
     return MemoryEstimate(batch_size, per_sample, int(state_bytes))
-
-
-def available_bytes(device, limit_gb: Optional[float] = None) -> Optional[float]:
-    if limit_gb is not None:
-        return limit_gb * 2**30
-    if getattr(device, "type", str(device)) == "cuda":
-        free, _total = torch.cuda.mem_get_info(device)
-        return float(free)
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return float(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None  # unknown: do not second-guess the user's batch size
 
 
 def fit_batch_size(est: MemoryEstimate, device, limit_gb: Optional[float] = None) -> Tuple[int, Optional[str]]:

@@ -25,24 +25,20 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
+from ..config import RunConfig
 from ..data import Dataset, batches
 from ..device import derive_seed
-from ..errors import UserError
 from ..progress import Progress
 from ..space.genotype import BlockGenotype
+from ..space.library import LibraryEntry, block_costs, load_library, save_library
+from ..store.layout import ALPHA_LOG, BLOCK_CKPT, BLOCK_MEMORY, BLOCK_WARM, BLOCKS, block_member
 from .derive import count_ops
 from .health import check_member, distribution_stats
-from .library import LibraryEntry, block_costs, load_library, save_library
-from .strategies.base import build_strategy
+from .strategies.base import build_strategy, member_options
 from .supernet import KINDS, Supernet
 
-ALPHA_LOG = "block/alpha.jsonl"
-CKPT = "block/ckpt.pt"
-WARM = "block/warm.pt"
-MEMORY = "block/memory.json"
 
-
-def build_supernet(cfg, data: Dataset, device) -> Supernet:
+def build_supernet(cfg: RunConfig, data: Dataset, device) -> Supernet:
     torch.manual_seed(derive_seed(cfg.seed, "supernet"))
     b = cfg.block
     net = Supernet(cfg.cell.ops, cfg.cell.nodes, b.width, b.cells, data.in_chans, data.num_classes, data.image_size)
@@ -50,7 +46,7 @@ def build_supernet(cfg, data: Dataset, device) -> Supernet:
 
 
 class BlockStage:
-    def __init__(self, cfg, data: Dataset, store, device, progress: Optional[Progress] = None):
+    def __init__(self, cfg: RunConfig, data: Dataset, store, device, progress: Optional[Progress] = None):
         self.cfg = cfg
         self.data = data
         self.store = store
@@ -62,7 +58,7 @@ class BlockStage:
     # ------------------------------------------------------------------ driver
 
     def run(self) -> List[LibraryEntry]:
-        if self.store.exists("blocks.json"):
+        if self.store.exists(BLOCKS):
             entries = load_library(self.store)
             self.progress.info(f"block stage: library of {len(entries)} block(s) found in the run, reusing it")
             return entries
@@ -71,10 +67,10 @@ class BlockStage:
         init_alpha = {k: net.alphas[k].detach().clone() for k in KINDS}
         self.batch_size = self._fit_memory(net)
         self._warmup(net)
-        warm_state = self.store.load_tensors(WARM, map_location=self.device)
+        warm_state = self.store.load_tensors(BLOCK_WARM, map_location=self.device)
         genotypes = []
         for i, overrides in enumerate(self.cfg.block.library):
-            rel = f"block/member_{i}.json"
+            rel = block_member(i)
             if not self.store.exists(rel):
                 net.load_state_dict(warm_state)
                 with torch.no_grad():
@@ -83,7 +79,8 @@ class BlockStage:
                 self._search_member(net, i, dict(overrides))
             genotypes.append(self.store.read_json(rel))
         entries = self._library(genotypes)
-        save_library(self.store, entries, self.cfg)
+        b = self.cfg.block
+        save_library(self.store, entries, b.reference_width, b.cells, self.cfg.cell.nodes)
         return entries
 
     # ------------------------------------------------------------------ phases
@@ -95,20 +92,15 @@ class BlockStage:
         g = torch.Generator().manual_seed(derive_seed(self.cfg.seed, "member-alpha", int(overrides["seed"]), kind))
         return (1e-3 * torch.randn(alpha.shape, generator=g)).to(alpha.device)
 
-    def _options(self, overrides: Dict[str, Any]) -> Dict[str, Any]:
-        """Strategy options of a member: the strategy's, with the member's overrides on top."""
-        from ..config import MEMBER_KEYS
-
-        return {**dict(self.cfg.block.strategy.options), **{k: v for k, v in overrides.items() if k not in MEMBER_KEYS}}
-
     def _fit_memory(self, net: Supernet) -> int:
         """Estimate the search's memory once, shrink the batch if needed (``block/memory.json``)."""
-        if self.store.exists(MEMORY):
-            return int(self.store.read_json(MEMORY)["batch_size"])
-        from .memory import available_bytes, estimate, fit_batch_size
+        if self.store.exists(BLOCK_MEMORY):
+            return int(self.store.read_json(BLOCK_MEMORY)["batch_size"])
+        from ..core.memory import available_bytes
+        from .memory import estimate, fit_batch_size
 
         b = self.cfg.block
-        strategy = build_strategy(b.strategy.name, net, b, self._options({}))
+        strategy = build_strategy(b.strategy.name, net, b, member_options(b.strategy.options, {}))
         d = self.data
         est = estimate(strategy, (d.in_chans, *d.image_size), d.num_classes, b.batch_size)
         batch, note = fit_batch_size(est, self.device, b.memory_limit_gb)
@@ -116,7 +108,7 @@ class BlockStage:
             self.progress.info(note)
         avail = available_bytes(self.device, b.memory_limit_gb)
         self.store.write_json(
-            MEMORY,
+            BLOCK_MEMORY,
             {
                 "configured_batch_size": b.batch_size,
                 "batch_size": batch,
@@ -145,9 +137,9 @@ class BlockStage:
 
     def _resume_point(self, phase: str, net, strategy) -> int:
         """Load ``block/ckpt.pt`` if it belongs to ``phase``; return the first epoch to run."""
-        if not self.store.exists(CKPT):
+        if not self.store.exists(BLOCK_CKPT):
             return 0
-        ck = self.store.load_tensors(CKPT, map_location=self.device)
+        ck = self.store.load_tensors(BLOCK_CKPT, map_location=self.device)
         if ck.get("phase") != phase:
             return 0
         net.load_state_dict(ck["net"])
@@ -162,19 +154,19 @@ class BlockStage:
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
         self.store.save_tensors(
-            CKPT,
+            BLOCK_CKPT,
             {"phase": phase, "epoch": epoch, "net": net.state_dict(), "strategy": strategy.state_dict(), "rng": rng},
         )
 
     def _warmup(self, net: Supernet) -> None:
-        if self.store.exists(WARM):
+        if self.store.exists(BLOCK_WARM):
             return
         b = self.cfg.block
-        strategy = build_strategy(b.strategy.name, net, b, self._options({}))
+        strategy = build_strategy(b.strategy.name, net, b, member_options(b.strategy.options, {}))
         torch.manual_seed(derive_seed(self.cfg.seed, "warmup"))  # each phase's randomness is its own
         start = self._resume_point("warmup", net, strategy)
         if b.warmup_epochs == 0:  # nothing to warm up: no bar that counts to nothing
-            self.store.save_tensors(WARM, net.state_dict())
+            self.store.save_tensors(BLOCK_WARM, net.state_dict())
             return
         with self.progress.bar("block warm-up", b.warmup_epochs) as bar:
             bar.update(start)
@@ -184,12 +176,12 @@ class BlockStage:
                 m = [strategy.warmup_step((x, y)) for x, y in w_batches]
                 self._checkpoint("warmup", epoch, net, strategy)
                 bar.update(epoch + 1, f"loss {_mean(m, 'loss'):.3f} acc {_mean(m, 'acc'):.3f}")
-        self.store.save_tensors(WARM, net.state_dict())
+        self.store.save_tensors(BLOCK_WARM, net.state_dict())
 
     def _search_member(self, net: Supernet, i: int, overrides: Dict[str, Any]) -> None:
         b = self.cfg.block
         phase = f"member_{i}"
-        strategy = build_strategy(b.strategy.name, net, b, self._options(overrides))
+        strategy = build_strategy(b.strategy.name, net, b, member_options(b.strategy.options, overrides))
         torch.manual_seed(derive_seed(self.cfg.seed, phase))
         strategy.begin_search(b.warmup_epochs, b.epochs, self._n_steps())
         start = self._resume_point(phase, net, strategy)
@@ -210,7 +202,8 @@ class BlockStage:
                 derived = strategy.derivation()
                 self._log_alpha(i, epoch, strategy, derived, metrics, time.perf_counter() - t0)
                 skips = count_ops(derived.unguarded.normal, ("skip_connect",))
-                bar.update(epoch + 1, f"loss {_mean(metrics, 'loss'):.3f} acc {_mean(metrics, 'acc'):.3f} skips {skips}")
+                bar.update(epoch + 1,
+                           f"loss {_mean(metrics, 'loss'):.3f} acc {_mean(metrics, 'acc'):.3f} skips {skips}")
                 if b.skip_stop is not None and skips > b.skip_stop:
                     last = epoch + 1 == b.epochs  # nothing left to stop: say so, not "early"
                     self.progress.info(
@@ -226,11 +219,11 @@ class BlockStage:
         for line in derived.notes + tuple(health):
             self._warn(f"block search {i + 1}: {line}")
         self.store.write_json(
-            f"block/member_{i}.json",
+            block_member(i),
             {
                 "member": i,
                 "strategy": b.strategy.name,
-                "options": self._options(overrides),
+                "options": member_options(b.strategy.options, overrides),
                 "overrides": overrides,
                 "genotype": derived.block.to_string(),
                 "epochs_run": epochs_run,
@@ -270,10 +263,11 @@ class BlockStage:
         for m in members:
             by_genotype.setdefault(m["genotype"], []).append(m)
         entries = []
-        d = self.data
+        b, d = self.cfg.block, self.data
         for text, ms in by_genotype.items():
             g = BlockGenotype.parse(text)
-            costs = block_costs(g, self.cfg, d.in_chans, d.num_classes, d.image_size)
+            costs = block_costs(g, b.reference_width, b.cells, self.cfg.cell.nodes, d.in_chans, d.num_classes,
+                                d.image_size)
             entries.append(
                 LibraryEntry(
                     genotype=g,

@@ -152,7 +152,8 @@ class Supernet(CellStack):
         rows = []
         for _i, j in edge_index(self.nodes):
             res = plan.res_p if j < 2 else inner
-            rows.append([op_cost(op, plan.c, edge_stride(plan, j), *res)[0 if metric == "params" else 1] for op in self.op_names])
+            rows.append([op_cost(op, plan.c, edge_stride(plan, j), *res)[0 if metric == "params" else 1]
+                         for op in self.op_names])
         return torch.tensor(rows, dtype=torch.float32)
 
     def parameter_free(self) -> torch.Tensor:

@@ -46,6 +46,6 @@ def _compare(args) -> dict:
           "higher is better)")
     for note in result["notes"]:
         print(f"note: {note}")
-    for name, path in result["files"].items():
+    for _name, path in result["files"].items():
         print(f"wrote {path}")
     return {"command": "compare", **result}

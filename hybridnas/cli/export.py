@@ -1,5 +1,6 @@
 """``hybridnas export RUN --id ID [--format state,pt2,onnx,torchscript] [--opset N] [--out DIR]``"""
 
+from ..store.layout import CARD_JSON
 from .output import add_json_flag, emit, human_text
 
 HELP = "export a model of a run (weights + architecture JSON + torch.export program + ONNX + model card)"
@@ -33,7 +34,7 @@ def _export(args) -> dict:
     from ..export import export_model
 
     folder = export_model(args.run, args.id, formats=args.format, out=args.out, opset=args.opset)
-    card = json.loads((folder / "card.json").read_text())
+    card = json.loads((folder / CARD_JSON).read_text())
     print(folder)
     for f in sorted(folder.iterdir()):
         if not f.name.startswith("."):

@@ -1,6 +1,7 @@
 """``hybridnas pick RUN [--rule R] [--prefer k=v,...] [--weights k=v,...] [--max-params N] [--max-flops N]
 [--max-latency MS] [--min-acc A] [-n N]``"""
 
+from ..store.layout import PICKS
 from .output import add_json_flag, emit, human_text
 
 HELP = "pick models from a run's front by a rule and hard limits"
@@ -30,7 +31,8 @@ def add_parser(sub):
     p.add_argument("run", help="run directory, e.g. runs/digits")
     p.add_argument("--rule", help=RULE_HELP)  # checked by analysis.pick (no numpy import for --help)
     p.add_argument("--prefer", metavar="K=V,...",
-                   help="aspiration point for --rule asf, e.g. acc=0.98,flops=2e6 (keys: acc, params, flops, macs, latency)")
+                   help="aspiration point for --rule asf, e.g. acc=0.98,flops=2e6 "
+                        "(keys: acc, params, flops, macs, latency)")
     p.add_argument("--weights", metavar="K=V,...",
                    help="objective weights for --rule pseudo-weights, e.g. acc=0.6,params=0.2,flops=0.2")
     p.add_argument("--max-params", type=_number, help="hard limit on parameters")
@@ -57,12 +59,13 @@ def _pick(args) -> dict:
 
     chosen = pick(args.run, rule=args.rule, n=args.n, max_params=args.max_params, max_flops=args.max_flops,
                   min_acc=args.min_acc, max_latency=args.max_latency, prefer=args.prefer, weights=args.weights)
-    from ..analysis.uncertainty import NOISE_MARK
+    from ..core.uncertainty import NOISE_MARK
 
     lat = any(r.get(LATENCY) is not None for r in chosen)
     se = any(r.get("val_acc_se") is not None for r in chosen)
     acc_w = 15 if se else 8
-    print(f"{'arch_id':<13} {'val_acc' + (' ± se' if se else ''):>{acc_w}} {'test_acc' + (' ± se' if se else ''):>{acc_w}} "
+    print(f"{'arch_id':<13} {'val_acc' + (' ± se' if se else ''):>{acc_w}} "
+          f"{'test_acc' + (' ± se' if se else ''):>{acc_w}} "
           f"{'params':>10} {'FLOPs':>12}" + (f" {'ms':>8}" if lat else "") + "  genome")
 
     def cell(r, key, width, spec):
@@ -102,11 +105,11 @@ def _pick(args) -> dict:
         print(f"  {chosen[0]['arch_id']} is the {rule} choice of the whole front and meets the limits: they do not "
               "change it")
     also = f"; the {len(chosen) - 1} listed after it are runners-up, not recorded as picks" if len(chosen) > 1 else ""
-    print(f"picked {chosen[0]['arch_id']} by {rule}; recorded in {args.run}/picks.json{also}")
+    print(f"picked {chosen[0]['arch_id']} by {rule}; recorded in {args.run}/{PICKS}{also}")
     from ..results import RunResults, warn_loss
 
     out = {"command": "pick", "run": str(args.run), "rule": rule, "picked": chosen[0]["arch_id"],
-           "recorded_in": str(RunResults(args.run).store.path("picks.json")), "models": chosen}
+           "recorded_in": str(RunResults(args.run).store.path(PICKS)), "models": chosen}
     if not RunResults(args.run).config.tabular:  # a table's rows are not networks to export
         out["export_command"] = f"hybridnas export {args.run} --id {chosen[0]['arch_id']}"
         print(f"export with: {out['export_command']}")

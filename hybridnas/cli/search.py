@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
+from ..store.layout import EVALS, FRONT_CSV, FRONT_JSON, SUMMARY
 from .output import add_json_flag, emit, human_text
 
 HELP = "run the two-stage search (default space: spaces/digits.yaml)"
@@ -85,8 +87,10 @@ def _search(args) -> dict:
 
     callbacks = [tracker(name) for name in dict.fromkeys(args.track)]  # a missing extra is refused here
     progress = Progress(quiet=args.quiet)
-    for note in notes:  # shown even with --quiet: the run does not do all the space file says
-        print(f"hybridnas search: {note if note.startswith('warning: ') else 'note: ' + note}", file=sys.stderr)
+    for note in notes:  # shown even with --quiet: the run does not do all the space file says; in search.log too
+        warning = note.startswith("warning: ")
+        progress.note(logging.WARNING if warning else logging.INFO,
+                      f"hybridnas search: {note if warning else 'note: ' + note}", show=True)
     summary = run_search(cfg, store, progress, export=not args.no_export, callbacks=callbacks,
                          source=config_source(args.space, overrides, args.resume), init_from=args.init_from)
     print_summary(summary)
@@ -97,12 +101,12 @@ def _search(args) -> dict:
     if not summary["front_size"]:
         print(f"hybridnas search: warning: {results.empty_front()}", file=sys.stderr)
     else:
-        from ..analysis.uncertainty import noise_note
+        from ..core.uncertainty import noise_note
 
         note = noise_note(front)
         if note:
             print(f"accuracy noise: {note}")
-    files = {k: str(store.path(k)) for k in ("front.csv", "front.json", "summary.json") if store.exists(k)}
+    files = {k: str(store.path(k)) for k in (FRONT_CSV, FRONT_JSON, SUMMARY) if store.exists(k)}
     return {"command": "search", **summary, "files": files, "front": front}
 
 
@@ -111,7 +115,8 @@ def print_summary(s) -> None:
     print(f"\nrun: {s['run']}  ({session}{s['total_s']:.0f} s: block stage {s['block_stage_s']:.0f} s, "
           f"network stage {s['network_stage_s']:.0f} s)")
     stopped = f" (+{s['stopped_early']} stopped at a lower budget)" if s.get("stopped_early") else ""
-    print(f"blocks in library: {s['blocks']}; models evaluated: {s['evaluated']}{stopped}; on the front: {s['front_size']}")
+    print(f"blocks in library: {s['blocks']}; models evaluated: {s['evaluated']}{stopped}; "
+          f"on the front: {s['front_size']}")
     if "proposed" in s:
         budget = f" of a budget of {s['budget']}" if s.get("budget") is not None else ""
         print(f"search: {s['distinct_evaluations']} distinct networks evaluated{budget}; {s['proposed']} proposed "
@@ -119,10 +124,10 @@ def print_summary(s) -> None:
               f"rejected" + ("; surrogate-assisted" if s.get("surrogate") else ""))
     est = s.get("estimate") or {}
     if est.get("total_range_s") and not s.get("resumed"):
-        from ..estimate import _span
+        from ..estimate import format_range
 
         took = s["block_stage_s"] + s["network_stage_s"]
-        print(f"estimated at the start: {_span(tuple(est['total_range_s']))}; took {took:.0f} s")
+        print(f"estimated at the start: {format_range(tuple(est['total_range_s']))}; took {took:.0f} s")
     if s.get("init_from"):
         i = s["init_from"]
         print(f"init from {i['source']}: library {i['library']}; {len(i.get('seed_ids', []))} seeds; evaluations "
@@ -131,7 +136,7 @@ def print_summary(s) -> None:
         print("extended: " + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in s["extended"].items()))
     if s.get("failed"):
         kinds = ", ".join(f"{k.replace('_', ' ')} {v['count']}" for k, v in s["failures"].items())
-        print(f"failed: {s['failed']} ({kinds}); every reason is in {s['run']}/evaluations.jsonl")
+        print(f"failed: {s['failed']} ({kinds}); every reason is in {s['run']}/{EVALS}")
         for v in s["failures"].values():
             print(f"  e.g. {v['example']}")
     if "params_range" in s:

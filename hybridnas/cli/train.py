@@ -25,7 +25,8 @@ def add_parser(sub):
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--cutout", type=int, help="side of the square cut out of each image (0: off)")
     p.add_argument("--drop-path", type=float, help="final drop-path probability (ramped linearly)")
-    p.add_argument("--aux-weight", type=float, help="> 0 adds an auxiliary head with this loss weight (dropped at export)")
+    p.add_argument("--aux-weight", type=float,
+                   help="> 0 adds an auxiliary head with this loss weight (dropped at export)")
     p.add_argument("--augment", action=argparse_bool(), help="random crop + flip (default: the space's)")
     p.add_argument("--eval-every", type=int, help="log validation accuracy (test accuracy when the validation "
                    "split is trained on) every N epochs")

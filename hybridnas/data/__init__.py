@@ -4,9 +4,10 @@ Sources (:mod:`hybridnas.data.sources`): ``digits`` (scikit-learn's bundled 8x8 
 embedded default), ``mnist``, ``fashion_mnist`` and ``kmnist`` (the official gzip idx files:
 :mod:`hybridnas.data.idx`), ``cifar10`` and ``cifar100`` (the authors' binary version, read with
 numpy: :mod:`hybridnas.data.cifar`), ``npz`` (arrays in a ``.npz`` file) and ``folder`` (an
-image-folder layout, one sub-folder per class). Each source returns :class:`RawData`; this
-module checks it, splits it, caps the splits, resizes and normalises it
-(:func:`build_dataset`), so every source gets the same options, checks and error messages. The whole dataset is held as tensors, moved to the device once (``Dataset.to``), and
+image-folder layout, one sub-folder per class). Each source returns
+:class:`~hybridnas.data.raw.RawData`; this module checks it, splits it, caps the splits, resizes and
+normalises it (:func:`build_dataset`), so every source gets the same options, checks and error messages.
+The whole dataset is held as tensors, moved to the device once (``Dataset.to``), and
 batched by :func:`batches` without a DataLoader: for images this small, indexing a resident
 tensor is faster than worker processes.
 """
@@ -14,13 +15,17 @@ tensor is faster than worker processes.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Tuple
 
 import numpy as np
 import torch
 
 from ..errors import UserError
+from .raw import RawData, resize_images
+from .sources import SOURCES
+
+if TYPE_CHECKING:
+    from ..config import DataConfig
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,8 @@ def to_nchw(x: np.ndarray, source: str) -> np.ndarray:
     )
 
 
-def check_arrays(x: np.ndarray, y: np.ndarray, source: str, training: bool = True) -> Tuple[np.ndarray, np.ndarray, int]:
+def check_arrays(x: np.ndarray, y: np.ndarray, source: str,
+                 training: bool = True) -> Tuple[np.ndarray, np.ndarray, int]:
     """Shape, dtype and label checks shared by every source; returns (x, y, num_classes)."""
     x = np.asarray(x)
     y = np.asarray(y)
@@ -142,7 +148,7 @@ def check_arrays(x: np.ndarray, y: np.ndarray, source: str, training: bool = Tru
 def _check_fits(name: str, n: int, channels: int, side: int) -> None:
     """Refuse a resize whose images would not fit in the memory available now (float32, with the
     copies normalising makes), before anything is allocated: the machine would kill the process."""
-    from ..block.memory import available_bytes
+    from ..core.memory import available_bytes
 
     need = 3 * 4 * n * channels * side * side
     avail = available_bytes("cpu")
@@ -175,27 +181,6 @@ def _cap(x: np.ndarray, y: np.ndarray, n: Optional[int], seed: int) -> Tuple[np.
         return x, y
     keep, _ = _stratified_split(y, 1 - n / len(y), seed)
     return x[keep], y[keep]
-
-
-def resize_images(x: np.ndarray, size: Tuple[int, int], chunk: int = 4096) -> np.ndarray:
-    """N x C x H x W images resized to ``size``, as float32 in the same value range; unchanged
-    when they already have that size. Shrinking averages the pixels each output pixel covers
-    (area, as pooling by hand would: 28 -> 14 is a 2x2 mean); enlarging is bilinear."""
-    size = (int(size[0]), int(size[1]))
-    if tuple(x.shape[2:]) == size:
-        return x
-    import torch.nn.functional as F
-
-    shrink = size[0] <= x.shape[2] and size[1] <= x.shape[3]
-    out = np.empty((len(x), x.shape[1], *size), dtype=np.float32)
-    for i in range(0, len(x), chunk):
-        part = torch.from_numpy(np.ascontiguousarray(x[i:i + chunk], dtype=np.float32))
-        if shrink:
-            part = F.interpolate(part, size=size, mode="area")
-        else:
-            part = F.interpolate(part, size=size, mode="bilinear", antialias=True, align_corners=False)
-        out[i:i + chunk] = part.numpy()
-    return out
 
 
 def _to_tensor(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> torch.Tensor:
@@ -281,45 +266,10 @@ def build_dataset(
     )
 
 
-@dataclass(frozen=True)
-class RawData:
-    """What a source reads: images and labels as stored, before any split or preprocessing."""
-
-    name: str
-    x: np.ndarray
-    y: np.ndarray
-    x_test: Optional[np.ndarray] = None  # an official test split, when the dataset has one
-    y_test: Optional[np.ndarray] = None
-    scale: Optional[float] = None  # raw values are divided by this (255 for 8-bit images)
-
-    def digest(self) -> Dict[str, Any]:
-        """The arrays as read: shape and dtype of each, one sha256 over all (a run's fingerprint)."""
-        import hashlib
-
-        h, arrays = hashlib.sha256(), {}
-        for key in ("x", "y", "x_test", "y_test"):
-            a = getattr(self, key)
-            if a is None:
-                continue
-            a = np.ascontiguousarray(a)
-            arrays[key] = {"shape": list(a.shape), "dtype": str(a.dtype)}
-            h.update(f"{key}:{a.dtype.str}:{a.shape};".encode())
-            h.update(a.reshape(-1).view(np.uint8))
-        return {"arrays": arrays, "sha256": h.hexdigest()}
-
-
-def data_root(cfg) -> Path:
-    """The folder a named dataset is looked for (and downloaded) in: ``data.path``, else
-    ``data/`` in the working directory (as runs go to ``runs/``)."""
-    return Path(cfg.path).expanduser() if cfg.path else Path("data")
-
-
-def load_dataset(cfg, seed: int, *, merge_val: bool = False) -> Dataset:
+def load_dataset(cfg: DataConfig, seed: int, *, merge_val: bool = False) -> Dataset:
     """The dataset a :class:`~hybridnas.config.DataConfig` names, split with ``seed`` (see
     :func:`build_dataset` for ``merge_val``)."""
-    from . import sources
-
-    raw: RawData = sources.SOURCES.get(cfg.dataset, key="data.dataset")(cfg)
+    raw: RawData = SOURCES.get(cfg.dataset, key="data.dataset")(cfg)
     data = build_dataset(
         raw.name, raw.x, raw.y, x_test=raw.x_test, y_test=raw.y_test, scale=raw.scale,
         val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, seed=seed,

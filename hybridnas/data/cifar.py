@@ -24,11 +24,15 @@ import tarfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import numpy as np
 
 from ..errors import UserError, require
+from .raw import data_root
+
+if TYPE_CHECKING:
+    from ..config import DataConfig
 
 IMAGE_BYTES = 3 * 32 * 32
 
@@ -114,10 +118,8 @@ def find(root: Path, spec: Cifar) -> Optional[Path]:
     return None
 
 
-def load(cfg, spec: Cifar) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load(cfg: DataConfig, spec: Cifar) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x_train, y_train, x_test, y_test) of the dataset ``spec`` under ``cfg.path``."""
-    from . import data_root
-
     root = data_root(cfg)
     folder = find(root, spec)
     if folder is None and (root / spec.python_folder).is_dir() and not cfg.download:
@@ -148,7 +150,8 @@ def _load_python_version(root: Path, spec: Cifar):
     try:
         train, test = cls(str(root), train=True), cls(str(root), train=False)
     except RuntimeError as exc:  # torchvision: "Dataset not found or corrupted"
-        raise UserError(f"{spec.name} in '{root / spec.python_folder}' is incomplete ({exc}); download it again") from None
+        raise UserError(f"{spec.name} in '{root / spec.python_folder}' is incomplete ({exc}); "
+                        "download it again") from None
     to_nchw = lambda d: np.ascontiguousarray(np.asarray(d.data).transpose(0, 3, 1, 2))
     return to_nchw(train), np.asarray(train.targets), to_nchw(test), np.asarray(test.targets)
 

@@ -10,13 +10,16 @@ the staging folders of killed downloads are cleared by the next one
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
-import sys
 from pathlib import Path
 from typing import Dict, Sequence
 
 from ..errors import UserError
+from ..progress import say
+
+LOG = logging.getLogger("hybridnas.data")
 
 
 def md5sum(path: Path) -> str:
@@ -38,7 +41,7 @@ def download_file(urls: Sequence[str], dest: Path, md5: str, fix: str) -> None:
 
     problem = ""
     for url in urls:
-        print(f"downloading {url} ...", file=sys.stderr, flush=True)
+        say(f"downloading {url} ...", logging.INFO, LOG)
         try:
             with urllib.request.urlopen(url, timeout=60) as src, open(dest, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
@@ -63,7 +66,8 @@ def fetch_files(mirrors: Sequence[str], files: Dict[str, str], target: Path, tit
     try:
         stage = staging_folder(target)
     except OSError as exc:
-        raise UserError(f"cannot write to '{target.parent}' ({exc.strerror}); set data.path to a writable folder") from None
+        raise UserError(f"cannot write to '{target.parent}' ({exc.strerror}); "
+                        "set data.path to a writable folder") from None
     try:
         for name, md5 in files.items():
             fix = f"fetch {title}'s {name} by hand into '{target.absolute()}'"

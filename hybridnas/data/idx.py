@@ -21,11 +21,15 @@ import gzip
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from ..errors import UserError
+from .raw import data_root
+
+if TYPE_CHECKING:
+    from ..config import DataConfig
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -75,7 +79,8 @@ SPECS = {s.name: s for s in (MNIST, FASHION_MNIST, KMNIST)}
 def parse_idx(raw: bytes, source: str) -> np.ndarray:
     """The array an idx file's bytes hold (native byte order)."""
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in TYPES or raw[3] == 0:
-        raise UserError(f"'{source}' is not an idx file (bad magic number {raw[:4].hex() or 'empty'}); download it again")
+        raise UserError(f"'{source}' is not an idx file (bad magic number {raw[:4].hex() or 'empty'}); "
+                        "download it again")
     ndim = raw[3]
     head = 4 + 4 * ndim
     if len(raw) < head:
@@ -154,10 +159,8 @@ def download(root: Path, spec: IdxSpec) -> Dict[str, Path]:
     return {stem: _file_in(target, stem) for stem in FILES}  # type: ignore[misc]
 
 
-def load(cfg, spec: IdxSpec) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load(cfg: DataConfig, spec: IdxSpec) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x_train, y_train, x_test, y_test) of ``spec`` under ``data.path``."""
-    from . import data_root
-
     root = data_root(cfg)
     files = find(root, spec)
     if files is None:

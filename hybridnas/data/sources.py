@@ -1,5 +1,5 @@
 """Where images come from: one reader per ``data.dataset`` value, each returning the images as
-stored (:class:`~hybridnas.data.RawData`); :func:`~hybridnas.data.load_dataset` then splits,
+stored (:class:`~hybridnas.data.raw.RawData`); :func:`~hybridnas.data.load_dataset` then splits,
 caps, resizes and normalises them the same way for every source."""
 
 from __future__ import annotations
@@ -7,18 +7,22 @@ from __future__ import annotations
 import importlib
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import UserError
 from ..registry import Registry
-from . import RawData, resize_images
+from .raw import RawData, resize_images
+
+if TYPE_CHECKING:
+    from ..config import DataConfig
 
 SOURCES = Registry("dataset")
 
 
 @SOURCES.register("digits")
-def load_digits(cfg) -> RawData:
+def load_digits(cfg: DataConfig) -> RawData:
     """scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes, values 0..16)."""
     from sklearn.datasets import load_digits as sk_digits
 
@@ -30,7 +34,7 @@ def _named(module: str, spec: str, doc: str):
     """The reader of a named dataset: ``module`` (:mod:`hybridnas.data.idx` or
     :mod:`hybridnas.data.cifar`) finds, downloads and reads the files its ``spec`` describes."""
 
-    def load(cfg) -> RawData:
+    def load(cfg: DataConfig) -> RawData:
         files = importlib.import_module(f"{__package__}.{module}")
         s = getattr(files, spec)
         x, y, x_test, y_test = files.load(cfg, s)
@@ -50,7 +54,7 @@ for _name, _module, _spec, _doc in (
     SOURCES.register(_name)(_named(_module, _spec, _doc))
 
 
-def _need_path(cfg, what: str) -> Path:
+def _need_path(cfg: DataConfig, what: str) -> Path:
     if not cfg.path:
         raise UserError(f"data.dataset '{cfg.dataset}' needs data.path: the {what}")
     p = Path(cfg.path).expanduser()
@@ -61,7 +65,7 @@ def _need_path(cfg, what: str) -> Path:
 
 
 @SOURCES.register("npz")
-def load_npz(cfg) -> RawData:
+def load_npz(cfg: DataConfig) -> RawData:
     """A ``.npz`` with arrays ``x`` and ``y`` (and optionally ``x_test``, ``y_test``).
 
     Images may be N x H x W, N x H x W x C or N x C x H x W; uint8 images are scaled by 1/255.
@@ -74,7 +78,8 @@ def load_npz(cfg) -> RawData:
         raise UserError(f"cannot read '{p}' ({exc.strerror or exc}); check the file") from None
     except (ValueError, zipfile.BadZipFile, EOFError):
         # not a zip of .npy arrays, cut short, or arrays of Python objects (never unpickled)
-        raise UserError(f"'{p}' is not a .npz archive of numeric arrays; save one with numpy.savez(path, x=..., y=...)") from None
+        raise UserError(f"'{p}' is not a .npz archive of numeric arrays; "
+                        "save one with numpy.savez(path, x=..., y=...)") from None
     missing = [k for k in ("x", "y") if k not in arrays]
     if missing:
         raise UserError(f"'{p}' lacks array(s) {', '.join(missing)}; it has {', '.join(arrays) or 'none'}")
@@ -97,7 +102,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 
 @SOURCES.register("folder")
-def load_folder(cfg) -> RawData:
+def load_folder(cfg: DataConfig) -> RawData:
     """An image folder: ``path/<class>/<image>``, classes in sorted order; ``path/train`` and
     ``path/test`` sub-folders, when both exist, give an official test split. Images of
     different sizes need ``data.image_size``: each is resized as it is read."""

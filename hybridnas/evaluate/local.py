@@ -9,19 +9,24 @@ Each worker trains with one torch thread by default (``threads``, at most its sh
 cores): tiny networks barely use a second thread, so two single-threaded workers nearly double
 the throughput of one process with two threads, and threads that outnumber the free cores of a
 shared machine collapse. Workers start with ``OMP_WAIT_POLICY=PASSIVE`` (unless the user set a
-policy): an OpenMP thread waiting for work sleeps instead of spinning on a core another needs. On a GPU, several small candidates on one card
-fill what one leaves idle. The dataset is put in shared memory once and handed to the workers,
-each of which keeps it on its GPU when the copies fit (else batches come from pinned host
-memory). A worker that dies is replaced and its candidate retried once, then recorded as failed.
+policy): an OpenMP thread waiting for work sleeps instead of spinning on a core another needs.
+On a GPU, several small candidates on one card fill what one leaves idle. The dataset is put in
+shared memory once and handed to the workers, each of which keeps it on its GPU when the copies
+fit (else batches come from pinned host memory). A worker that dies is replaced and its
+candidate retried once, then recorded as failed.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import FIRST_COMPLETED, wait
-from typing import Dict, List
+from typing import Dict, List, Optional
 
+from ..config import RunConfig
+from ..data import Dataset
+from ..training import TrainSettings
 from . import EVALUATORS
-from .base import Candidate, Evaluator, OnResult, WorkerSetup, failure, run_setup, start_worker
+from .base import Evaluator, WorkerSetup, run_setup, start_worker
+from .candidate import Candidate, OnResult, failure
 
 _WORKER: Dict[str, object] = {}
 
@@ -40,7 +45,8 @@ class LocalEvaluator(Evaluator):
     name = "local"
     retries = 1
 
-    def __init__(self, cfg, data, device, settings=None, workdir=None):
+    def __init__(self, cfg: RunConfig, data: Optional[Dataset], device, settings: Optional[TrainSettings] = None,
+                 workdir=None):
         from ..device import evaluation_devices
 
         super().__init__(cfg, data, device, settings, workdir)
@@ -55,8 +61,9 @@ class LocalEvaluator(Evaluator):
         return cpu_share(self.workers)
 
     def _start(self):
-        import torch.multiprocessing as tmp
         from concurrent.futures import ProcessPoolExecutor
+
+        import torch.multiprocessing as tmp
 
         from ..device import passive_wait
 

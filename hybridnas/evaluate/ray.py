@@ -30,9 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from ..config import RunConfig
+from ..data import Dataset
 from ..errors import MissingExtra, UserError, require
+from ..store.layout import RAY_DIR
+from ..training import TrainSettings
 from . import EVALUATORS
-from .base import Candidate, Evaluator, OnResult, WorkerSetup, failure, run_setup, start_worker
+from .base import Evaluator, WorkerSetup, run_setup, start_worker
+from .candidate import Candidate, OnResult, failure
 
 PURPOSE = "evaluation.evaluator: ray"
 TASK_NAME = "hybridnas-candidate"  # Ray titles a worker process `ray::<name>` while it runs one
@@ -83,7 +88,8 @@ def _connect_local(ray, num_cpus: int, num_gpus: int, visible: Optional[str], te
 class RayEvaluator(Evaluator):
     name = "ray"
 
-    def __init__(self, cfg, data, device, settings=None, workdir=None):
+    def __init__(self, cfg: RunConfig, data: Optional[Dataset], device, settings: Optional[TrainSettings] = None,
+                 workdir=None):
         from ..device import evaluation_devices
 
         super().__init__(cfg, data, device, settings, workdir)
@@ -96,7 +102,7 @@ class RayEvaluator(Evaluator):
         self._scratch: Optional[str] = None  # a temp folder of ours, removed at close
 
     @classmethod
-    def check_config(cls, cfg, source: str = "config") -> None:
+    def check_config(cls, cfg: RunConfig, source: str = "config") -> None:
         import importlib.util
 
         if importlib.util.find_spec("ray") is None:
@@ -132,7 +138,7 @@ class RayEvaluator(Evaluator):
     def _temp_dir(self) -> str:
         """``<run>/ray`` when its socket paths stay within the limit, else a short temp folder."""
         if self.workdir is not None:
-            path = Path(self.workdir).resolve() / "ray"
+            path = Path(self.workdir).resolve() / RAY_DIR
             # Ray adds session_<date>_<time>_<pid>/sockets/plasma_store (~70 characters).
             if len(str(path)) + 70 <= SOCKET_PATH_MAX:
                 path.mkdir(parents=True, exist_ok=True)
@@ -149,7 +155,8 @@ class RayEvaluator(Evaluator):
                 ray.init(address=self.rc.address, log_to_driver=False, logging_level=logging.WARNING)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise UserError(f"cannot connect to the Ray cluster at '{self.rc.address}' "
-                                f"(evaluation.ray.address): {str(exc).splitlines()[0]}; start it or fix the address") from None
+                                f"(evaluation.ray.address): {str(exc).splitlines()[0]}; "
+                                "start it or fix the address") from None
             self._connected = True
         else:
             cpus = self.rc.num_cpus or int(round(self.cpus_per_task() * self.concurrent))
@@ -200,9 +207,7 @@ class RayEvaluator(Evaluator):
         threads = self.threads()[0]
         copies = max(1, int(round(1 / gpus))) if 0 < gpus < 1 else 1
         setup = TaskSetup(self.setup(threads, copies), gpu=gpus > 0)
-        import hybridnas
-
-        pkg = Path(hybridnas.__file__).resolve().parent
+        pkg = Path(__file__).resolve().parents[1]  # the hybridnas package folder
         # Workers import this very package: put its folder first on their path, and on a
         # cluster of other machines ship it along.
         # OpenMP threads that sleep when idle (see hybridnas.device.passive_wait), unless set here.
@@ -251,7 +256,8 @@ class RayEvaluator(Evaluator):
                         if now - t > hard:
                             ray.cancel(ref, force=True)
                             running.pop(ref)
-                            done(c, failure(c, "timeout", f"no answer {now - t:.0f} s after the task started; cancelled"))
+                            done(c, failure(c, "timeout",
+                                            f"no answer {now - t:.0f} s after the task started; cancelled"))
         except BaseException:
             for ref in running:  # a bug or an interrupt: do not leave tasks behind
                 ray.cancel(ref, force=True)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
+from ..config import RunConfig
+from ..data import Dataset
+from ..training import TrainSettings
 from . import EVALUATORS
-from .base import Candidate, Evaluator, OnResult, failure
+from .base import Evaluator
+from .candidate import Candidate, OnResult, failure
 
 
 @EVALUATORS.register("table")
 class TableEvaluator(Evaluator):
     name = "table"
 
-    def __init__(self, cfg, data=None, device=None, settings=None, workdir=None):
+    def __init__(self, cfg: RunConfig, data: Optional[Dataset] = None, device=None,
+                 settings: Optional[TrainSettings] = None, workdir=None):
         from ..space.table import load_table
 
         self.cfg = cfg

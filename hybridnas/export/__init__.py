@@ -17,9 +17,13 @@ import json
 import shutil
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence
 
 from ..errors import UserError
+from ..store.layout import ARCH, CARD_JSON, CARD_MD, CONFIG, MODEL, PT2, TORCHSCRIPT, TRAINED_DIR, export_dir
+
+if TYPE_CHECKING:
+    import torch
 
 FORMATS = ("state", "pt2", "onnx", "torchscript")
 TOLERANCE = 1e-4
@@ -29,15 +33,15 @@ def load(path) -> "torch.nn.Module":
     """Rebuild a model from an export folder (or its ``arch.json``), weights loaded, in eval mode."""
     import torch
 
-    from ..network.builder import build_network
+    from ..space.builder import build_network
     from ..space.genome import ArchSpec
 
     p = Path(path)
     folder = p.parent if p.is_file() else p
-    arch = folder / "arch.json"
-    weights = folder / "model.pt"
+    arch = folder / ARCH
+    weights = folder / MODEL
     if not arch.exists():
-        raise UserError(f"'{folder}' has no arch.json; give an export folder written by 'hybridnas export'")
+        raise UserError(f"'{folder}' has no {ARCH}; give an export folder written by 'hybridnas export'")
     try:
         spec = ArchSpec.from_json(json.loads(arch.read_text()))
     except ValueError:
@@ -92,8 +96,8 @@ def export_model(
     elif opset is not None:
         raise UserError("--opset only applies to the onnx format; add onnx to --format")
     record = results.record(ident)
-    folder = Path(out) if out else results.store.path(f"exports/{record['arch_id']}")
-    if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not (folder / "arch.json").exists())):
+    folder = Path(out) if out else results.store.path(export_dir(record["arch_id"]))
+    if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not (folder / ARCH).exists())):
         # an export replaces an older export, never a folder of something else
         raise UserError(f"'{folder}' exists and is not a hybridnas export; give --out a new or empty folder")
     made = [p for p in (folder.parent, *folder.parent.parents) if not p.exists()]  # removed again on failure
@@ -133,23 +137,23 @@ def _swap_in(stage: Path, folder: Path) -> None:
 def _export_into(results, record, folder: Path, formats, opset, final: Path) -> None:
     import torch
 
-    from ..network.costs import network_cost
+    from ..space.costs import network_cost
     from ..store import atomic_write
 
     model = results.model(record)
     spec = model.spec  # at the full training's image size when its weights are the ones exported
     weights_from = results.weights_path(record)
-    trained = weights_from is not None and "trained" in weights_from.relative_to(results.root).parts
+    trained = weights_from is not None and TRAINED_DIR in weights_from.relative_to(results.root).parts
     full = results.trained().get(record["arch_id"]) if trained else None
     x = _example(spec)
     with torch.no_grad():
         ref = model(x)
     checks: Dict[str, float] = {}
 
-    atomic_write(folder / "arch.json", (json.dumps(spec.to_json(), indent=2) + "\n").encode())
+    atomic_write(folder / ARCH, (json.dumps(spec.to_json(), indent=2) + "\n").encode())
     buf = io.BytesIO()
     torch.save(model.state_dict(), buf)
-    atomic_write(folder / "model.pt", buf.getvalue())
+    atomic_write(folder / MODEL, buf.getvalue())
     with torch.no_grad():
         checks["state"] = _check("state_dict", ref, load(folder)(x))
 
@@ -158,8 +162,8 @@ def _export_into(results, record, folder: Path, formats, opset, final: Path) -> 
         program = torch.export.export(model, (x,), dynamic_shapes=({0: batch},))
         tmp = folder / ".model.tmp.pt2"
         torch.export.save(program, str(tmp))
-        tmp.replace(folder / "model.pt2")
-        reloaded = torch.export.load(str(folder / "model.pt2")).module()
+        tmp.replace(folder / PT2)
+        reloaded = torch.export.load(str(folder / PT2)).module()
         with torch.no_grad():
             checks["pt2"] = _check("torch.export program", ref, reloaded(x))
     if "torchscript" in formats:
@@ -168,9 +172,9 @@ def _export_into(results, record, folder: Path, formats, opset, final: Path) -> 
             ts = torch.jit.trace(model, x)
             tmp = folder / ".model.ts.tmp"
             torch.jit.save(ts, str(tmp))
-            tmp.replace(folder / "model.ts")
+            tmp.replace(folder / TORCHSCRIPT)
             with torch.no_grad():
-                checks["torchscript"] = _check("TorchScript", ref, torch.jit.load(str(folder / "model.ts"))(x))
+                checks["torchscript"] = _check("TorchScript", ref, torch.jit.load(str(folder / TORCHSCRIPT))(x))
     onnx_info = None
     if "onnx" in formats:
         from .onnx import DEFAULT_OPSET, export_onnx
@@ -191,21 +195,22 @@ def _export_into(results, record, folder: Path, formats, opset, final: Path) -> 
         "params": cost.params,
         "macs": cost.macs,
         "flops": cost.flops,
-        "flops_convention": "flops = 2 x macs (torch.utils.flop_counter.FlopCounterMode); BN, pooling, activations not counted",
+        "flops_convention": "flops = 2 x macs (torch.utils.flop_counter.FlopCounterMode); "
+                            "BN, pooling, activations not counted",
         **_accuracy(record, trained, full),
         "dataset": dataset,
         "class_names": class_names(dataset, results.config.data.path),
         "input_shape": [None, spec.in_chans, *spec.image_size],
         "onnx": onnx_info,
         "run": results.root.resolve().name,  # paths are relative: the card says nothing of this machine
-        "config": "config.yaml",
+        "config": CONFIG,
         "weights_from": relative(weights_from, results.root),
-        "files": sorted([p.name for p in folder.iterdir() if not p.name.startswith(".")] + ["card.json", "card.md"]),
+        "files": sorted([p.name for p in folder.iterdir() if not p.name.startswith(".")] + [CARD_JSON, CARD_MD]),
         "checks_max_abs_diff": checks,
         "folder": relative(final, results.root),
     }
-    atomic_write(folder / "card.json", (json.dumps(card, indent=2) + "\n").encode())
-    atomic_write(folder / "card.md", model_card_md(card, spec).encode())
+    atomic_write(folder / CARD_JSON, (json.dumps(card, indent=2) + "\n").encode())
+    atomic_write(folder / CARD_MD, model_card_md(card, spec).encode())
     return folder
 
 
@@ -217,7 +222,8 @@ def _accuracy(record, trained: bool, full: Optional[Dict[str, Any]]) -> Dict[str
                 "accuracy_note": f"after proxy training of {record.get('epochs')} epochs during the search", **proxy}
     if full is None:
         return {"val_acc": None, "test_acc": None, **proxy,
-                "accuracy_note": "fully trained weights without their record; run 'hybridnas train' again to measure them"}
+                "accuracy_note": "fully trained weights without their record; "
+                                 "run 'hybridnas train' again to measure them"}
     data = full.get("data")
     on = f" on {data['splits']} ({data['sizes']['train']:,} images)" if data else ""
     return {"val_acc": full["val_acc"], "test_acc": full["test_acc"], **proxy,

@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from ..store.layout import ARCH, MODEL, PT2
+
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
@@ -145,12 +147,12 @@ def model_card_md(card: Dict[str, Any], spec) -> str:
         "",
         "```python",
         "import hybridnas, torch",
-        "model = hybridnas.load('.')  # arch.json + model.pt, in eval mode",
+        f"model = hybridnas.load('.')  # {ARCH} + {MODEL}, in eval mode",
         f"logits = model(torch.zeros(1, {spec.in_chans}, {h}, {w}))",
     ]
-    if "model.pt2" in card["files"]:
+    if PT2 in card["files"]:
         lines += ["# without hybridnas installed: the torch.export program",
-                  "program = torch.export.load('model.pt2').module()"]
+                  f"program = torch.export.load('{PT2}').module()"]
     lines += ["```"]
     if card.get("onnx"):
         lines += [

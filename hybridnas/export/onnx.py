@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Dict
 
 from ..errors import UserError, require
+from ..store.layout import ONNX
 
 # Opset 18 is what the exporter's function library is written in (no version conversion) and
 # what runtimes from onnxruntime 1.14 on read; raise it only for a runtime that needs newer ops.
 DEFAULT_OPSET = 18
-FILE = "model.onnx"
 
 
 def _quiet():
@@ -67,7 +67,7 @@ def export_onnx(model, x, ref, folder: Path, check, opset: int = DEFAULT_OPSET) 
     import onnx
 
     folder = Path(folder)
-    tmp = folder / f".{FILE}.tmp"
+    tmp = folder / f".{ONNX}.tmp"
     batch = torch.export.Dim("batch", min=1, max=4096)
     with _quiet():
         program = torch.onnx.export(
@@ -82,16 +82,17 @@ def export_onnx(model, x, ref, folder: Path, check, opset: int = DEFAULT_OPSET) 
         if written != opset:
             raise UserError(f"the exporter wrote opset {written}, not the {opset} asked for; "
                             f"use --opset {DEFAULT_OPSET} (the exporter's own)")
-        tmp.replace(folder / FILE)
+        tmp.replace(folder / ONNX)
     finally:
         tmp.unlink(missing_ok=True)
-    info: Dict[str, object] = {"file": FILE, "opset": int(written), "exporter": f"torch.onnx (dynamo) {torch.__version__}"}
+    info: Dict[str, object] = {"file": ONNX, "opset": int(written),
+                               "exporter": f"torch.onnx (dynamo) {torch.__version__}"}
     try:
         import onnxruntime as ort
     except ImportError:
         info["runtime_check"] = "not run: onnxruntime is not installed"
         return info
-    sess = ort.InferenceSession(str(folder / FILE), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(str(folder / ONNX), providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     diffs = {}
     with torch.no_grad():

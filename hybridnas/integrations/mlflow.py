@@ -22,7 +22,8 @@ import os
 from typing import Any, Dict, Optional
 
 from ..callbacks import Callback
-from . import front_metrics
+from ..store.layout import FRONT_CSV, FRONT_JSON, MLFLOW_DIR, SUMMARY
+from .metrics import front_metrics
 
 TAG = "hybridnas.run"
 
@@ -40,7 +41,7 @@ def flatten(d: Dict[str, Any], prefix: str = "") -> Dict[str, str]:
 
 
 def default_uri(run_path) -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(run_path / 'mlruns' / 'mlflow.db').resolve()}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(run_path / MLFLOW_DIR / 'mlflow.db').resolve()}"
 
 
 class MLflowCallback(Callback):
@@ -65,7 +66,7 @@ class MLflowCallback(Callback):
         uri = self.tracking_uri or default_uri(run.path)
         local = uri.startswith("sqlite:///") and not self.tracking_uri and "MLFLOW_TRACKING_URI" not in os.environ
         if local:
-            (run.path / "mlruns").mkdir(exist_ok=True)
+            (run.path / MLFLOW_DIR).mkdir(exist_ok=True)
         quiet = [logging.getLogger(n) for n in ("mlflow.store.db.utils", "alembic")]  # table creation chatter
         levels = [q.level for q in quiet]
         try:
@@ -77,7 +78,7 @@ class MLflowCallback(Callback):
             for q, lv in zip(quiet, levels):
                 q.setLevel(lv)
         if exp is None:
-            where = (run.path / "mlruns" / "artifacts").resolve().as_uri() if local else None
+            where = (run.path / MLFLOW_DIR / "artifacts").resolve().as_uri() if local else None
             exp_id = self.client.create_experiment(self.experiment, artifact_location=where)
         else:
             exp_id = exp.experiment_id
@@ -97,16 +98,16 @@ class MLflowCallback(Callback):
             self.client.log_batch(self.run_id, params=params[i:i + 100])
 
     def on_generation(self, run, summary: Dict[str, Any]) -> None:
-        from mlflow.entities import Metric
-
         import time
+
+        from mlflow.entities import Metric
 
         now, step = int(time.time() * 1000), int(summary["generation"])
         metrics = [Metric(k, v, now, step) for k, v in front_metrics(run, summary).items()]
         self.client.log_batch(self.run_id, metrics=metrics)
 
     def on_end(self, run, summary: Dict[str, Any]) -> None:
-        for name in ("front.csv", "front.json", "summary.json"):
+        for name in (FRONT_CSV, FRONT_JSON, SUMMARY):
             if (run.path / name).exists():
                 self.client.log_artifact(self.run_id, str(run.path / name))
         self.client.set_terminated(self.run_id, status="FINISHED")

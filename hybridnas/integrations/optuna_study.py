@@ -73,7 +73,7 @@ def trials(results) -> List[Any]:
     import optuna
     from optuna.trial import TrialState
 
-    from ..network.search import maximized, objective_value, top_budget
+    from ..core.objectives import maximized, objective_value, top_budget
 
     cfg = results.config
     objectives, maximize, top = tuple(cfg.objectives), maximized(cfg), top_budget(cfg)
@@ -126,7 +126,7 @@ def export_study(run, storage: str, study_name: Optional[str] = None):
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    from ..network.search import maximized
+    from ..core.objectives import maximized
     from ..results import RunResults
     from ..store.run import atomic_write
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from ..callbacks import Callback
-from . import evaluation_metrics, front_metrics
+from ..store.layout import TENSORBOARD_DIR
+from .metrics import evaluation_metrics, front_metrics
 
 
 class TensorBoardCallback(Callback):
@@ -37,7 +38,7 @@ class TensorBoardCallback(Callback):
 
         from ..config import dump_yaml
 
-        log_dir = Path(self.log_dir) if self.log_dir else run.path / "tensorboard"
+        log_dir = Path(self.log_dir) if self.log_dir else run.path / TENSORBOARD_DIR
         self.writer = SummaryWriter(log_dir=str(log_dir))
         done = run.results.records(status=None, budget="all")  # a resume continues the steps
         self.step = len(done)
@@ -48,7 +49,7 @@ class TensorBoardCallback(Callback):
 
     def on_evaluation(self, run, record: Dict[str, Any]) -> None:
         self.step += 1
-        from ..network.search import top_budget
+        from ..core.objectives import top_budget
 
         values = evaluation_metrics(run, record)
         if "val_acc" in values and record.get("epochs") == top_budget(run.config):  # the budget the front compares

@@ -10,7 +10,7 @@ hypervolume improvement averaged over the worlds. Uncertainty therefore counts w
 a candidate whose mean sits just behind the front but whose spread reaches past it has a
 positive expected gain, one with the same mean and no spread has none.
 
-Hypervolumes are exact (:func:`hybridnas.analysis.pareto.hypervolume`); a cheap
+Hypervolumes are exact (:func:`hybridnas.core.moo.hypervolume`); a cheap
 optimistic bound pre-selects the candidates worth sampling.
 """
 
@@ -20,7 +20,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from ..analysis.pareto import hypervolume
+from ..core.moo import hypervolume
 
 SAMPLES = 32  # Monte-Carlo outcomes per candidate
 OPTIMISTIC = 2.0  # pre-selection: a candidate's outcome at mean - OPTIMISTIC x spread

@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..analysis.pareto import crowding_distance, non_dominated
+from ..core.moo import crowding_distance, non_dominated
 
 Budget = Optional[int]  # epochs; None for a table lookup
 
@@ -35,11 +35,6 @@ Budget = Optional[int]  # epochs; None for a table lookup
 def budgets(evaluation) -> Tuple[Budget, ...]:
     """The rungs of a run: the fidelity budgets then ``evaluation.epochs`` (one rung without fidelity)."""
     return tuple(evaluation.fidelity.budgets) + (evaluation.epochs,)
-
-
-def checkpoint_path(arch_id: str, budget: int) -> str:
-    """Where a rung keeps the state the next rung continues from (run-relative)."""
-    return f"fidelity/{arch_id}-e{budget}.pt"
 
 
 def promote(

@@ -22,9 +22,16 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from ..registry import Registry
+from ..registry import CONFIG_HOOKS, Registry
 
 PREDICTORS = Registry("predictor", modules=["hybridnas.network.predictors"])
+
+
+@CONFIG_HOOKS.register("engine.surrogate.predictor")
+def check_predictor(name: str) -> None:
+    """The config's ``engine.surrogate.predictor`` hook: a known predictor."""
+    PREDICTORS.get(name, key="engine.surrogate.predictor")
+
 
 # the predictors `predictor: auto` chooses from, in order of preference on a tie
 AUTO = ("gp", "rf", "extra_trees", "ridge")
@@ -218,5 +225,6 @@ def select(names: Sequence[str], X: np.ndarray, y: np.ndarray, folds: int,
             taus[n], scale[n] = top_tau(y, mean), calibration(y, mean, spread)
         else:
             taus[n], scale[n] = float("nan"), 1.0
-    ranked: List[str] = sorted(names, key=lambda n: (-(taus[n] if np.isfinite(taus[n]) else -2.0), list(names).index(n)))
+    ranked: List[str] = sorted(names,
+                               key=lambda n: (-(taus[n] if np.isfinite(taus[n]) else -2.0), list(names).index(n)))
     return ranked[0], taus, scale[ranked[0]]

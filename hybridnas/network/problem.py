@@ -1,19 +1,27 @@
-"""What the network-level engines optimise: the problem protocol and its free-variable view.
+"""The network stage as a :class:`~hybridnas.network.engines.base.Problem`: gene vectors in,
+objectives and constraints out.
 
-An engine sees only a :class:`Problem`: bounds, the type of each variable, and a batch
-``evaluate(X) -> (F, G)`` (objectives minimised; constraints feasible when ``<= 0``). The network
-search (:mod:`hybridnas.network.search`) is one such problem; tests use ZDT problems as others.
+For a batch of gene vectors :class:`NetworkProblem`
 
-Optional parts, with defaults that suit a plain test problem:
+1. turns each into a :class:`~hybridnas.network.points.Point` with its cheap objectives (params,
+   MACs, FLOPs: analytic and exact; latency from the run's latency table, only when asked; a
+   tabular space's cost columns);
+2. computes constraint violations (``max_params``, ``max_flops``, ``max_latency_ms``, and for an
+   incomplete table "no row"), normalised by the limit; infeasible candidates are never
+   evaluated - constraint-domination ranks them;
+3. hands the feasible ones to its :class:`~hybridnas.network.scheduler.Scheduler`, which
+   evaluates those not in its cache (keyed by arch id and budget) - rung by rung when
+   multi-fidelity is on (:mod:`hybridnas.network.fidelity`) - and records each result;
+4. returns objectives ``F`` (minimised, :func:`~hybridnas.core.objectives.objective_value`) and
+   constraints ``G``.
 
-- ``vtypes``: per variable, ``ordinal``, ``categorical`` or ``binary`` (integer problems) - how
-  the engines vary it; ``None`` means every variable is ordinal (or real when not ``integer``);
-- ``budget_prefix(X)`` / ``exhausted``: an evaluation budget (distinct evaluations); an engine
-  sends only the rows the budget still pays for, and stops once it is spent;
-- for the surrogate loop (:mod:`hybridnas.network.surrogate`): ``expensive`` (which objectives
-  need an evaluation), ``cheap(X)`` (the other objectives and the constraints, without
-  evaluating), and ``archive(generation)`` (what was evaluated before a generation, read from
-  the problem's own records).
+**Budgets.** A record's ``epochs`` is its budget (``null`` for a table lookup). With multi-
+fidelity, the engine sees each candidate's objectives at the highest budget it reached in this
+generation (or earlier): a candidate stopped at a low rung shows the error of a network half-way
+through its schedule, higher than it would reach - the pressure successive halving intends, as
+it was dominated at that rung. The front, the hypervolume and every reader of the run
+(:class:`~hybridnas.results.RunResults`) use the top budget only, so every accuracy they compare
+comes from the same training.
 """
 
 from __future__ import annotations
@@ -22,98 +30,153 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-
-class Problem:
-    n_var: int
-    n_obj: int
-    n_constr: int = 0
-    xl: np.ndarray
-    xu: np.ndarray
-    integer: bool = True
-    vtypes: Optional[Sequence[str]] = None
-    expensive: Optional[Sequence[bool]] = None  # per objective; None: all of them
-
-    def evaluate(self, X: np.ndarray, notes: Optional[Sequence[Dict[str, Any]]] = None) -> Tuple[np.ndarray, np.ndarray]:
-        """Objectives and constraints of the rows of ``X``; ``notes`` (one dict per row, from the
-        engine, e.g. a prediction) may be kept with the results."""
-        raise NotImplementedError
-
-    def budget_prefix(self, X: np.ndarray) -> int:
-        """How many leading rows of ``X`` the evaluation budget still pays for (all: no budget)."""
-        return len(X)
-
-    @property
-    def exhausted(self) -> bool:
-        return False
-
-    def cheap(self, X: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """Objectives known without evaluating (NaN where expensive) and the constraints."""
-        raise NotImplementedError(f"{type(self).__name__} cannot give objectives without evaluating")
-
-    def archive(self, generation: int) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-        """``(X, F)`` of the successful evaluations made before ``generation``, from the problem's
-        records; ``None`` when the problem keeps none (the engine then remembers what it saw)."""
-        return None
-
-    def normalise(self, F: np.ndarray) -> Optional[np.ndarray]:
-        """Objectives scaled to about [0, 1] as the problem's hypervolume measures them, or None."""
-        return None
+from ..config import RunConfig
+from ..core.moo import normalise
+from ..core.objectives import ERROR, maximized, objective_value
+from ..evaluate.base import Evaluator
+from ..progress import Progress
+from ..store import RunStore
+from .engines.base import Problem
+from .points import Point, Points
+from .records import StageRecords
+from .scheduler import Scheduler
 
 
-def variable_types(problem: Problem) -> List[str]:
-    """Each variable's type: the problem's ``vtypes``, else ordinal (integer) or real."""
-    if getattr(problem, "vtypes", None) is not None:
-        return list(problem.vtypes)
-    return ["ordinal" if problem.integer else "real"] * problem.n_var
+class NetworkProblem(Problem):
+    """The network stage as a problem (see the module docstring).
 
-
-class FreeView(Problem):
-    """The same problem without the genes fixed by their bounds (``xl == xu``).
-
-    Variation operators divide by ``xu - xl``; a gene with one value has nothing to search.
+    Besides ``evaluate`` it gives the budget (``budget_prefix``, ``exhausted``: its scheduler's),
+    the cheap objectives and constraints without evaluating (``cheap``), and the archive of
+    evaluated networks read from ``evaluations.jsonl`` (``archive``) for the surrogate loop.
+    ``reference``: the run's ``hv_reference.json``, by which ``normalise`` scales objectives.
     """
 
-    def __init__(self, problem: Problem):
-        self.inner = problem
-        self.free = np.asarray(problem.xl) < np.asarray(problem.xu)
-        self.fixed_values = np.asarray(problem.xl)
-        self.n_var = int(self.free.sum())
-        self.n_obj = problem.n_obj
-        self.n_constr = problem.n_constr
-        self.xl = np.asarray(problem.xl)[self.free]
-        self.xu = np.asarray(problem.xu)[self.free]
-        self.integer = problem.integer
-        self.vtypes = [t for t, f in zip(variable_types(problem), self.free) if f]
-        self.expensive = getattr(problem, "expensive", None)
-        self.names = getattr(problem, "objectives", None) or getattr(problem, "names", None)
+    def __init__(self, cfg: RunConfig, points: Points, evaluator: Evaluator, store: RunStore, progress: Progress,
+                 callbacks=None, reference: Optional[Dict[str, Any]] = None):
+        self.points = points
+        self.objectives = tuple(cfg.objectives)
+        self.maximize = maximized(cfg)
+        self.reference = reference
+        c = cfg.constraints
+        self.limits = [(k, v) for k, v in (("params", c.max_params), ("flops", c.max_flops),
+                                           ("latency", c.max_latency_ms)) if v is not None]
+        spec = points.spec
+        self.n_var = spec.n_var
+        self.n_obj = len(self.objectives)
+        self.n_constr = len(self.limits) + (1 if points.sparse else 0)
+        self.xl, self.xu = spec.xl, spec.xu
+        self.integer = True
+        self.vtypes = spec.vtypes
+        self.expensive = [o not in points.cheap_objectives for o in self.objectives]
+        self.records = StageRecords(store)
+        self.scheduler = Scheduler(cfg.seed, cfg.evaluation, cfg.engine.evaluations, points, evaluator, self.records,
+                                   progress, self.row, callbacks)
+        self._worst_memo: Dict[str, Tuple[int, float]] = {}  # objective -> (cache size, worst value)
 
-    def full(self, X: np.ndarray) -> np.ndarray:
-        X = np.atleast_2d(X)
-        out = np.tile(self.fixed_values.astype(X.dtype if not self.integer else int), (len(X), 1))
-        out[:, self.free] = np.rint(X) if self.integer else X
-        return out
+    def worst(self, name: str) -> float:
+        """The value given to a candidate that has none for objective ``name`` (a network with no
+        table row - infeasible, so ranked by its violation - or a failed evaluation): 1 for the
+        error, else the worst value among the networks evaluated so far (1 before any). Read from
+        evaluations only: the search never looks at a table row it has not evaluated."""
+        if name == ERROR:
+            return 1.0
+        memo, cache = self._worst_memo, self.scheduler.cache
+        if memo.get(name, (None,))[0] != len(cache):
+            seen = [objective_value(r, name, self.maximize) for r in cache.values()
+                    if r.get("status") == "ok" and name in r]
+            memo[name] = (len(cache), max(seen) if seen else 1.0)
+        return memo[name][1]
 
-    def evaluate(self, X: np.ndarray, notes=None):
-        if notes is None:
-            return self.inner.evaluate(self.full(X))
-        return self.inner.evaluate(self.full(X), notes)
+    def row(self, record: Dict[str, Any]) -> List[float]:
+        """A record's objective vector (minimised)."""
+        return [objective_value(record, o, self.maximize) for o in self.objectives]
+
+    def violations(self, point: Point) -> List[float]:
+        if not point.found:
+            return [1.0] * self.n_constr
+        g = [point.cheap[k] / limit - 1.0 for k, limit in self.limits]
+        return g + ([0.0] if self.points.sparse else [])
+
+    def _cheap_value(self, point: Point, name: str) -> float:
+        v = point.cheap[name]
+        return -v if name in self.maximize else v
+
+    # ------------------------------------------------------------------ budget
 
     def budget_prefix(self, X: np.ndarray) -> int:
-        return self.inner.budget_prefix(self.full(X)) if len(X) else 0
+        """Leading rows of ``X`` the budget pays for (:meth:`Scheduler.affordable`)."""
+        if self.scheduler.limit is None:
+            return len(X)
+        pts = self.points.points(X)
+        return self.scheduler.affordable([p.arch_id for p in pts],
+                                         [not any(v > 0 for v in self.violations(p)) for p in pts])
 
     @property
     def exhausted(self) -> bool:
-        return self.inner.exhausted
+        return self.scheduler.exhausted
+
+    # ------------------------------------------------------------------ for the surrogate loop
 
     def cheap(self, X: np.ndarray):
-        return self.inner.cheap(self.full(X))
-
-    def normalise(self, F: np.ndarray):
-        return self.inner.normalise(F)
+        """Cheap objectives (NaN where an evaluation is needed) and constraints, evaluating nothing."""
+        pts = self.points.points(X)
+        G = np.array([self.violations(p) for p in pts], dtype=float).reshape(len(X), self.n_constr)
+        F = np.full((len(X), self.n_obj), np.nan)
+        for n, p in enumerate(pts):
+            for j, name in enumerate(self.objectives):
+                if not self.expensive[j]:
+                    v = p.cheap.get(name)
+                    F[n, j] = self.worst(name) if v is None else (-v if name in self.maximize else v)
+        return F, G
 
     def archive(self, generation: int):
-        got = self.inner.archive(generation)
-        if got is None:
+        """``(X, F)`` of the networks evaluated before ``generation``, read from evaluations.jsonl:
+        per network the result at the highest budget it reached (what the engine was shown). A
+        failed evaluation is in it with the worst values (:meth:`worst`) and its exact cheap
+        objectives, so that a predictor learns where networks fail."""
+        best: Dict[str, Dict[str, Any]] = {}
+        for r in self.records.evaluations():
+            if r.get("generation", 0) >= generation or "x" not in r:
+                continue
+            old = best.get(r["arch_id"])
+            if old is None or (r.get("epochs") or 0) >= (old.get("epochs") or 0):
+                best[r["arch_id"]] = r
+        rows = list(best.values())
+        X = np.array([r["x"] for r in rows], dtype=int).reshape(len(rows), self.n_var)
+        F = np.zeros((len(rows), self.n_obj))
+        failed = [n for n, r in enumerate(rows) if r.get("status") != "ok"]
+        for n, r in enumerate(rows):
+            if r.get("status") == "ok":
+                F[n] = self.row(r)
+        if failed:
+            cheap, _ = self.cheap(X[failed])
+            for i, n in enumerate(failed):
+                F[n] = [self.worst(o) if self.expensive[j] else cheap[i, j] for j, o in enumerate(self.objectives)]
+        return X, F
+
+    def normalise(self, F: np.ndarray) -> Optional[np.ndarray]:
+        """Objectives scaled as the run's hypervolume scales them (costs on log10), or None."""
+        ref = self.reference
+        if ref is None:
             return None
-        X, F = got
-        return np.asarray(X).reshape(len(X), -1)[:, self.free], F
+        return normalise(F, ref["lower"], ref["upper"], ref["log_scale"])
+
+    # ------------------------------------------------------------------ evaluation
+
+    def evaluate(self, X: np.ndarray, notes: Optional[Sequence[Dict[str, Any]]] = None):
+        X = np.asarray(X, dtype=int).reshape(len(X), self.n_var)
+        pts = self.points.points(X)
+        G = np.array([self.violations(p) for p in pts], dtype=float).reshape(len(X), self.n_constr)
+        feasible = np.all(G <= 0, axis=1)
+        results = self.scheduler.submit(pts, feasible, X, notes)
+        F = np.zeros((len(X), self.n_obj))
+        for n, (p, ok) in enumerate(zip(pts, feasible)):
+            rec = results.get(p.arch_id) if ok else None
+            for j, name in enumerate(self.objectives):
+                if name in p.cheap:
+                    F[n, j] = self._cheap_value(p, name)
+                elif rec is not None and (name == ERROR or name in rec):
+                    F[n, j] = objective_value(rec, name, self.maximize)
+                else:
+                    F[n, j] = self.worst(name)
+        return F, G

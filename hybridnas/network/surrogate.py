@@ -51,13 +51,15 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..config import EngineConfig, SurrogateConfig
+from ..core.moo import non_dominated
 from ..device import derive_seed
+from ..errors import UserError
 from .acquisition import Samples, greedy_ehvi
-from .engines import Engine
+from .engines.base import WRAPPERS, Engine, Problem, variable_types
 from .engines.variation import History, is_typed, neighbours
-from .predictors import AUTO, select
+from .predictors import AUTO, kendall_tau, select
 from .predictors import build as build_predictor
-from .problem import Problem, variable_types
 
 LOCAL_BOUNDS = (0.1, 0.7)  # the adapted local share stays within these
 NEIGHBOURS = 256  # most front neighbours considered per iteration (the accurate end first)
@@ -67,7 +69,7 @@ LOCAL_MEMBERS = 3  # local picks come from the neighbours of this many most accu
 INITIAL = 12  # random networks first, when the search has a budget and engine.surrogate.initial is null
 
 
-def design_size(cfg) -> int:
+def design_size(cfg: EngineConfig) -> int:
     """Random networks evaluated before the first fit: ``engine.surrogate.initial``; null:
     :data:`INITIAL` when the search has an evaluation budget, else ``engine.pop_size``."""
     sg = cfg.surrogate
@@ -76,7 +78,7 @@ def design_size(cfg) -> int:
     return INITIAL if cfg.evaluations is not None else cfg.pop_size
 
 
-def batch_size(cfg, evaluated: int) -> int:
+def batch_size(cfg: EngineConfig, evaluated: int) -> int:
     """Networks chosen in an iteration after ``evaluated`` evaluations: ``engine.surrogate.batch``;
     null: ``sqrt(evaluated)`` (4 to 32) when the search has an evaluation budget - small batches
     while little is known, 10 around 100 evaluations, 17 around 300, so that 88 of the first 100
@@ -118,8 +120,6 @@ def prediction_quality(actual: Sequence[float], predicted: Sequence[float],
     ``spread``, the calibration: the share of actual values within one and two spreads of the
     prediction (0.68 and 0.95 for a calibrated normal spread)."""
     from scipy.stats import spearmanr
-
-    from .predictors import kendall_tau
 
     a, p = np.asarray(actual, float), np.asarray(predicted, float)
     out: Dict[str, Any] = {"n": int(len(a))}
@@ -214,13 +214,14 @@ class Predicted(Problem):
         return F, G
 
 
+@WRAPPERS.register("surrogate")
 class SurrogateSearch(Engine):
     """The surrogate-assisted loop around an engine (module docstring): an engine itself, so the
     network stage runs it like any other."""
 
     name = "surrogate"
 
-    def __init__(self, cfg, inner: Engine):
+    def __init__(self, cfg: EngineConfig, inner: Engine):
         self.inner_cls = type(inner)
         self.algorithms = inner.algorithms
         super().__init__(cfg)
@@ -229,8 +230,6 @@ class SurrogateSearch(Engine):
     # ------------------------------------------------------------------ the loop
 
     def _minimize(self, problem, evaluate, seed, report, initial):
-        from ..errors import UserError
-
         vtypes = variable_types(problem)
         if not (problem.integer and is_typed(vtypes)):
             raise UserError("the surrogate loop searches integer genes only; set engine.surrogate.enabled=false")
@@ -502,10 +501,8 @@ class SurrogateSearch(Engine):
         return X[order], F[order]
 
 
-def _check(sg) -> None:
+def _check(sg: SurrogateConfig) -> None:
     """The loop's own settings (one line each, naming the key)."""
-    from ..errors import UserError
-
     if sg.target not in ("log", "raw"):
         raise UserError(f"engine.surrogate.target is '{sg.target}'; use log or raw")
     if not 0 <= sg.error_margin <= 1:
@@ -521,6 +518,4 @@ def _num(v: float) -> Optional[float]:
 
 
 def _front_mask(F: np.ndarray) -> np.ndarray:
-    from ..analysis.pareto import non_dominated
-
     return non_dominated(F) if len(F) else np.zeros(0, dtype=bool)

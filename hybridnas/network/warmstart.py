@@ -33,26 +33,31 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..config import to_dict
+from ..config import RunConfig, to_dict
+from ..core.objectives import top_budget
 from ..errors import UserError
+from ..progress import Progress
+from ..results import RunResults
+from ..space.genome import Genome
+from ..store import RunStore
+from ..store.layout import ALPHA_LOG, BLOCK_DIR, BLOCK_MEMBERS, BLOCKS, EVALS, INIT_FROM
+from .points import NetworkPoints
+from .problem import NetworkProblem
 
-FILE = "init_from.json"
 PLACEMENT = ("workers", "timeout_s", "ray")  # where evaluations run, not what they measure
-BLOCK_LOGS = ("block/alpha.jsonl",)
+BLOCK_LOGS = (ALPHA_LOG,)
 
 
-def _source(path) -> "RunResults":
-    from ..results import RunResults
-
+def _source(path) -> RunResults:
     src = RunResults(path)
     if src.config.tabular:
         raise UserError(f"--init-from '{path}' is a tabular run; start a table search without it")
-    if not src.store.exists("blocks.json") or not src.records():
+    if not src.store.exists(BLOCKS) or not src.records():
         raise UserError(f"--init-from '{path}' has no evaluated networks yet; let its search run (or resume it) first")
     return src
 
 
-def check_source(cfg, path, store) -> None:
+def check_source(cfg: RunConfig, path, store: RunStore) -> None:
     """Refuse, before the new run's directory exists, a source that cannot start it."""
     if cfg.tabular:
         raise UserError("--init-from starts a network search from another run; a tabular space has no networks to seed")
@@ -65,7 +70,7 @@ def check_source(cfg, path, store) -> None:
                         "same objectives")
 
 
-def same_block_stage(cfg, src_cfg) -> Tuple[bool, str]:
+def same_block_stage(cfg: RunConfig, src_cfg: RunConfig) -> Tuple[bool, str]:
     """Whether the new run's block stage would derive the source's library, and why not."""
     for key in ("data", "cell", "block", "seed"):
         if to_dict(getattr(cfg, key)) != to_dict(getattr(src_cfg, key)):
@@ -73,7 +78,7 @@ def same_block_stage(cfg, src_cfg) -> Tuple[bool, str]:
     return True, "same data, cell and block sections and seed"
 
 
-def same_measurement(cfg, src_cfg) -> Tuple[bool, str]:
+def same_measurement(cfg: RunConfig, src_cfg: RunConfig) -> Tuple[bool, str]:
     """Whether the source's evaluations measure what the new run's would, and why not."""
     a, b = to_dict(cfg.evaluation), to_dict(src_cfg.evaluation)
     for k in PLACEMENT:
@@ -88,21 +93,21 @@ def same_measurement(cfg, src_cfg) -> Tuple[bool, str]:
     return True, "same evaluation settings, data and seed"
 
 
-def prepare_library(cfg, store, source, progress) -> None:
+def prepare_library(cfg: RunConfig, store: RunStore, source, progress: Progress) -> None:
     """Before the block stage of a new run: decide about the library (copying it when reused)
     and write ``init_from.json``. Nothing to do when the run already has that file (a resume)."""
-    if store.exists(FILE):
+    if store.exists(INIT_FROM):
         return
     src = _source(source)
     reuse, why = same_block_stage(cfg, src.config)
-    if reuse and not store.exists("blocks.json"):
-        members = tuple(str(p.relative_to(src.root)) for p in src.store.path("block").glob("member_*.json"))
+    if reuse and not store.exists(BLOCKS):
+        members = tuple(str(p.relative_to(src.root)) for p in src.store.path(BLOCK_DIR).glob(BLOCK_MEMBERS))
         for rel in BLOCK_LOGS + members:
             if src.store.exists(rel):
                 store.write_bytes(rel, src.store.path(rel).read_bytes())
-        store.write_bytes("blocks.json", src.store.path("blocks.json").read_bytes())  # last: it marks the stage done
+        store.write_bytes(BLOCKS, src.store.path(BLOCKS).read_bytes())  # last: it marks the stage done
     progress.info(f"init from {src.root}: block library {'reused' if reuse else 'searched again'} ({why})")
-    store.write_json(FILE, {"source": str(Path(source)), "library": "reused" if reuse else "searched",
+    store.write_json(INIT_FROM, {"source": str(Path(source)), "library": "reused" if reuse else "searched",
                             "library_why": why})
 
 
@@ -120,12 +125,10 @@ def _remap(genome, src_blocks, new_blocks) -> Optional[Any]:
     return dataclasses.replace(genome, stages=tuple(stages))
 
 
-def _encode(points, src, record) -> Optional[np.ndarray]:
+def _encode(points: NetworkPoints, src: RunResults, record) -> Optional[np.ndarray]:
     """The record's network as a gene vector of the new space, or None if the space lacks it."""
-    from ..space.genome import Genome
-
     genome = _remap(Genome.parse(record["genome"]), [e.genotype for e in src.library], points.blocks)
-    if genome is None or len(genome.stages) != points.cfg.network.stages:
+    if genome is None or len(genome.stages) != points.network.stages:
         return None
     try:
         x = points.space.encode(genome)
@@ -134,12 +137,12 @@ def _encode(points, src, record) -> Optional[np.ndarray]:
     return x if points.space.decode(x) == genome else None
 
 
-def seed(cfg, store, problem, progress) -> Optional[np.ndarray]:
+def seed(cfg: RunConfig, store: RunStore, problem: NetworkProblem, progress: Progress) -> Optional[np.ndarray]:
     """After the block stage: the gene vectors that start the network stage (``None`` without
     ``--init-from``), copying the source's evaluations when they measure the same thing."""
-    if not store.exists(FILE):
+    if not store.exists(INIT_FROM):
         return None
-    info = store.read_json(FILE)
+    info = store.read_json(INIT_FROM)
     if "seeds" in info:  # decided in an earlier session: replay it
         return np.array(info["seeds"], dtype=int).reshape(len(info["seeds"]), problem.n_var) if info["seeds"] else None
     src = _source(info["source"])
@@ -169,7 +172,7 @@ def seed(cfg, store, problem, progress) -> Optional[np.ndarray]:
                  "front_size": len(front), "not_in_new_space": sum(v is None for _, v in found),
                  "evaluations": "copied" if copy else "not copied", "evaluations_why": copy_why,
                  "copied_ids": copied})
-    store.write_json(FILE, info)
+    store.write_json(INIT_FROM, info)
     progress.info(
         f"init from {src.root}: {len(seeds)} of its {len(front)} front members seed generation 0"
         + (f" ({info['not_in_new_space']} not in this run's space or constraints)" if info["not_in_new_space"] else "")
@@ -179,12 +182,10 @@ def seed(cfg, store, problem, progress) -> Optional[np.ndarray]:
     return np.array(seeds, dtype=int).reshape(len(seeds), problem.n_var) if seeds else None
 
 
-def _copy_records(store, problem, src, valid) -> List[str]:
+def _copy_records(store: RunStore, problem: NetworkProblem, src: RunResults, valid) -> List[str]:
     """Copy the source's full-budget networks valid here (all rungs, weights when kept) into the
     new run's evaluations, and into the problem's cache. Returns their arch ids."""
-    from .search import EVALS, top_budget
-
-    have = {(r["arch_id"], r.get("epochs")) for r in store.records(EVALS)}  # a killed copy resumes
+    have = {(r["arch_id"], r.get("epochs")) for r in problem.records.evaluations()}  # a killed copy resumes
     top = top_budget(src.config)
     last: Dict[Tuple[str, Any], Dict[str, Any]] = {}
     for r in src.store.records(EVALS):  # as written, the last one per (arch id, budget)
@@ -208,7 +209,7 @@ def _copy_records(store, problem, src, valid) -> List[str]:
             store.write_bytes(r["weights"], src.store.path(r["weights"]).read_bytes())
             rec["weights"] = r["weights"]
         if (aid, rec.get("epochs")) not in have:
-            store.append(EVALS, rec)
-        problem.cache[(aid, rec.get("epochs"))] = rec
+            problem.records.save_evaluation(rec, rec.get("epochs"))
+        problem.scheduler.remember(rec)
         out[aid] = None
     return list(out)

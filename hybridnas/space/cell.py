@@ -62,7 +62,8 @@ def plan_cells(stem_c: int, res: Tuple[int, int], cells: Sequence[Tuple[int, boo
 
 
 def preprocess_modules(plan: CellPlan, affine: bool) -> Tuple[nn.Module, nn.Module]:
-    pre0 = FactorizedReduce(plan.c_pp, plan.c, affine) if plan.reduction_prev else ReLUConvBN(plan.c_pp, plan.c, 1, 1, 0, affine)
+    pre0 = (FactorizedReduce(plan.c_pp, plan.c, affine) if plan.reduction_prev
+            else ReLUConvBN(plan.c_pp, plan.c, 1, 1, 0, affine))
     return pre0, ReLUConvBN(plan.c_p, plan.c, 1, 1, 0, affine)
 
 

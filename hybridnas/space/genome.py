@@ -21,10 +21,9 @@ library it indexes, base width, input and output shape): what export writes as J
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Tuple
 
 from ..errors import UserError
 from .genes import Gene, GeneSpec
@@ -122,7 +121,8 @@ class GenomeSpace:
         values: Dict[str, Any] = {"stem": g.stem}
         for s, st in enumerate(g.stages):
             values.update(
-                {f"s{s}.repeats": st.repeats, f"s{s}.block": st.block, f"s{s}.width": st.width, f"s{s}.down": int(st.down)}
+                {f"s{s}.repeats": st.repeats, f"s{s}.block": st.block, f"s{s}.width": st.width,
+                 f"s{s}.down": int(st.down)}
             )
         return self.spec.encode(values)
 
@@ -155,7 +155,8 @@ class ArchSpec:
         """Stable id: the genome, the genotypes of the blocks it uses, and the shapes around it."""
         used = sorted({st.block for st in self.genome.stages})
         key = "|".join(
-            [self.genome.to_string(), f"base{self.base_width}", f"in{self.in_chans}x{self.image_size[0]}x{self.image_size[1]}", f"out{self.num_classes}"]
+            [self.genome.to_string(), f"base{self.base_width}",
+             f"in{self.in_chans}x{self.image_size[0]}x{self.image_size[1]}", f"out{self.num_classes}"]
             + [f"{i}={self.blocks[i]}" for i in used]
         )
         return hashlib.sha1(key.encode()).hexdigest()[:12]

@@ -48,7 +48,7 @@ class CellGenotype:
         for i, node in enumerate(self.nodes):
             if not node:
                 raise UserError(f"cell genotype node {i + 2} has no inputs; every node needs at least one")
-            for op, j in node:
+            for _op, j in node:
                 if not (0 <= j < i + 2):
                     raise UserError(
                         f"cell genotype node {i + 2} reads node {j}, which is not earlier; "

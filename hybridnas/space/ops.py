@@ -2,7 +2,7 @@
 
 Every op is registered in :data:`OPS` with a builder and a cost function, so the module that
 defines an op also owns its parameter and MAC count (the cost model in
-:mod:`hybridnas.network.costs` only sums these). Costs follow the convention of
+:mod:`hybridnas.space.costs` only sums these). Costs follow the convention of
 ``torch.utils.flop_counter.FlopCounterMode``: convolutions and linear layers count, batch norm,
 pooling, activations and additions do not; FLOPs are 2 x MACs. Parameters count batch-norm
 affine weights, which the discrete network has (the supernet uses ``affine=False``).
@@ -13,15 +13,17 @@ node agree in shape, odd sizes included.
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
-from typing import Callable, Tuple
+from typing import Callable, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..registry import Registry
+from ..config import Checks
+from ..registry import CONFIG_HOOKS, Registry
 
 
 def out_size(h: int, stride: int) -> int:
@@ -193,3 +195,13 @@ def op_cost(name: str, c: int, stride: int, h: int, w: int) -> Tuple[int, int]:
 
 def build_op(name: str, c: int, stride: int, affine: bool = True) -> nn.Module:
     return OPS.get(name).build(c, stride, affine)
+
+
+@CONFIG_HOOKS.register("cell.ops")
+def check_ops(ops: Sequence[str], ck: Checks) -> None:
+    """The config's ``cell.ops`` hook: each op a known operation."""
+    for i, op in enumerate(ops):
+        if op not in OPS:
+            close = difflib.get_close_matches(op, OPS.names(), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            ck.bad(f"cell.ops[{i}]", f"is an unknown operation '{op}'; {hint}known: {', '.join(OPS.names())}")

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ..config import RunConfig
 from ..errors import UserError
+from ..registry import CONFIG_HOOKS
 from .genes import VTYPES, Gene, GeneSpec
 
 # Fields of a search record; a table column of the same name would be overwritten by them.
@@ -28,8 +30,6 @@ RESERVED = ("arch_id", "genome", "status", "epochs", "generation", "weights", "r
             "predicted_std", "predictor", "selected_by")
 # Constraints and the column each one reads.
 CONSTRAINT_COLUMNS = (("max_params", "params"), ("max_flops", "flops"), ("max_latency_ms", "latency"))
-# Result columns that are also "cheap" (known before evaluation) in a network space.
-COST_COLUMNS = ("params", "macs", "flops", "latency")
 
 
 def declared_genes(genes: Mapping[str, Any], source: str = "config") -> GeneSpec:
@@ -72,7 +72,8 @@ def declared_genes(genes: Mapping[str, Any], source: str = "config") -> GeneSpec
             if lo > hi:
                 raise UserError(f"{source}: '{key}' is an empty range [{lo}, {hi}]; use low <= high")
             if vtype == "binary" and hi - lo != 1:
-                raise UserError(f"{source}: '{key}' is binary but spans {hi - lo + 1} values; give two, or another type")
+                raise UserError(f"{source}: '{key}' is binary but spans {hi - lo + 1} values; "
+                                "give two, or another type")
             out.append(Gene.integer(str(name), lo, hi, vtype or "ordinal"))
         else:
             raise UserError(f"{source}: '{key}' must be a list of choices or {{low: L, high: H}} (either may add "
@@ -128,7 +129,8 @@ class Table:
     def point(self, x) -> TablePoint:
         genes = self.spec.decode(x)
         text = ",".join(f"{k}={v}" for k, v in genes.items())
-        aid = hashlib.sha1(("table|" + "|".join(f"{k}={_canon(v)}" for k, v in genes.items())).encode()).hexdigest()[:12]
+        key = "table|" + "|".join(f"{k}={_canon(v)}" for k, v in genes.items())
+        aid = hashlib.sha1(key.encode()).hexdigest()[:12]
         return TablePoint(genes, aid, text)
 
     def row(self, x) -> Optional[Dict[str, Any]]:
@@ -152,14 +154,15 @@ class Table:
 _CACHE: Dict[Tuple, Table] = {}
 
 
-def load_table(cfg, source: str = "config") -> Table:
+def load_table(cfg: RunConfig, source: str = "config") -> Table:
     """Read and check the table of a tabular space (memoised per file version and space)."""
     spec = declared_genes(cfg.genes, source)
     path = Path(cfg.table.path).expanduser()
     try:
         st = path.stat()
     except OSError:
-        raise UserError(f"{source}: table '{path}' (table.path) not found; give the path of the CSV of results") from None
+        raise UserError(f"{source}: table '{path}' (table.path) not found; "
+                        "give the path of the CSV of results") from None
     c = cfg.constraints
     needs = tuple(col for key, col in CONSTRAINT_COLUMNS if getattr(c, key) is not None)
     key = (str(path.resolve()), st.st_mtime_ns, st.st_size, json.dumps(dict(cfg.genes), sort_keys=True, default=str),
@@ -211,7 +214,8 @@ def _read(path: Path, spec: GeneSpec, objectives, maximize, needs, source: str) 
                                 f"'error' column in table {name}; its columns are: {known}")
             numeric.append("val_acc" if "val_acc" in header else "error")
         elif o not in header:
-            raise UserError(f"{source}: 'objectives[{i}]' '{o}' is not a column of table {name}; its columns are: {known}")
+            raise UserError(f"{source}: 'objectives[{i}]' '{o}' is not a column of table {name}; "
+                            f"its columns are: {known}")
         else:
             numeric.append(o)
     for col in needs:
@@ -256,7 +260,8 @@ def _read(path: Path, spec: GeneSpec, objectives, maximize, needs, source: str) 
         k = tuple(key)
         if k in rows:
             desc = ", ".join(f"{g}={row[g]}" for g in genes)
-            raise UserError(f"table {name} lines {first_line[k]} and {n} have the same genes ({desc}); keep one row per network")
+            raise UserError(f"table {name} lines {first_line[k]} and {n} have the same genes ({desc}); "
+                            "keep one row per network")
         rows[k] = row
         first_line[k] = n
         for g in genes:
@@ -282,3 +287,10 @@ def _rows(reader, name):
             return
         except csv.Error as exc:
             raise UserError(f"table {name} line {reader.line_num}: malformed CSV ({exc})") from None
+
+
+@CONFIG_HOOKS.register("table")
+def table_rows(cfg: RunConfig, source: str = "config") -> int:
+    """The config's ``table`` hook: the table of a tabular space read and checked against its genes,
+    objectives and constraints (:func:`load_table`); returns how many rows it has."""
+    return len(load_table(cfg, source).rows)

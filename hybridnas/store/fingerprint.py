@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ..errors import UserError
+from .layout import CONFIG, FINGERPRINT
 
-FINGERPRINT = "fingerprint.json"
+if TYPE_CHECKING:
+    from ..config import RunConfig
+
 FINGERPRINT_VERSION = 1
 
 # Config keys (and everything under them) a resume may differ in: none of them changes what the
@@ -62,7 +65,7 @@ def _flatten(d: Any, prefix: str = "") -> Dict[str, Any]:
     return {prefix: d}
 
 
-def config_part(cfg) -> Dict[str, Any]:
+def config_part(cfg: RunConfig) -> Dict[str, Any]:
     """The compared keys of ``cfg`` as ``{dotted key: value}`` (JSON values: tuples are lists)."""
     from ..config import to_dict
     from .run import dumps
@@ -71,7 +74,7 @@ def config_part(cfg) -> Dict[str, Any]:
     return {k: v for k, v in sorted(flat.items()) if not _uncompared(k)}
 
 
-def data_part(cfg, data) -> Optional[Dict[str, Any]]:
+def data_part(cfg: RunConfig, data) -> Optional[Dict[str, Any]]:
     """What the search trains on (``data``: the loaded :class:`~hybridnas.data.Dataset`); a
     tabular space's table; ``None`` when neither is known."""
     if cfg.tabular:
@@ -92,7 +95,7 @@ def data_part(cfg, data) -> Optional[Dict[str, Any]]:
 def versions() -> Dict[str, Optional[str]]:
     from importlib.metadata import PackageNotFoundError, version
 
-    from .. import __version__
+    from ..core.version import __version__
 
     out: Dict[str, Optional[str]] = {"hybridnas": __version__}
     for pkg in VERSIONED[1:]:
@@ -103,7 +106,7 @@ def versions() -> Dict[str, Optional[str]]:
     return out
 
 
-def make(cfg, data) -> Dict[str, Any]:
+def make(cfg: RunConfig, data) -> Dict[str, Any]:
     return {
         "fingerprint_version": FINGERPRINT_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -141,24 +144,24 @@ def config_changes(saved: Dict[str, Any], now: Dict[str, Any], new_keys_ok: bool
     return out
 
 
-def compare_config(store, cfg, fingerprint: Dict[str, Any]) -> None:
+def compare_config(store, cfg: RunConfig, fingerprint: Dict[str, Any]) -> None:
     """Refuse (a :class:`UserError`) a resume whose config differs from the fingerprint's in a
     compared key, naming the keys and their values then and now."""
     new_keys_ok = (fingerprint.get("versions") or {}).get("hybridnas") != versions()["hybridnas"]
     changes = config_changes(fingerprint.get("config") or {}, config_part(cfg), new_keys_ok)
     if not changes:
         return
-    fix = (f"restore {'it' if len(changes) == 1 else 'them'} in {store.path('config.yaml')}, or start a new run "
+    fix = (f"restore {'it' if len(changes) == 1 else 'them'} in {store.path(CONFIG)}, or start a new run "
            "with --name (a resume may change only engine.generations and engine.evaluations, with --set)")
     if len(changes) > 3:
         top = sorted({k.split(".")[0] for k, _, _ in changes})
         names = ", ".join(top[:4]) + (f" and {len(top) - 4} more sections" if len(top) > 4 else "")
         k, a, b = next((c for c in changes if _ABSENT not in c[1:]), changes[0])  # a key both have, if any
-        raise UserError(f"config.yaml differs from the run's fingerprint in {len(changes)} keys (under {names}; "
+        raise UserError(f"{CONFIG} differs from the run's fingerprint in {len(changes)} keys (under {names}; "
                         f"e.g. {k}: {_show(a, 30)} when the run was made, now {_show(b, 30)}): {fix}")
     keys = " and ".join(k for k, _, _ in changes)
     what = "; ".join(f"{k}: {_show(a)} when the run was made, now {_show(b)}" for k, a, b in changes)
-    raise UserError(f"config.yaml's {keys} {'differs' if len(changes) == 1 else 'differ'} from the run's "
+    raise UserError(f"{CONFIG}'s {keys} {'differs' if len(changes) == 1 else 'differ'} from the run's "
                     f"fingerprint ({what}): {fix}")
 
 
@@ -167,7 +170,7 @@ def _shape(part: Dict[str, Any]) -> str:
     return f"{part.get('in_chans', '?')}x{size}, {part.get('num_classes', '?')} classes"
 
 
-def compare_data(store, cfg, fingerprint: Dict[str, Any], now: Dict[str, Any]) -> None:
+def compare_data(store, cfg: RunConfig, fingerprint: Dict[str, Any], now: Dict[str, Any]) -> None:
     """Refuse a resume whose data (or table) is not the data the run was made with; ``now``: the
     fingerprint of the run as it is (:func:`make`)."""
     saved, now = fingerprint.get("data"), now.get("data")

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 from ..errors import UserError
+from .layout import LOCK, MANIFEST
 
 FORMAT_VERSION = 1
 COMPATIBLE_FORMATS = (1,)
@@ -149,7 +150,7 @@ def sweep_temporaries(root: Path) -> List[Path]:
     root = Path(root)
     for here, dirs, files in os.walk(root):
         base = Path(here)
-        dirs[:] = [d for d in dirs if not d.startswith(".") and not (base / d / ".lock").exists()]
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not (base / d / LOCK).exists()]
         for name in files:
             probe = _WRITE_TEST.match(name)
             stale = bool(_TEMPORARY.match(name)) or (probe is not None and not process_alive(int(probe.group(1))))
@@ -234,13 +235,13 @@ class RunStore:
         if not root.is_dir():
             raise UserError(f"run directory '{root}' does not exist; give the path of a run (e.g. runs/digits)")
         store = cls(root)
-        if not store.exists("manifest.json"):
-            raise UserError(f"'{root}' is not a hybridnas run (no manifest.json); give the path of a run directory")
+        if not store.exists(MANIFEST):
+            raise UserError(f"'{root}' is not a hybridnas run (no {MANIFEST}); give the path of a run directory")
         store.check_format()
         return store
 
     def check_format(self) -> None:
-        manifest = self.read_json("manifest.json", fix="restore it from a backup or start a new run (it records the "
+        manifest = self.read_json(MANIFEST, fix="restore it from a backup or start a new run (it records the "
                                   "run's format and versions, so it cannot be rebuilt)")
         fmt = manifest.get("format_version")
         if fmt not in COMPATIBLE_FORMATS:
@@ -258,7 +259,8 @@ class RunStore:
             probe.unlink()
         except OSError as exc:
             raise UserError(
-                f"cannot write to run directory '{self.root}' ({exc.strerror}); choose another --out or fix its permissions"
+                f"cannot write to run directory '{self.root}' ({exc.strerror}); "
+                "choose another --out or fix its permissions"
             ) from None
 
     # ------------------------------------------------------------------ lock
@@ -266,7 +268,7 @@ class RunStore:
     def lock(self, then: str = "resume") -> None:
         """Take ``.lock``; ``then`` ends the refusal while another process holds it ("wait for it
         to finish or stop it, then <then>")."""
-        lock = self.path(".lock")
+        lock = self.path(LOCK)
         me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
         for _ in range(3):
             try:
@@ -279,7 +281,7 @@ class RunStore:
                     raise UserError(
                         f"run '{self.root}' is in use by process {holder.get('pid')} on {holder.get('host')} "
                         f"(since {since}); wait for it to finish or stop it, then {then}"
-                    )
+                    ) from None
                 try:  # stale: its process is gone (or the file is unreadable); take it over
                     lock.unlink()
                 except FileNotFoundError:
@@ -325,10 +327,10 @@ class RunStore:
 
     def unlock(self) -> None:
         if self._lock_held:
-            holder = self._read_lock(self.path(".lock"))
+            holder = self._read_lock(self.path(LOCK))
             if holder and holder.get("pid") == os.getpid():
                 try:
-                    self.path(".lock").unlink()
+                    self.path(LOCK).unlink()
                 except FileNotFoundError:
                     pass
             self._lock_held = False
@@ -346,7 +348,8 @@ class RunStore:
     def write_json(self, rel: str, obj: Any) -> Path:
         return self.write_text(rel, dumps(obj) + "\n")
 
-    def read_json(self, rel: str, default: Any = ..., fix: str = "delete it to have it rebuilt on resume, or start a new run") -> Any:
+    def read_json(self, rel: str, default: Any = ...,
+                  fix: str = "delete it to have it rebuilt on resume, or start a new run") -> Any:
         """A JSON file of the run; ``fix`` is what the error for a corrupted one tells the user to do."""
         p = self.path(rel)
         try:
@@ -354,7 +357,8 @@ class RunStore:
         except FileNotFoundError:
             if default is not ...:
                 return default
-            raise UserError(f"run file '{p}' is missing; the run is incomplete - resume it or start a new one") from None
+            raise UserError(f"run file '{p}' is missing; the run is incomplete - "
+                            "resume it or start a new one") from None
         try:
             return json.loads(text)
         except ValueError:
@@ -440,6 +444,6 @@ class RunStore:
 
 
 def _version() -> str:
-    from .. import __version__
+    from ..core.version import __version__
 
     return __version__

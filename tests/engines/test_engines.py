@@ -3,17 +3,16 @@
 import numpy as np
 import pytest
 
-from hybridnas.analysis.pareto import hypervolume, non_dominated
 from hybridnas.config import EngineConfig, SurrogateConfig
-from hybridnas.network.engines import ENGINES, build_engine
-from hybridnas.network.problem import Problem
+from hybridnas.core.moo import hypervolume, non_dominated
+from hybridnas.network.engines.base import ENGINES, Problem, build_engine
 
 
 class ZDT(Problem):
-    def __init__(self, name):
+    def __init__(self, name, n_var=30):
         from pymoo.problems import get_problem
 
-        self.p = get_problem(name)
+        self.p = get_problem(name, n_var=n_var)
         self.n_var, self.n_obj, self.n_constr = self.p.n_var, 2, 0
         self.xl, self.xu, self.integer = self.p.xl, self.p.xu, False
 
@@ -44,8 +43,15 @@ class IntegerToy(Problem):
 def run(engine, problem, pop, gens, seed=1):
     history = []
     cfg = EngineConfig(name=engine, pop_size=pop, generations=gens, surrogate=SurrogateConfig(enabled=False))
-    build_engine(cfg).minimize(problem, seed, lambda g, X, F, G, info: history.append((g, X.copy(), F.copy(), G.copy())))
+    build_engine(cfg).minimize(problem, seed,
+                               lambda g, X, F, G, info: history.append((g, X.copy(), F.copy(), G.copy())))
     return history
+
+
+# ZDT with 10 variables (the front does not depend on their number): both engines first reach 99 % of the
+# true front's hypervolume at generation 50-97 over seeds 1-3 (seed 1: 52 and 69), so 120 generations show
+# each converges with a margin; the 30-variable default needed about 190 and took 33 s per DEAP run
+ZDT_VARS, ZDT_GENERATIONS = 10, 120
 
 
 @pytest.mark.parametrize("engine", ENGINES.names())
@@ -53,12 +59,12 @@ def run(engine, problem, pop, gens, seed=1):
 def test_hypervolume_within_one_percent_of_true_front(engine, name):
     from pymoo.problems import get_problem
 
-    history = run(engine, ZDT(name), pop=100, gens=400)
+    history = run(engine, ZDT(name, ZDT_VARS), pop=100, gens=ZDT_GENERATIONS)
     F = history[-1][2]
     ref = [1.1, 1.1]
     true_hv = hypervolume(get_problem(name).pareto_front(), ref)  # 100 points, like the population
     assert hypervolume(F, ref) >= 0.99 * true_hv
-    assert [g for g, *_ in history] == list(range(400))
+    assert [g for g, *_ in history] == list(range(ZDT_GENERATIONS))
 
 
 @pytest.mark.parametrize("engine", ENGINES.names())
@@ -80,7 +86,7 @@ def test_same_seed_same_trajectory_and_replay_independent_of_global_rng(engine):
     random.seed(123)
     np.random.seed(123)
     b = run(engine, IntegerToy(), pop=8, gens=5, seed=3)
-    for (ga, Xa, Fa, _), (gb, Xb, Fb, _) in zip(a, b):
+    for (_ga, Xa, Fa, _), (_gb, Xb, Fb, _) in zip(a, b):
         assert np.array_equal(Xa, Xb) and np.array_equal(Fa, Fb)
     c = run(engine, IntegerToy(), pop=8, gens=5, seed=4)
     assert any(not np.array_equal(x[1], y[1]) for x, y in zip(a, c))

@@ -8,11 +8,12 @@ import pytest
 
 from hybridnas.cli.main import main
 from hybridnas.config import SPACES_DIR, EngineConfig, SurrogateConfig, load_config
+from hybridnas.core.objectives import COSTS
 from hybridnas.network.acquisition import Samples, greedy_ehvi
-from hybridnas.network.engines import build_engine
+from hybridnas.network.engines.base import build_engine
 from hybridnas.network.engines.variation import History, neighbours
 from hybridnas.network.surrogate import INITIAL, _front_mask, batch_size, design_size
-from hybridnas.space.table import COST_COLUMNS, load_table
+from hybridnas.space.table import load_table
 from tests.engines.test_surrogate import Additive
 
 
@@ -198,7 +199,7 @@ def test_a_search_never_reads_a_table_row_it_has_not_evaluated(tmp_path):
     first = run("a")
     table = load_table(load_config(space))  # the loaded table every later reader shares
     done = {r["arch_id"] for r in first}
-    open_keys = {g.name for g in table.spec.genes} | set(COST_COLUMNS)
+    open_keys = {g.name for g in table.spec.genes} | set(COSTS)
     poisoned = 0
     for k, row in list(table.rows.items()):
         if table.point(np.array(k)).arch_id not in done:

@@ -70,7 +70,8 @@ def test_more_generations_on_resume_continue_from_the_last_population(tmp_path):
     assert [r["arch_id"] for r in records(run)] == [r["arch_id"] for r in records(ref)]
     assert len(records(run)) > n
     assert len(list((run / "generations").glob("gen_*.json"))) == 5
-    assert json.loads((run / "front.json").read_text())["members"] == json.loads((ref / "front.json").read_text())["members"]
+    assert (json.loads((run / "front.json").read_text())["members"]
+            == json.loads((ref / "front.json").read_text())["members"])
 
 
 @pytest.mark.parametrize("sets, says", [
@@ -101,7 +102,8 @@ def test_surrogate_records_carry_predictions_and_each_iteration_its_rank_correla
     assert later and all(set(r["predicted"]) == {"error"} and r["predicted_std"]["error"] >= 0 for r in later)
     assert all(r["predictor"]["error"] in ("gp", "rf", "extra_trees", "ridge") for r in later)
     # the acquisition and the front's neighbours choose (the old optimistic "explore" share is gone)
-    assert {r["selected_by"] for r in later} <= {"ehvi", "local", "random"} and "ehvi" in {r["selected_by"] for r in later}
+    assert ({r["selected_by"] for r in later} <= {"ehvi", "local", "random"}
+            and "ehvi" in {r["selected_by"] for r in later})
     for g in range(1, 4):
         it = json.loads((run / "surrogate" / f"iter_{g:03d}.json").read_text())
         assert it["phase"] == "surrogate" and it["train_size"] == 12 * g
@@ -156,9 +158,9 @@ def test_a_search_stopped_midway_resumes_without_repeating_a_network(tmp_path, m
 def test_hypervolume_lower_bounds_are_the_smallest_network_of_the_library(tmp_path):
     from hybridnas.config import load_config
     from hybridnas.data import load_dataset
-    from hybridnas.network.costs import smallest_cost
     from hybridnas.network.points import NetworkPoints
-    from hybridnas.network.search import NetworkStage
+    from hybridnas.network.stage import NetworkStage
+    from hybridnas.space.costs import smallest_cost
     from hybridnas.store import RunStore
     from tests.conftest import TINY, tiny_library
 

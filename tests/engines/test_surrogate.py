@@ -4,10 +4,17 @@ import numpy as np
 import pytest
 
 from hybridnas.config import EngineConfig, SurrogateConfig
-from hybridnas.network.engines import build_engine
-from hybridnas.network.predictors import (AUTO, PREDICTORS, build, calibration, cross_validated_tau, out_of_fold, select,
-                                         top_tau)
-from hybridnas.network.problem import Problem
+from hybridnas.network.engines.base import Problem, build_engine
+from hybridnas.network.predictors import (
+    AUTO,
+    PREDICTORS,
+    build,
+    calibration,
+    cross_validated_tau,
+    out_of_fold,
+    select,
+    top_tau,
+)
 from hybridnas.network.surrogate import Encoder, SurrogateSearch, prediction_quality
 
 

@@ -4,10 +4,17 @@ import numpy as np
 import pytest
 
 from hybridnas.config import EngineConfig, SurrogateConfig
-from hybridnas.network.engines import ENGINES, build_engine
-from hybridnas.network.engines.variation import (CROSSOVER_SWAP, ORDINAL_STEP, VARIATION, History, crossover,
-                                                 mutate, reset, step_or_reset)
-from hybridnas.network.problem import Problem
+from hybridnas.network.engines.base import ENGINES, Problem, build_engine
+from hybridnas.network.engines.variation import (
+    CROSSOVER_SWAP,
+    ORDINAL_STEP,
+    VARIATION,
+    History,
+    crossover,
+    mutate,
+    reset,
+    step_or_reset,
+)
 from hybridnas.space.genes import Gene, GeneSpec
 
 DRAWS = 40_000
@@ -98,7 +105,8 @@ def test_gene_types_of_the_network_genome_and_tables():
     space = GenomeSpace(load_config("digits").network, 3)
     assert space.spec.vtypes[:5] == ("ordinal", "ordinal", "categorical", "ordinal", "binary")
     spec = declared_genes({"op": ["a", "b"], "w": [0.5, 1.0], "d": {"low": 1, "high": 3},
-                           "k": {"choices": [1, 3, 5], "type": "categorical"}, "f": {"low": 0, "high": 1, "type": "binary"}})
+                           "k": {"choices": [1, 3, 5], "type": "categorical"},
+                           "f": {"low": 0, "high": 1, "type": "binary"}})
     assert spec.vtypes == ("categorical", "ordinal", "ordinal", "categorical", "binary")
     assert spec.masks()["categorical"].tolist() == [True, False, False, True, False]
     assert GeneSpec([Gene.choice("x", (True, False))]).vtypes == ("categorical",)

@@ -99,7 +99,8 @@ def test_a_failing_callback_is_logged_once_and_the_search_goes_on(searched):
     assert broken.called == 1  # dropped after its first error; the others went on
     assert (run.path / "summary.json").exists() and len(rec.records) == 18
     log = (run.path / "search.log").read_text()
-    assert "ERROR hybridnas.callbacks: callback Broken.on_evaluation failed (ValueError: this callback is broken)" in log
+    assert ("ERROR hybridnas.callbacks: callback Broken.on_evaluation failed (ValueError: this callback is broken)"
+            in log)
     assert "Traceback" in log and 'raise ValueError("this callback is broken")' in log
 
 

@@ -80,7 +80,7 @@ def test_init_from_a_missing_run_is_one_line_and_leaves_nothing(runs, capsys):
 
 def test_compare_overlays_fronts_with_hypervolumes_on_a_common_reference(runs, tmp_path, capsys):
     from hybridnas.analysis.compare import common_reference
-    from hybridnas.network.search import front_hypervolume
+    from hybridnas.core.objectives import front_hypervolume
     from hybridnas.results import RunResults
 
     out = tmp_path / "cmp"

@@ -135,9 +135,9 @@ class Killed(Exception):
 
 
 def test_full_training_resumes_exactly_and_export_drops_the_aux_head(run_copy, tmp_path):
-    from hybridnas.network.costs import network_cost
     from hybridnas.results import RunResults
     from hybridnas.retrain import train_model
+    from hybridnas.space.costs import network_cost
 
     other = tmp_path / "other"
     shutil.copytree(run_copy, other)
@@ -216,7 +216,8 @@ def test_full_training_trains_on_all_the_data_by_default_and_says_so(run_copy, c
     assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--no-include-val", "--set", "data.subset=200",
                "--restart", "--quiet") == 0
     rec = RunResults(run_copy).trained()[aid]
-    assert rec["data"]["splits"] == "train" and abs(rec["data"]["sizes"]["train"] - 200) <= 5 and rec["val_acc"] is not None
+    assert (rec["data"]["splits"] == "train" and abs(rec["data"]["sizes"]["train"] - 200) <= 5
+            and rec["val_acc"] is not None)
     assert rec["data"]["sizes"]["val"] == len(searched.val)
     # --set takes data.* and train.* only, typed like the space file
     assert cli("train", run_copy, "--id", aid, "--set", "engine.generations=2") == 2
@@ -230,8 +231,8 @@ def test_full_training_trains_on_all_the_data_by_default_and_says_so(run_copy, c
 def test_training_at_another_resolution_exports_a_model_for_it(run_copy, capsys):
     """Cells and head do not depend on the resolution: a model searched at 8x8 trains at 16x16,
     its FLOPs are given at both, and the export takes 16x16 images."""
-    from hybridnas.network.costs import measured_cost
     from hybridnas.results import RunResults
+    from hybridnas.space.costs import measured_cost
 
     aid = json.loads((run_copy / "front.json").read_text())["members"][-1]["arch_id"]
     assert cli("train", run_copy, "--id", aid, "--epochs", "1", "--set", "data.image_size=16", "--quiet") == 0

@@ -114,7 +114,8 @@ def test_optunas_plots_work_on_the_study(runs, tmp_path):
     journal = tmp_path / "j.log"
     assert cli("export-study", runs / "mf", "--storage", journal) == 0
     study = load(journal, "mf")
-    fig = optuna.visualization.plot_pareto_front(study, targets=lambda t: t.values[:2], target_names=["error", "params"])
+    fig = optuna.visualization.plot_pareto_front(study, targets=lambda t: t.values[:2],
+                                                 target_names=["error", "params"])
     shown = sum(len(d.x) for d in fig.data)
     assert shown == sum(t.state.name == "COMPLETE" for t in study.trials)
 

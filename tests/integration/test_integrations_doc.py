@@ -42,4 +42,4 @@ def test_the_integrations_example_runs(tmp_path, monkeypatch, capsys):
     run = tmp_path / "runs" / "tracked"
     assert list((run / "tensorboard").glob("events.out.tfevents.*")) and (run / "mlruns" / "mlflow.db").exists()
     mine = (tmp_path / "all-searches.log").read_text()
-    assert f"run runs/tracked | digits" in mine and "network search [" in mine
+    assert "run runs/tracked | digits" in mine and "network search [" in mine

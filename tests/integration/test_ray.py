@@ -102,6 +102,7 @@ def test_worker_dying_past_the_retries_is_a_failed_candidate(cluster, in_process
     assert ok == {k: v for k, v in in_process.items() if k in ok} and len(ok) == len(results) - 1
 
 
+@pytest.mark.slow  # two whole searches, one starting its own cluster: 24 s on a quiet 2-core machine
 def test_search_with_ray_matches_in_process_front(tmp_path):
     """The CLI, in a fresh process, starts its own local cluster (files under the run, when the
     path is short enough) and gives the in-process front."""

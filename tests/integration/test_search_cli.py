@@ -126,7 +126,7 @@ def test_deap_engine_end_to_end(tmp_path):
 
 
 def test_multi_fidelity_records_budgets_and_promotes_the_non_dominated(mf_run):
-    from hybridnas.analysis.pareto import non_dominated
+    from hybridnas.core.moo import non_dominated
     from hybridnas.results import RunResults
 
     recs = _records(mf_run)
@@ -185,7 +185,8 @@ def test_resume_after_kill_mid_generation_trains_nothing_twice_and_gives_same_fr
     assert before == after[: len(before)]
     if fidelity:  # a rung after the kill continued from the checkpoint written before it
         firsts = {r["arch_id"]: r for r in after if r["epochs"] == 1}
-        resumed = [r for r in after[len(before):] if r["epochs"] == 2 and firsts[r["arch_id"]]["generation"] == r["generation"]]
+        resumed = [r for r in after[len(before):]
+                   if r["epochs"] == 2 and firsts[r["arch_id"]]["generation"] == r["generation"]]
         assert all(r["trained_epochs"] == 1 for r in resumed)
     front = lambda d: [(r["arch_id"], r["val_acc"]) for r in json.loads((d / "front.json").read_text())["members"]]
     assert front(run) == front(reference)
@@ -221,7 +222,8 @@ def test_resuming_a_finished_run_keeps_the_users_export_and_says_this_session(fi
     assert summary["resumed"] is True and summary["exported"] == knee
     # the first session's times and estimate are kept beside this one's
     assert [x["network_stage_s"] for x in summary["sessions"]] == [first["network_stage_s"], summary["network_stage_s"]]
-    assert summary["search_s"] == pytest.approx(sum(x["block_stage_s"] + x["network_stage_s"] for x in summary["sessions"]))
+    assert summary["search_s"] == pytest.approx(sum(x["block_stage_s"] + x["network_stage_s"]
+                                                    for x in summary["sessions"]))
     assert summary["estimate"] == first["estimate"]
 
 
@@ -240,6 +242,8 @@ def test_switching_the_block_strategy_says_what_is_dropped_even_when_quiet(tmp_p
     err = capsys.readouterr().err
     assert "note: block strategy 'darts' replaces 'enhanced': its options cost, lam, mode are dropped" in err
     assert json.loads((tmp_path / "s" / "blocks.json").read_text())
+    log = (tmp_path / "s" / "search.log").read_text()  # the note is in the run's log too
+    assert "INFO hybridnas: hybridnas search: note: block strategy 'darts' replaces" in log
 
 
 def test_flags_that_cannot_apply_are_named(finished_run, capsys):

@@ -8,7 +8,7 @@ import pytest
 
 from hybridnas.cli.main import main
 from hybridnas.config import SPACES_DIR, load_config
-from hybridnas.network.search import front_hypervolume, pareto_front
+from hybridnas.core.objectives import front_hypervolume, pareto_front
 from hybridnas.space.table import load_table
 
 
@@ -32,7 +32,8 @@ def test_engines_search_the_table_end_to_end(tmp_path, engine):
     for r in recs:  # every result is its row of the table, looked up
         row = by_id[r["arch_id"]]
         assert r["status"] == "ok" and r["epochs"] is None
-        assert (r["val_acc"], r["params"], r["flops"], r["network"]) == (row["val_acc"], row["params"], row["flops"], row["network"])
+        assert (r["val_acc"], r["params"], r["flops"], r["network"]) == (row["val_acc"], row["params"], row["flops"],
+                                                                         row["network"])
     for trained in ("blocks.json", "block", "weights", "dataset.json", "exports", "fidelity"):
         assert not (run / trained).exists(), trained
     assert json.loads((run / "table.json").read_text())["sha256"] == table.sha256
@@ -54,7 +55,8 @@ def test_engines_search_the_table_end_to_end(tmp_path, engine):
 def test_resume_refuses_an_edited_table(tmp_path, capsys):
     shutil.copy(SPACES_DIR / "tables" / "digits_cells.csv", tmp_path / "t.csv")
     space = tmp_path / "s.yaml"
-    space.write_text(f"extends: {SPACES_DIR / 'digits_table.yaml'}\ntable: {{path: t.csv}}\nengine: {{generations: 2}}\n")
+    space.write_text(f"extends: {SPACES_DIR / 'digits_table.yaml'}\ntable: {{path: t.csv}}\n"
+                     "engine: {generations: 2}\n")
     assert cli("search", space, "--out", tmp_path, "--name", "r", "--quiet") == 0
     text = (tmp_path / "t.csv").read_text()
     (tmp_path / "t.csv").write_text(text.replace(",0.896936,", ",0.5,", 1))
@@ -65,7 +67,7 @@ def test_resume_refuses_an_edited_table(tmp_path, capsys):
 def test_an_incomplete_table_makes_missing_rows_infeasible(tmp_path):
     from hybridnas.evaluate.table import TableEvaluator
     from hybridnas.network.points import TablePoints
-    from hybridnas.network.search import NetworkProblem
+    from hybridnas.network.problem import NetworkProblem
     from hybridnas.progress import Progress
     from hybridnas.store import RunStore
     from tests.unit.test_table import CSV, SPACE

@@ -55,7 +55,8 @@ def test_the_api_gives_the_callers_thread_count_back(tmp_path):
 
 
 def test_front_pick_plot_and_report_carry_standard_errors(run_copy, capsys):
-    from hybridnas.analysis.plots import THEMES, fig_front
+    from hybridnas.analysis.plots import fig_front
+    from hybridnas.analysis.style import THEMES
     from hybridnas.report import write_report
     from hybridnas.results import RunResults
 
@@ -79,7 +80,7 @@ def test_front_pick_plot_and_report_carry_standard_errors(run_copy, capsys):
 
 
 def test_runs_written_before_standard_errors_get_them_from_the_split_sizes(run_copy):
-    from hybridnas.analysis.uncertainty import standard_error
+    from hybridnas.core.uncertainty import standard_error
     from hybridnas.results import RunResults
 
     path = run_copy / "evaluations.jsonl"
@@ -96,9 +97,11 @@ def test_runs_written_before_standard_errors_get_them_from_the_split_sizes(run_c
 def test_full_training_accuracies_carry_the_error_of_their_own_split(run_copy):
     """``hybridnas train`` tests on all of the test split, not the search's cap: the report and the
     proxy figure take the full training's standard error from the sizes its record gives."""
-    from hybridnas.analysis.plots import THEMES, fig_proxy
+    from hybridnas.analysis.plots import fig_proxy
+    from hybridnas.analysis.style import THEMES
     from hybridnas.report import _proxy
-    from hybridnas.results import TRAINED, RunResults
+    from hybridnas.results import RunResults
+    from hybridnas.store.layout import TRAINED
 
     results = RunResults(run_copy)
     [r] = [r for r in results.records() if r.get("val_acc") is not None][:1]
@@ -109,7 +112,7 @@ def test_full_training_accuracies_carry_the_error_of_their_own_split(run_copy):
         "settings": {}, "data": {"sizes": {"train": 60000, "test": 100 * search_test}}})
     [table] = [b for b in _proxy(RunResults(run_copy), {}) if b[0] == "table"]
     row = table[2][0]
-    from hybridnas.analysis.uncertainty import standard_error
+    from hybridnas.core.uncertainty import standard_error
 
     assert row[3] == f"90.00 ± {100 * standard_error(0.9, search_test):.2f}"  # proxy: the search's test split
     assert row[5] == f"90.00 ± {100 * standard_error(0.9, 100 * search_test):.2f}"  # full: its own, 100x larger

@@ -101,7 +101,7 @@ def test_any_value_is_accepted_or_refused_in_one_line_with_nothing_written(space
 
     # the machine this test reports to the data loader: 1 GiB free, so a valid draw of a large
     # data.image_size is refused by the real memory check rather than filling a shared CI machine
-    monkeypatch.setattr("hybridnas.block.memory.available_bytes", lambda device, limit_gb=None: float(2**30))
+    monkeypatch.setattr("hybridnas.core.memory.available_bytes", lambda device, limit_gb=None: float(2**30))
     work = tmp_path / "w"
     work.mkdir(exist_ok=True)
     monkeypatch.chdir(work)  # a relative runs/ or data path lands here, where it is watched

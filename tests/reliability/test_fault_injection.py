@@ -191,6 +191,7 @@ def _report(name: str, result, ref) -> None:
           f"progress at each kill: {[k['progress'] for k in result['kills']]} of {ref['total']}")
 
 
+@pytest.mark.slow
 def test_kills_in_both_stages_lose_nothing(tmp_path, reference):
     ref = reference()
     result = run_with_kills(tmp_path, kills=3, seed=3, reference=ref)

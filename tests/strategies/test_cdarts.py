@@ -10,7 +10,7 @@ from hybridnas.block.strategies.base import build_strategy
 from hybridnas.block.strategies.cdarts import cdarts_loss
 from hybridnas.block.supernet import KINDS, Supernet
 from hybridnas.config import load_config
-from hybridnas.network.builder import Network
+from hybridnas.space.builder import Network
 
 OPS = ("max_pool_3x3", "skip_connect", "sep_conv_3x3", "dil_conv_3x3")
 
@@ -89,8 +89,9 @@ def test_evaluation_net_is_built_from_the_genotype_with_matching_weights():
     old = ev
     assert s.refresh_eval_net()
     kept = 0
-    for ci, (c_old, c_new) in enumerate(zip(old.cells, s.eval_net.cells)):
-        old_ops = {(n, op, j): c_old.ops[k] for n, (es, ps) in enumerate(zip(c_old.inputs, c_old.genotype.nodes)) for (k, j), (op, _) in zip(es, ps)}
+    for _ci, (c_old, c_new) in enumerate(zip(old.cells, s.eval_net.cells)):
+        old_ops = {(n, op, j): c_old.ops[k] for n, (es, ps) in enumerate(zip(c_old.inputs, c_old.genotype.nodes))
+                   for (k, j), (op, _) in zip(es, ps)}
         for n, (es, ps) in enumerate(zip(c_new.inputs, c_new.genotype.nodes)):
             for (k, j), (op, _) in zip(es, ps):
                 if (n, op, j) in old_ops:

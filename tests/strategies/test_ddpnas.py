@@ -9,7 +9,7 @@ from hybridnas.block.strategies.base import build_strategy
 from hybridnas.block.supernet import KINDS, Supernet
 from hybridnas.config import load_config
 from hybridnas.errors import UserError
-from hybridnas.network.costs import network_cost
+from hybridnas.space.costs import network_cost
 from hybridnas.space.genotype import edge_index
 
 OPS = ("max_pool_3x3", "skip_connect", "sep_conv_3x3", "dil_conv_3x3")
@@ -56,7 +56,7 @@ def test_scripted_accuracies_prune_the_worst_op_on_every_edge():
     s, net, _ = make({"rounds": 3})
     qualities = torch.tensor([QUALITY[o] for o in OPS])
     ranking = {k: torch.stack([qualities.roll(e + i) for e in range(net.n_edges)]) for i, k in enumerate(KINDS)}
-    for pruning in range(len(OPS) - 1):
+    for _pruning in range(len(OPS) - 1):
         s.records = [{k: ranking[k] + 0.01 * r for k in KINDS} for r in range(3)]
         before = {k: net.mask(k).clone() for k in KINDS}
         s.update_and_prune()
@@ -134,7 +134,7 @@ def test_budget_derivation_meets_the_budget_from_the_distribution():
     for _ in range(3 * len(OPS)):
         scripted_subnet(s, net)
     free = s.derive()
-    from hybridnas.block.library import reference_spec
+    from hybridnas.space.library import reference_spec
 
     def cost(g):
         b = cfg.block

@@ -6,11 +6,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from hybridnas.block.stage import ALPHA_LOG, BlockStage, alpha_history
+from hybridnas.block.stage import BlockStage, alpha_history
 from hybridnas.block.strategies import STRATEGIES
 from hybridnas.config import load_config
 from hybridnas.data import load_dataset
 from hybridnas.store import RunStore
+from hybridnas.store.layout import ALPHA_LOG
 
 OPTIONS = {
     "ddpnas": "{name: ddpnas, rounds: 1}",

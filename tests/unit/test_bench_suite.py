@@ -5,12 +5,11 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from hybridnas.config import SPACES_DIR, load_config
-from hybridnas.network.search import maximized, objective_value
+from hybridnas.core.objectives import maximized, objective_value
 from hybridnas.space.table import load_table
-
-from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from suite import baselines  # noqa: E402

@@ -140,7 +140,8 @@ def test_download_refuses_unsafe_paths_and_reports_an_unreachable_server(tmp_pat
     with pytest.raises(UserError, match="unsafe path"):
         load_dataset(cfg, seed=0)
     assert not (tmp_path / "evil.bin").exists() and list((tmp_path / "data").iterdir()) == []
-    monkeypatch.setattr(cifar, "CIFAR10", dataclasses.replace(cifar.CIFAR10, url=(tmp_path / "missing.tar.gz").as_uri()))
+    monkeypatch.setattr(cifar, "CIFAR10",
+                        dataclasses.replace(cifar.CIFAR10, url=(tmp_path / "missing.tar.gz").as_uri()))
     with pytest.raises(UserError, match="could not download .*fetch it by hand"):
         load_dataset(cfg, seed=0)
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hybridnas.config import load_config, parse_override, to_dict, config_from_dict
+from hybridnas.config import config_from_dict, load_config, parse_override, to_dict
 from hybridnas.errors import UserError
 from tests.conftest import TINY
 
@@ -124,7 +124,8 @@ def test_data_paths_resolve_against_the_space_file_and_overrides_against_the_wor
     (tmp_path / "data").mkdir()
     np.savez(tmp_path / "data" / "x.npz", x=np.zeros((40, 4, 4)), y=np.arange(40) % 2)
     space = tmp_path / "spaces" / "mine.yaml"
-    space.write_text("extends: digits\ndata: {dataset: npz, path: ../data/x.npz}\ntrain: {data: {path: ../data/x.npz}}\n")
+    space.write_text("extends: digits\ndata: {dataset: npz, path: ../data/x.npz}\n"
+                     "train: {data: {path: ../data/x.npz}}\n")
     monkeypatch.chdir(tmp_path / "spaces")
     cfg = load_config(str(space))
     assert cfg.data.path == str(tmp_path / "data" / "x.npz") and cfg.train.data["path"] == cfg.data.path
@@ -153,7 +154,8 @@ def test_train_data_is_all_of_the_dataset_with_train_data_on_top():
         load_config("fashion_mnist", ["train.data.sub=5"])
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in __import__("hybridnas.config").config.SPACES_DIR.glob("*.yaml")))
+@pytest.mark.parametrize("name",
+                         sorted(p.stem for p in __import__("hybridnas.config").config.SPACES_DIR.glob("*.yaml")))
 def test_every_shipped_space_loads_by_name(name):
     cfg = load_config(name)
     assert config_from_dict(to_dict(cfg)) == cfg
@@ -167,3 +169,47 @@ def test_the_fashion_mnist_spaces_search_small_and_train_at_full_resolution():
     assert cpu.data.image_size == 14 and gpu.data.image_size is None and gpu.data.subset is None
     assert train_data_config(cpu.data, cpu.train).image_size == train_data_config(gpu.data, gpu.train).image_size == 28
     assert gpu.engine.pop_size * gpu.engine.generations > cpu.engine.pop_size * cpu.engine.generations
+
+
+PLUGIN_PACKAGES = ("hybridnas.space", "hybridnas.block", "hybridnas.evaluate", "hybridnas.network")
+
+
+def test_config_imports_no_plugin_yet_checks_them_when_loaded_first():
+    """Importing the config package loads none of the packages above it; a config loaded before any
+    of them was imported still has its ops, strategy, evaluator, engine and predictor checked (the
+    hooks of registry.CONFIG_HOOKS load the modules that register them)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import hybridnas.config as c\n"
+        "from hybridnas.errors import UserError\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({PLUGIN_PACKAGES!r})))\n"
+        "for o in ('block.strategy.name=dartz', 'engine.algorithm=nsga9', 'engine.surrogate.predictor=gpp',\n"
+        "          'cell.ops=[foo]', 'evaluation.evaluator=rayy', 'block.strategy.name=darts'):\n"
+        "    try:\n"
+        "        notes = []\n"
+        "        c.load_config(None, [o], notes=notes)\n"
+        "        print('ok', notes)\n"
+        "    except UserError as e:\n"
+        "        print('error', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0] == "[]"
+    assert out[1].startswith("error unknown block strategy 'dartz'")
+    assert "'engine.algorithm' is 'nsga9', which engine 'pymoo' does not have" in out[2]
+    assert out[3].startswith("error unknown predictor 'gpp'")
+    assert "'cell.ops[0]' is an unknown operation 'foo'" in out[4]
+    assert out[5].startswith("error unknown evaluator 'rayy'")
+    assert "block strategy 'darts' replaces 'enhanced': its options cost, lam, mode are dropped" in out[6]
+
+
+def test_a_strategy_may_be_written_as_a_name_or_with_its_options_beside_it():
+    """StrategyConfig.expand: the short forms of block.strategy, through the general conversion."""
+    from hybridnas.config import Checks, StrategyConfig, from_dict
+
+    ck = Checks()
+    assert from_dict(StrategyConfig, StrategyConfig.expand("egs", "block.strategy", ck)) == StrategyConfig("egs", {})
+    both = StrategyConfig.expand({"name": "shrink", "inner": "egs", "options": {"keep": 2}}, "block.strategy", ck)
+    assert both == {"name": "shrink", "options": {"keep": 2, "inner": "egs"}}

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from hybridnas.config import NetworkConfig
-from hybridnas.network.builder import build_network
-from hybridnas.network.costs import measured_cost, network_cost
+from hybridnas.space.builder import build_network
+from hybridnas.space.costs import measured_cost, network_cost
 from hybridnas.space.genome import ArchSpec, GenomeSpace
 from hybridnas.space.genotype import BlockGenotype
 from tests.unit.test_genotype import random_cell
@@ -41,7 +41,7 @@ def test_smallest_cost_is_exact_with_a_library_and_a_bound_without():
     import itertools
 
     from hybridnas.config import load_config
-    from hybridnas.network.costs import smallest_cost
+    from hybridnas.space.costs import smallest_cost
     from tests.conftest import TINY, TINY_BLOCKS
 
     cfg = load_config(TINY, [])

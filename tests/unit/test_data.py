@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from hybridnas.config import DataConfig
-from hybridnas.data import batches, build_dataset, load_dataset, random_crop_flip, cutout
+from hybridnas.data import batches, build_dataset, cutout, load_dataset, random_crop_flip
 from hybridnas.errors import UserError
 
 
@@ -89,7 +89,6 @@ def test_folder_test_split_with_a_class_train_lacks_is_an_error(tmp_path):
 def test_folder_16_bit_png_is_scaled_not_wrapped(tmp_path):
     from PIL import Image
 
-    from hybridnas.data.sources import load_folder
 
     for c in "ab":
         (tmp_path / c).mkdir()
@@ -182,11 +181,12 @@ def test_image_size_resizes_every_source(tmp_path):
         (tmp_path / "f" / c).mkdir(parents=True)
         for i in range(6):
             Image.fromarray(rng.integers(0, 255, (side, side), dtype=np.uint8)).save(tmp_path / "f" / c / f"{i}.png")
-    assert load_dataset(DataConfig(dataset="folder", path=str(tmp_path / "f"), image_size=6), seed=0).image_size == (6, 6)
+    assert load_dataset(DataConfig(dataset="folder", path=str(tmp_path / "f"), image_size=6),
+                        seed=0).image_size == (6, 6)
 
 
 def test_resize_averages_when_shrinking_and_keeps_the_value_range():
-    from hybridnas.data import resize_images
+    from hybridnas.data.raw import resize_images
 
     x = np.zeros((2, 1, 4, 4), dtype=np.uint8)
     x[0, 0, :2, :2] = 200  # one bright 2x2 block: its 1x1 image after halving is the block's mean

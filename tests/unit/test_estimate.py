@@ -9,7 +9,6 @@ import torch
 from hybridnas.config import load_config
 from hybridnas.data import load_dataset
 from hybridnas.estimate import _epochs_per_candidate, describe, estimate, stand_in_blocks
-from hybridnas.network.costs import network_cost
 from hybridnas.store import RunStore
 from tests.conftest import TINY
 
@@ -53,16 +52,17 @@ def test_what_is_left_is_estimated_and_nothing_random_is_drawn(tiny, tmp_path):
     d = est.detail
     assert d["networks_at_most"] == cfg.engine.pop_size * cfg.engine.generations and d["library"] == "stand-in"
     assert d["search_epochs"] == cfg.block.epochs * len(cfg.block.library)
-    assert d["block_steps_per_epoch"] == (len(data.train) // 2) // cfg.block.batch_size or d["block_steps_per_epoch"] == 1
+    assert (d["block_steps_per_epoch"] == (len(data.train) // 2) // cfg.block.batch_size
+            or d["block_steps_per_epoch"] == 1)
     assert d["step_s_costliest"] > 0 and d["candidate_s"] > 0
     line = describe(est)
     assert line.startswith("estimate: ") and "block stage" in line and "stand-in blocks" in line
     # a resumed run: the block stage is done and two generations are on disk
-    from hybridnas.block.library import save_library
+    from hybridnas.space.library import save_library
     from tests.conftest import tiny_library
 
     store.ensure_writable()
-    save_library(store, tiny_library(), cfg)
+    save_library(store, tiny_library(), cfg.block.reference_width, cfg.block.cells, cfg.cell.nodes)
     for g in range(2):
         store.write_json(f"generations/gen_{g:03d}.json", {})
     est = estimate(cfg, data, store, torch.device("cpu"))  # the run's library, read from it

@@ -6,7 +6,7 @@ import torch
 
 from hybridnas.config import load_config
 from hybridnas.data import load_dataset
-from hybridnas.estimate import Estimate, _span, describe, estimate, load_factor, pace_of
+from hybridnas.estimate import Estimate, describe, estimate, format_range, load_factor, pace_of
 from hybridnas.store import RunStore
 from tests.conftest import TINY
 
@@ -22,7 +22,7 @@ def test_the_estimate_is_a_range_around_its_point(tmp_path):
     j = est.to_json()
     assert j["total_range_s"] == [lo, hi] and j["load_factor"] >= 1.0
     line = describe(est)
-    assert line.startswith(f"estimate: {_span((lo, hi))}: block stage ")
+    assert line.startswith(f"estimate: {format_range((lo, hi))}: block stage ")
 
 
 def test_the_block_stage_pace_widens_the_network_range():
@@ -35,6 +35,6 @@ def test_the_block_stage_pace_widens_the_network_range():
 
 
 def test_spans_read_in_one_unit():
-    assert _span((5, 100)) == "5.0 s - 2 min" and _span((20, 45)) == "20-45 s"
-    assert _span((120, 540)) == "2-9 min" and _span((3.2, 3.2)) == "~3.2 s"
+    assert format_range((5, 100)) == "5.0 s - 2 min" and format_range((20, 45)) == "20-45 s"
+    assert format_range((120, 540)) == "2-9 min" and format_range((3.2, 3.2)) == "~3.2 s"
     assert load_factor() >= 1.0

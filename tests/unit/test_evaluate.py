@@ -10,7 +10,8 @@ import torch
 from hybridnas.cli.main import main
 from hybridnas.device import Accel, candidate_threads, fits_on_device, resolve_precision
 from hybridnas.errors import UserError
-from hybridnas.evaluate.base import build_evaluator, evaluate_candidate, failure_kind, is_oom
+from hybridnas.evaluate.base import build_evaluator, evaluate_candidate
+from hybridnas.evaluate.candidate import failure_kind, is_oom
 from hybridnas.training import TrainSettings
 from tests.conftest import TINY, metrics, population
 
@@ -63,7 +64,7 @@ def test_timeout_stops_the_training():
 @pytest.fixture
 def memory_limit(monkeypatch):
     """Networks that run out of memory above a batch size, as a GPU would (training only)."""
-    import hybridnas.network.builder as builder
+    import hybridnas.space.builder as builder
 
     real = builder.build_network
     limit = {"batch": 16}

@@ -7,8 +7,10 @@ import pytest
 import torch
 
 from hybridnas.config import dump_yaml, load_config
-from hybridnas.device import DEFAULT_THREADS, passive_wait, process_threads, thread_plan
-from hybridnas.evaluate.base import Evaluator, Packed, candidate_cost, pack_result, unpack_result
+from hybridnas.device import DEFAULT_THREADS, passive_wait, process_threads, thread_plan, torch_threads
+from hybridnas.evaluate.base import Evaluator
+from hybridnas.evaluate.candidate import candidate_cost
+from hybridnas.evaluate.packing import Packed, pack_result, unpack_result
 from tests.conftest import TINY, population
 
 
@@ -32,6 +34,23 @@ def test_passive_wait_is_the_default_but_a_users_policy_wins(monkeypatch):
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
     assert passive_wait() is False  # torch is loaded in this process: only later processes get it
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_thread_counts_given_back(monkeypatch):
+    """device owns torch's thread count: torch_threads and an in-process evaluator give it back."""
+    monkeypatch.setattr("hybridnas.device.cpu_cores", lambda: 2)
+    seen = []
+    monkeypatch.setattr("hybridnas.evaluate.base.run_setup", lambda c, d, s, dev: seen.append(torch.get_num_threads()))
+    original = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch_threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        Evaluator(load_config(TINY, ["threads=1"]), None, "cpu")._run(["cand"], lambda c, r: None)
+        assert seen == [1] and torch.get_num_threads() == 2  # it trained at 1 and gave the caller's 2 back
+    finally:
+        torch.set_num_threads(original)
 
 
 def test_the_layout_is_written_into_the_config():

@@ -65,7 +65,8 @@ def test_continued_training_equals_training_from_scratch():
 
     from hybridnas.config import DataConfig
     from hybridnas.data import load_dataset
-    from hybridnas.evaluate.base import Candidate, evaluate_candidate
+    from hybridnas.evaluate.base import evaluate_candidate
+    from hybridnas.evaluate.candidate import Candidate
     from hybridnas.space.genome import ArchSpec, Genome
     from hybridnas.space.genotype import BlockGenotype
     from hybridnas.training import TrainSettings
@@ -75,7 +76,8 @@ def test_continued_training_equals_training_from_scratch():
     digits = load_dataset(DataConfig(dataset="digits", subset=300), seed=0)
     s = TrainSettings(epochs=3, batch_size=128)
     scratch = evaluate_candidate(Candidate(spec.arch_id, spec.to_json(), 3, 7), digits, s, "cpu")
-    low = evaluate_candidate(Candidate(spec.arch_id, spec.to_json(), 1, 7, schedule=3, checkpoint=True), digits, s, "cpu")
+    low = evaluate_candidate(Candidate(spec.arch_id, spec.to_json(), 1, 7, schedule=3, checkpoint=True), digits, s,
+                             "cpu")
     assert low["checkpoint"]["epoch"] == 1 and low["trained_epochs"] == 1 and low["schedule_epochs"] == 3
     high = evaluate_candidate(Candidate(spec.arch_id, spec.to_json(), 3, 7, schedule=3, start=low["checkpoint"]),
                               digits, s, "cpu")

@@ -11,7 +11,8 @@ import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from hybridnas.analysis.block_plots import alpha_figures  # noqa: E402
-from hybridnas.analysis.plots import fig_block, fig_front, fig_hypervolume, fig_surrogate, theme_of  # noqa: E402
+from hybridnas.analysis.plots import fig_block, fig_front, fig_hypervolume, fig_surrogate  # noqa: E402
+from hybridnas.analysis.style import theme_of  # noqa: E402
 from hybridnas.results import RunResults  # noqa: E402
 
 T = theme_of("light")

@@ -10,7 +10,8 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 
-from hybridnas.analysis.plots import _draw_cell, fig_front, fig_proxy, theme_of  # noqa: E402
+from hybridnas.analysis.plots import _draw_cell, fig_front, fig_proxy  # noqa: E402
+from hybridnas.analysis.style import theme_of  # noqa: E402
 from hybridnas.results import RunResults  # noqa: E402
 from hybridnas.space.genotype import BlockGenotype  # noqa: E402
 

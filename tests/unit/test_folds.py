@@ -5,7 +5,8 @@ import torch
 
 from hybridnas.config import load_config
 from hybridnas.errors import UserError
-from hybridnas.evaluate.base import Evaluator, Folds, evaluate_candidate
+from hybridnas.evaluate.base import Evaluator, evaluate_candidate
+from hybridnas.evaluate.folds import Folds
 from hybridnas.training import TrainSettings
 from tests.conftest import TINY, population
 

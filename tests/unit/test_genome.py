@@ -44,7 +44,8 @@ def test_cells_follow_width_rule():
 
 
 def spec(genome="stem8-r2b0w1d0-r1b1w1.5d1", **kw):
-    base = dict(genome=Genome.parse(genome), blocks=BLOCKS, base_width=8, nodes=2, in_chans=1, num_classes=10, image_size=(8, 8))
+    base = dict(genome=Genome.parse(genome), blocks=BLOCKS, base_width=8, nodes=2, in_chans=1, num_classes=10,
+                image_size=(8, 8))
     base.update(kw)
     return ArchSpec(**base)
 

@@ -79,7 +79,8 @@ def test_damaged_files_are_one_clear_line(tmp_path):
     cfg = DataConfig(dataset="mnist", path=str(tmp_path))
     # cut short, in the data and in the gzip stream
     (folder / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(images_file(xt)[:-5]))
-    with pytest.raises(UserError, match=r"holds 15,675 bytes of data, but its header promises 15,680 .*download it again"):
+    with pytest.raises(UserError,
+                       match=r"holds 15,675 bytes of data, but its header promises 15,680 .*download it again"):
         load_dataset(cfg, seed=0)
     (folder / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(images_file(xt))[:-30])
     with pytest.raises(UserError, match="truncated gzip file"):
@@ -141,7 +142,8 @@ def test_download_checks_each_md5_tries_the_next_mirror_and_stages_the_files(tmp
     monkeypatch.setattr(idx, "KMNIST", dataclasses.replace(idx.KMNIST, mirrors=(url,), sums=_sums(bad)))
     from hybridnas.data import sources
 
-    with pytest.raises(UserError, match=r"t10k-labels-idx1-ubyte.gz from .* has MD5 [0-9a-f]{32}, not the published 0{32}"):
+    with pytest.raises(UserError,
+                       match=r"t10k-labels-idx1-ubyte.gz from .* has MD5 [0-9a-f]{32}, not the published 0{32}"):
         sources.SOURCES.get("kmnist")(cfg)
     assert not (data / "kmnist").exists() and [p.name for p in data.iterdir()] == [], "a damaged download left files"
     # the first mirror is unreachable: the next one serves the files

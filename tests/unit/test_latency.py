@@ -5,10 +5,11 @@ import json
 import pytest
 
 from hybridnas.errors import UserError
-from hybridnas.network.latency import LUT, LatencyTable, _components, time_call
 from hybridnas.space.genome import ArchSpec, Genome
 from hybridnas.space.genotype import BlockGenotype
+from hybridnas.space.latency import LatencyTable, _components, time_call
 from hybridnas.store import RunStore
+from hybridnas.store.layout import LATENCY_LUT as LUT
 from tests.conftest import TINY_BLOCKS, run_network_stage
 
 BLOCKS = tuple(BlockGenotype.parse(b) for b in TINY_BLOCKS)

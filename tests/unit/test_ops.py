@@ -1,8 +1,8 @@
 import pytest
 import torch
 
+from hybridnas.space.costs import measured_cost
 from hybridnas.space.ops import DARTS_OPS, OPS, build_op, op_cost
-from hybridnas.network.costs import measured_cost
 
 
 @pytest.mark.parametrize("name", OPS.names())

@@ -1,8 +1,8 @@
-"""Dominance, crowding and the knee (analysis/pareto.py)."""
+"""Dominance, crowding and the knee (core/moo.py)."""
 
 import numpy as np
 
-from hybridnas.analysis.pareto import crowding_distance, knee_index, non_dominated
+from hybridnas.core.moo import crowding_distance, knee_index, non_dominated
 
 
 def _old_knee(F):

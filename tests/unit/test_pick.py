@@ -113,9 +113,9 @@ def test_pseudo_weights_do_not_depend_on_the_scale_of_the_weights():
 def _run_with(tmp_path, records, overrides=()):
     """A run directory holding the tiny space's config and these evaluation records."""
     from hybridnas.config import dump_yaml, load_config
-    from hybridnas.network.search import EVALS
     from hybridnas.pipeline import manifest
     from hybridnas.store import RunStore
+    from hybridnas.store.layout import EVALS
 
     cfg = load_config(TINY, list(overrides))
     store = RunStore(tmp_path / "run")

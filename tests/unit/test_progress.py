@@ -69,7 +69,8 @@ def test_quiet_shows_nothing_and_the_logger_follows_the_users_level(seen):
     with p.bar("bar", 1) as bar:
         bar.update(1)
     assert out.getvalue() == ""
-    assert [m for m in seen if m[0] == "hybridnas"] == [("hybridnas", "WARNING", "careful"), ("hybridnas", "INFO", "shown")]
+    assert [m for m in seen if m[0] == "hybridnas"] == [("hybridnas", "WARNING", "careful"),
+                                                        ("hybridnas", "INFO", "shown")]
     assert [m[0] for m in seen if m[2].startswith("bar [")] == ["hybridnas.progress"]
 
 
@@ -107,3 +108,29 @@ def test_a_discarded_session_leaves_the_log_as_it_was(tmp_path):
         p.info("a resume refused as bad input")
         f.discard()
     assert log.read_bytes() == before and not p.files
+
+
+def test_notes_said_before_the_run_log_opens_land_in_it_and_show_when_quiet(tmp_path, seen, capsys):
+    """The CLI's notes before a search (shown even with --quiet) and the API's (shown with progress) reach
+    the logger at once and the run's search.log once it opens, with the same text."""
+    quiet = Progress(quiet=True)
+    quiet.note(logging.INFO, "hybridnas search: note: extending run", show=True)
+    quiet.note(logging.WARNING, "warning: torch changed")  # not shown: quiet, and not asked to
+    assert capsys.readouterr().err == "hybridnas search: note: extending run\n"
+    with quiet.log_file(tmp_path / "search.log"):
+        quiet.info("block stage")
+    text = (tmp_path / "search.log").read_text().splitlines()
+    assert [line.split(" ", 2)[2] for line in text] == [
+        "INFO hybridnas: hybridnas search: note: extending run", "WARNING hybridnas: warning: torch changed",
+        "INFO hybridnas: block stage"]
+    assert ("hybridnas", "WARNING", "warning: torch changed") in seen
+
+
+def test_say_prints_the_text_alone_and_hands_it_to_the_logger(seen, capsys):
+    from hybridnas.progress import say
+
+    say("downloading https://example.org/a.gz ...", logging.INFO, logging.getLogger("hybridnas.data"))
+    say("hybridnas plot: warning: 2 records lost", logging.WARNING)
+    assert capsys.readouterr().err.splitlines() == ["downloading https://example.org/a.gz ...",
+                                                    "hybridnas plot: warning: 2 records lost"]
+    assert seen == [("hybridnas", "WARNING", "hybridnas plot: warning: 2 records lost")]  # INFO: the user's level

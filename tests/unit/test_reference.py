@@ -223,7 +223,7 @@ def test_page_sections_and_links_resolve():
 def _registries():
     from hybridnas.data.sources import SOURCES
     from hybridnas.evaluate import EVALUATORS
-    from hybridnas.network.engines import ENGINES
+    from hybridnas.network.engines.base import ENGINES
     from hybridnas.network.predictors import AUTO, PREDICTORS
     from hybridnas.space.ops import OPS
 

@@ -127,7 +127,7 @@ def test_fingerprint_compares_what_changes_results_and_ignores_the_rest():
 def test_raw_data_digest_follows_values_dtype_and_shape():
     import numpy as np
 
-    from hybridnas.data import RawData
+    from hybridnas.data.raw import RawData
 
     x, y = np.arange(24, dtype=np.float32).reshape(2, 3, 4), np.array([0, 1])
     d = RawData("a", x, y).digest()

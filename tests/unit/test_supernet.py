@@ -1,4 +1,3 @@
-import pytest
 import torch
 
 from hybridnas.block.derive import derive_cell, parameter_free_count

@@ -84,14 +84,16 @@ def test_an_incomplete_table_is_searchable(tmp_path):
         (lambda s, c: (s.replace("path: t.csv", "path: nope.csv"), c), r"table '.*nope.csv' \(table.path\) not found"),
         (lambda s, c: (s.replace("op: [x, y]", "op: [x, y]\n  depth: [1]"), c),
          "gene 'depth' has no column in table t.csv; its columns are: a, b, op, val_acc"),
-        (lambda s, c: (s.replace("[error, params]", "[error, flops]"), c), r"'objectives\[1\]' 'flops' is not a column"),
+        (lambda s, c: (s.replace("[error, params]", "[error, flops]"), c),
+         r"'objectives\[1\]' 'flops' is not a column"),
         (lambda s, c: (s.replace("[error, params]", "[a, params]"), c), "is a gene, not a result column"),
         (lambda s, c: (s.replace("op: [x, y]", "op: [x, y, z]"), c), "gene 'op' value 'z' occurs in no row"),
         (lambda s, c: (s.replace("b: [0.5, 1]", "b: [0.5, 1, 1.0]"), c), "'genes.b' lists a value twice"),
         (lambda s, c: (s.replace("a: {low: 1, high: 2}", "a: 3"), c), r"'genes.a' must be a list of choices or \{low"),
         (lambda s, c: (s, c + "1,0.5,x,0.5,1,1\n"), "lines 3 and 12 have the same genes"),
         (lambda s, c: (s, c + "2,1.0\n"), "line 12: expected 6 columns, got 2"),
-        (lambda s, c: (s, c.replace("0.93,300", "0.93,lots")), "line 5: column 'params' holds 'lots', not a finite number"),
+        (lambda s, c: (s, c.replace("0.93,300", "0.93,lots")),
+         "line 5: column 'params' holds 'lots', not a finite number"),
         (lambda s, c: (s, c.replace("0.93,300", "93,300")), r"line 5: val_acc 93 is not in \[0, 1\]"),
         (lambda s, c: (s, c.replace("a,b,op,", "a,genome,op,")), "column 'genome' clashes with a field"),
         (lambda s, c: (s, c.replace("a,b,op,", "a,a,op,")), "column names must be unique"),
@@ -123,11 +125,12 @@ def test_a_table_without_genes_and_the_table_evaluator_without_a_table_are_refus
 
 
 def test_maximized_objectives_and_integer_genes_from_floats(tmp_path):
-    text = SPACE.replace("[error, params]", "[val_acc, latency]").replace("path: t.csv", "path: t.csv\n  maximize: [val_acc]")
+    text = (SPACE.replace("[error, params]", "[val_acc, latency]")
+            .replace("path: t.csv", "path: t.csv\n  maximize: [val_acc]"))
     cfg = load_config(space(tmp_path, text, CSV.replace("\n2,", "\n2.0,")))
     t = load_table(cfg)
     assert len(t.rows) == 8
-    from hybridnas.network.search import objective_value
+    from hybridnas.core.objectives import objective_value
 
     r = {**t.row(t.spec.encode({"a": 2, "b": 0.5, "op": "x"})), "status": "ok"}
     assert objective_value(r, "val_acc", cfg.table.maximize) == -0.93

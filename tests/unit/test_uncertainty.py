@@ -4,8 +4,14 @@ import math
 
 import pytest
 
-from hybridnas.analysis.uncertainty import (NOISE_MARK, differ, fill_standard_errors, mark_within_noise,
-                                            noise_note, standard_error)
+from hybridnas.core.uncertainty import (
+    NOISE_MARK,
+    differ,
+    fill_standard_errors,
+    mark_within_noise,
+    noise_note,
+    standard_error,
+)
 
 
 def test_standard_error_of_an_accuracy():

@@ -28,16 +28,15 @@ strategy's), and ``check_options`` checks them against the rest of the run confi
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
 
 import torch
 import torch.nn.functional as F
 
-from ...config import from_dict
-from ...errors import UserError
+from ...config import MEMBER_KEYS, BlockConfig, RunConfig, from_dict
 from ...space.genotype import BlockGenotype, CellGenotype
+from ...training import cosine_lr
 from ..derive import derive_cell
 from ..supernet import KINDS, CellWeights, Supernet
 
@@ -77,7 +76,7 @@ class BlockStrategy:
     #: True when the strategy computes only sampled ops (single-path); informs memory estimates
     single_path = False
 
-    def __init__(self, supernet: Supernet, cfg, options: Mapping[str, Any]):
+    def __init__(self, supernet: Supernet, cfg: BlockConfig, options: Mapping[str, Any]):
         self.net = supernet
         self.cfg = cfg
         self.opts = self.parse_options(options, source=f"block.strategy '{self.name}'")
@@ -103,17 +102,14 @@ class BlockStrategy:
         return {f.name for f in dataclasses.fields(cls.Options)}
 
     @classmethod
-    def check_options(cls, opts, run_cfg, source: str) -> None:
+    def check_options(cls, opts, run_cfg: RunConfig, source: str) -> None:
         """Check parsed options against the rest of the run (op set, epochs); raise UserError."""
 
     @classmethod
-    def check_config(cls, run_cfg, source: str = "config") -> None:
+    def check_config(cls, run_cfg: RunConfig, source: str = "config") -> None:
         """Check the base options and every library member's overrides against ``Options``."""
-        from ...config import MEMBER_KEYS
-
-        base = dict(run_cfg.block.strategy.options)
         for i, member in enumerate(run_cfg.block.library):
-            merged = {**base, **{k: v for k, v in member.items() if k not in MEMBER_KEYS}}
+            merged = member_options(run_cfg.block.strategy.options, member)
             where = f"{source}: block.library[{i}] ({cls.name} options)"
             cls.check_options(cls.parse_options(merged, source=where), run_cfg, where)
 
@@ -144,7 +140,7 @@ class BlockStrategy:
         return [row[m] for row, m in zip(p, s)]
 
     @classmethod
-    def uniform_hint(cls, block_cfg) -> str:
+    def uniform_hint(cls, block_cfg: BlockConfig) -> str:
         """What to change when the op probabilities stay near uniform (for the health check)."""
         return (f"raise block.arch_lr (now {block_cfg.arch_lr:g}) or block.epochs (now {block_cfg.epochs}) so the "
                 "architecture can move")
@@ -199,8 +195,7 @@ class BlockStrategy:
     def begin_epoch(self, epoch: int, epochs: int) -> None:
         """Set the epoch's schedule: cosine learning rate of the weights."""
         self.epoch, self.epochs = epoch, max(epochs, 1)
-        c = self.cfg
-        lr = c.lr_min + 0.5 * (c.lr - c.lr_min) * (1 + math.cos(math.pi * epoch / self.epochs))
+        lr = cosine_lr(self.cfg.lr, self.cfg.lr_min, epoch, self.epochs)
         for g in self.w_opt.param_groups:
             g["lr"] = lr
 
@@ -258,6 +253,12 @@ class BlockStrategy:
         self.load_extra_state(state.get("extra", {}))
 
 
+def member_options(strategy_options: Mapping[str, Any], member: Mapping[str, Any]) -> Dict[str, Any]:
+    """A library member's strategy options: ``block.strategy``'s, with the member's overrides on
+    top (its own keys, such as ``seed``, are not strategy options and are left out)."""
+    return {**dict(strategy_options), **{k: v for k, v in member.items() if k not in MEMBER_KEYS}}
+
+
 def set_grads(params: Sequence[torch.Tensor], grads: Sequence[Optional[torch.Tensor]]) -> None:
     """Hand ``torch.autograd.grad``'s gradients to an optimiser (``None``: the parameter was not
     used, and the optimiser leaves it alone)."""
@@ -265,7 +266,7 @@ def set_grads(params: Sequence[torch.Tensor], grads: Sequence[Optional[torch.Ten
         p.grad = g
 
 
-def build_strategy(name: str, supernet: Supernet, cfg, options: Mapping[str, Any]) -> BlockStrategy:
+def build_strategy(name: str, supernet: Supernet, cfg: BlockConfig, options: Mapping[str, Any]) -> BlockStrategy:
     from . import STRATEGIES
 
     return STRATEGIES.get(name, key="block.strategy")(supernet, cfg, options)

@@ -4,7 +4,7 @@ Yu, Peng et al. "Cyclic Differentiable Architecture Search", TPAMI 2023,
 https://arxiv.org/abs/2006.10724. Public code: microsoft/Cream ``CDARTS/`` (read, not copied).
 
 Two networks share the stem: the search network (the supernet, ops mixed by ``softmax(alpha)``)
-and an evaluation network - a discrete :class:`~hybridnas.network.builder.Network` of the
+and an evaluation network - a discrete :class:`~hybridnas.space.builder.Network` of the
 supernet's layout (``eval_cells`` deep) built from the genotype the search network derives now.
 The cycle:
 
@@ -31,15 +31,18 @@ Memory: two networks' activations at once, about twice a DARTS step's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...config import BlockConfig, RunConfig
 from ...errors import UserError
+from ...space.builder import build_network
 from ...space.genotype import BlockGenotype
-from ..supernet import KINDS
+from ...space.library import reference_spec
+from ..supernet import KINDS, Supernet
 from . import STRATEGIES
 from .base import Batch, BlockStrategy, set_grads
 
@@ -80,7 +83,8 @@ def cdarts_loss(
     t, a = temperature, balance
     ce = (F.cross_entropy(z_search, y) + F.cross_entropy(z_eval, y)) / a
     teacher = z_eval.detach() if detach_teacher else z_eval
-    kl = F.kl_div(F.log_softmax(z_search / t, dim=1), F.log_softmax(teacher / t, dim=1), reduction="batchmean", log_target=True)
+    kl = F.kl_div(F.log_softmax(z_search / t, dim=1), F.log_softmax(teacher / t, dim=1), reduction="batchmean",
+                  log_target=True)
     kd = a * t * t * kl
     return ce + kd, {"ce": ce, "kd": kd}
 
@@ -90,7 +94,7 @@ class Cdarts(BlockStrategy):
     name = "cdarts"
     Options = CdartsOptions
 
-    def __init__(self, supernet, cfg, options):
+    def __init__(self, supernet: Supernet, cfg: BlockConfig, options: Mapping[str, Any]):
         super().__init__(supernet, cfg, options)
         free = supernet.parameter_free().clone()
         if "none" in supernet.op_names:  # none is not an op the derivation can pick; leave it alone
@@ -103,7 +107,7 @@ class Cdarts(BlockStrategy):
         self.refresh = True  # derive and (re)build before the next joint step
 
     @classmethod
-    def check_options(cls, opts, run_cfg, source):
+    def check_options(cls, opts, run_cfg: RunConfig, source: str) -> None:
         for key in ("temperature", "balance", "cycle_epochs"):
             if getattr(opts, key) <= 0:
                 raise UserError(f"{source}: '{key}' must be > 0, got {getattr(opts, key)}")
@@ -120,9 +124,6 @@ class Cdarts(BlockStrategy):
     # ---------------------------------------------------------------- the evaluation network
 
     def _build(self, genotype: BlockGenotype) -> nn.Module:
-        from ...network.builder import build_network
-        from ..library import reference_spec
-
         n = self.net
         cells = self.opts.eval_cells or len(n.cells)
         net = build_network(reference_spec(genotype, cells, n.width, n.nodes, n.in_chans, n.num_classes, n.image_size))

@@ -11,12 +11,15 @@ and ``w+- = w +- r grad_w' L_val(w', a)``.
 The architecture step asks autograd for the gradient of alpha alone
 (``torch.autograd.grad(loss, alphas)``): the same alpha gradient as ``loss.backward()``, without
 computing (and throwing away) the gradients of every supernet weight.
+
+:class:`GradientDarts` is that alternating first-order step alone, with no options: the base of
+the strategies that reuse it (the Gumbel ones, :mod:`.sampling`); :class:`Darts` adds ``order``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Literal, Sequence, Tuple
+from typing import Dict, List, Literal, Optional, Sequence, Tuple
 
 import torch
 
@@ -31,10 +34,10 @@ class DartsOptions:
     unrolled second-order approximation (three more forward-backward passes per alpha step)."""
 
 
-@STRATEGIES.register("darts")
-class Darts(BlockStrategy):
-    name = "darts"
-    Options = DartsOptions
+class GradientDarts(BlockStrategy):
+    """Alpha by its gradient on a validation batch, alternating with the weights' step: DARTS's
+    first-order step (not registered). Subclasses change the loss (:meth:`arch_objective`), the
+    gradient (:meth:`arch_grads`) or the update (:meth:`adjust_arch_update`)."""
 
     def arch_objective(self, x, y) -> torch.Tensor:
         """The loss whose gradient updates alpha. Subclasses add terms here."""
@@ -44,19 +47,34 @@ class Darts(BlockStrategy):
         """Called after the optimiser step with alpha as it was before it (for rules that act
         on the update itself)."""
 
+    def arch_grads(self, train: Batch, val: Batch) -> Tuple[torch.Tensor, Sequence[Optional[torch.Tensor]]]:
+        """The validation loss and alpha's gradient of it (first order: at the current weights)."""
+        val_loss = self.arch_objective(*val)
+        return val_loss, torch.autograd.grad(val_loss, self.net.arch_parameters(), allow_unused=True)
+
     def arch_step(self, train: Batch, val: Batch) -> Dict[str, float]:
         alphas = self.net.arch_parameters()
         self.a_opt.zero_grad(set_to_none=True)
-        if getattr(self.opts, "order", 1) == 2:
-            val_loss, grads = self._unrolled_grads(train, val)
-        else:
-            val_loss = self.arch_objective(*val)
-            grads = torch.autograd.grad(val_loss, alphas, allow_unused=True)
+        val_loss, grads = self.arch_grads(train, val)
         set_grads(alphas, grads)
         before = [a.detach().clone() for a in alphas]
         self.a_opt.step()
         self.adjust_arch_update(before)
         return {"val_loss": val_loss.item()}
+
+
+@STRATEGIES.register("darts")
+class Darts(GradientDarts):
+    """DARTS, first or second order: ``Options`` need ``order`` (:class:`DartsOptions`; the
+    enhanced strategy's options have it too)."""
+
+    name = "darts"
+    Options = DartsOptions
+
+    def arch_grads(self, train: Batch, val: Batch) -> Tuple[torch.Tensor, Sequence[Optional[torch.Tensor]]]:
+        if self.opts.order == 2:
+            return self._unrolled_grads(train, val)
+        return super().arch_grads(train, val)
 
     def virtual_step(self, weights: List[torch.Tensor], grads: Sequence[torch.Tensor]) -> None:
         """Move ``weights`` in place by the step SGD would take next: ``xi (mu m + g + wd w)``."""

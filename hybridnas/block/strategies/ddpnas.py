@@ -45,15 +45,18 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Dict, List, Literal, Optional
+from typing import Any, Dict, List, Literal, Mapping, Optional
 
 import torch
 import torch.nn.functional as F
 
+from ...config import BlockConfig, RunConfig
 from ...errors import UserError
+from ...space.costs import network_cost
 from ...space.genotype import BlockGenotype, CellGenotype
+from ...space.library import reference_spec
 from ..derive import derive_block_under_budget, derive_cell, parameter_free_count
-from ..supernet import KINDS, CellWeights
+from ..supernet import KINDS, CellWeights, Supernet
 from . import STRATEGIES
 from .base import Batch, BlockStrategy
 from .sampling import new_generator, sample_mask, single_path, uniform_choice
@@ -86,7 +89,7 @@ class Ddpnas(BlockStrategy):
     Options = DdpnasOptions
     single_path = True
 
-    def __init__(self, supernet, cfg, options):
+    def __init__(self, supernet: Supernet, cfg: BlockConfig, options: Mapping[str, Any]):
         super().__init__(supernet, cfg, options)
         self.gen = new_generator()
         self.theta: Dict[str, torch.Tensor] = {}
@@ -109,13 +112,14 @@ class Ddpnas(BlockStrategy):
         self._weights_cache: Dict[Any, CellWeights] = {}
 
     @classmethod
-    def check_options(cls, opts, run_cfg, source):
+    def check_options(cls, opts, run_cfg: RunConfig, source: str) -> None:
         if opts.rounds < 1:
             raise UserError(f"{source}: 'rounds' must be >= 1, got {opts.rounds}")
         if not 0 <= opts.momentum < 1:
             raise UserError(f"{source}: 'momentum' must be in [0, 1), got {opts.momentum}")
         if opts.subnet_steps is not None and opts.subnet_steps < 1:
-            raise UserError(f"{source}: 'subnet_steps' must be >= 1 (or left out to fit the budget), got {opts.subnet_steps}")
+            raise UserError(f"{source}: 'subnet_steps' must be >= 1 (or left out to fit the budget), "
+                            f"got {opts.subnet_steps}")
         if opts.budget is not None and opts.budget <= 0:
             raise UserError(f"{source}: 'budget' must be > 0, got {opts.budget}")
 
@@ -135,7 +139,7 @@ class Ddpnas(BlockStrategy):
         return self._allowed(kind)
 
     @classmethod
-    def uniform_hint(cls, block_cfg) -> str:
+    def uniform_hint(cls, block_cfg: BlockConfig) -> str:
         return (f"raise block.epochs (now {block_cfg.epochs}) or lower the strategy's rounds, so that pruning gets "
                 "further")
 
@@ -190,7 +194,8 @@ class Ddpnas(BlockStrategy):
         """The momentum update of theta from the rounds' accuracy records, then one pruning per edge."""
         for kind in KINDS:
             allowed = self._allowed(kind)
-            scores = torch.stack([F.softmax((self.opts.sharpness * r[kind]).masked_fill(~allowed, float("-inf")), -1) for r in self.records])
+            scores = torch.stack([F.softmax((self.opts.sharpness * r[kind]).masked_fill(~allowed, float("-inf")), -1)
+                                  for r in self.records])
             expectation = scores.mean(0)
             m = self.opts.momentum
             self.velocity[kind] = (m * self.velocity[kind] + (1 - m) * expectation) * allowed
@@ -217,7 +222,8 @@ class Ddpnas(BlockStrategy):
         key = (kind, tuple(self.choice[kind]))
         if key not in self._weights_cache:  # one sub-net serves many steps: build its weights once
             self._weights_cache = {k: v for k, v in self._weights_cache.items() if k[0] != kind}
-            self._weights_cache[key] = single_path(self.choice[kind], len(self.net.op_names), self.net.alphas[kind].device)
+            self._weights_cache[key] = single_path(self.choice[kind], len(self.net.op_names),
+                                                   self.net.alphas[kind].device)
         return self._weights_cache[key]
 
     def _final(self) -> Dict[str, List[int]]:
@@ -264,13 +270,11 @@ class Ddpnas(BlockStrategy):
     def derive_block(self, guarded: bool = True, notes: Optional[List[str]] = None) -> BlockGenotype:
         if self.opts.budget is None or not guarded:
             return super().derive_block(guarded, notes)
-        from ...network.costs import network_cost
-        from ..library import reference_spec
-
         n, c = self.net, self.cfg
 
         def cost(block: BlockGenotype) -> float:
-            r = network_cost(reference_spec(block, c.cells, c.reference_width, n.nodes, n.in_chans, n.num_classes, n.image_size))
+            r = network_cost(reference_spec(block, c.cells, c.reference_width, n.nodes, n.in_chans, n.num_classes,
+                                            n.image_size))
             return float(r.params if self.opts.budget_metric == "params" else r.macs)
 
         block, spent = derive_block_under_budget(
@@ -286,14 +290,15 @@ class Ddpnas(BlockStrategy):
         if spent > self.opts.budget:
             msg = (f"no block within budget {self.opts.budget:g} {self.opts.budget_metric}; "
                    f"the cheapest reachable costs {spent:g}")
-            warnings.warn(f"ddpnas: {msg}")
+            warnings.warn(f"ddpnas: {msg}", stacklevel=2)
             if notes is not None:
                 notes.append(msg)
         free = {k: parameter_free_count(getattr(block, k)) for k in KINDS}
         over = {k: v for k, v in free.items() if v > c.max_parameter_free}
         if notes is not None and over:
             notes += [f"{k} cell: keeps {v} parameter-free ops against max_parameter_free {c.max_parameter_free}: "
-                      f"the budget ({self.opts.budget:g} {self.opts.budget_metric}) takes precedence" for k, v in over.items()]
+                      f"the budget ({self.opts.budget:g} {self.opts.budget_metric}) takes precedence"
+                      for k, v in over.items()]
         return block
 
     # ---------------------------------------------------------------- state

@@ -32,15 +32,16 @@ entropies in ``block/alpha.jsonl`` are per node, against the log of the node's (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 
+from ...config import BlockConfig, RunConfig
 from ...errors import UserError
 from ...space.genotype import CellGenotype, node_edges
 from ..derive import derive_cell_topk
-from ..supernet import KINDS, CellWeights
+from ..supernet import KINDS, CellWeights, Supernet
 from . import STRATEGIES
 from .sampling import GumbelDarts, active_lists, hard_gumbel
 
@@ -66,7 +67,7 @@ class Egs(GumbelDarts):
     name = "egs"
     Options = EgsOptions
 
-    def __init__(self, supernet, cfg, options):
+    def __init__(self, supernet: Supernet, cfg: BlockConfig, options: Mapping[str, Any]):
         super().__init__(supernet, cfg, options)
         edges = node_edges(supernet.nodes)
         # the rows of each node are contiguous in edge_index order
@@ -79,7 +80,7 @@ class Egs(GumbelDarts):
         return self.opts.samples == 1
 
     @classmethod
-    def check_options(cls, opts, run_cfg, source):
+    def check_options(cls, opts, run_cfg: RunConfig, source: str) -> None:
         super().check_options(opts, run_cfg, source)
         if opts.samples < 1:
             raise UserError(f"{source}: 'samples' must be >= 1 (Gumbel samples per node), got {opts.samples}")

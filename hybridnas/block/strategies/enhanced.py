@@ -23,12 +23,13 @@ collapse guards of the block stage (``max_parameter_free``, ``skip_stop``) matte
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Literal
+from typing import Any, Dict, List, Literal, Mapping
 
 import torch
 import torch.nn.functional as F
 
-from ..supernet import KINDS
+from ...config import BlockConfig
+from ..supernet import KINDS, Supernet
 from . import STRATEGIES
 from .darts import Darts
 
@@ -54,7 +55,7 @@ class Enhanced(Darts):
     name = "enhanced"
     Options = EnhancedOptions
 
-    def __init__(self, supernet, cfg, options):
+    def __init__(self, supernet: Supernet, cfg: BlockConfig, options: Mapping[str, Any]):
         super().__init__(supernet, cfg, options)
         metric = "params" if self.opts.cost == "params" else "macs"
         dev = supernet.alphas["normal"].device

@@ -8,21 +8,22 @@
   ``none`` collapses to it (seen on digits, see DESIGN.md).
 * :func:`hard_gumbel` is the straight-through Gumbel-softmax sample: one-hot forward, the soft
   sample's gradient backward.
-* :class:`GumbelDarts` is what gdas and egs share: DARTS's alternating steps, the generator in the
+* :class:`GumbelDarts` is what gdas and egs share: DARTS's alternating first-order steps, the generator in the
   checkpoint, the temperature annealed linearly from ``tau_max`` to ``tau_min`` over the search,
   alpha with ops that may not be sampled at -inf.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 
+from ...config import BlockConfig, RunConfig
 from ...errors import UserError
 from ..supernet import CellWeights, Supernet
-from .darts import Darts
+from .darts import GradientDarts
 
 
 def new_generator() -> torch.Generator:
@@ -81,18 +82,19 @@ def active_lists(code: torch.Tensor) -> List[List[int]]:
     return [torch.nonzero(r).flatten().tolist() for r in rows]
 
 
-class GumbelDarts(Darts):
+class GumbelDarts(GradientDarts):
     """Base of the Gumbel strategies (not registered). Options need ``tau_max``, ``tau_min``,
     ``sample_none``."""
 
-    def __init__(self, supernet, cfg, options):
+    def __init__(self, supernet: Supernet, cfg: BlockConfig, options: Mapping[str, Any]):
         super().__init__(supernet, cfg, options)
         self.gen = new_generator()
 
     @classmethod
-    def check_options(cls, opts, run_cfg, source):
+    def check_options(cls, opts, run_cfg: RunConfig, source: str) -> None:
         if not 0 < opts.tau_min <= opts.tau_max:
-            raise UserError(f"{source}: need 0 < tau_min <= tau_max, got tau_min {opts.tau_min}, tau_max {opts.tau_max}")
+            raise UserError(f"{source}: need 0 < tau_min <= tau_max, "
+                            f"got tau_min {opts.tau_min}, tau_max {opts.tau_max}")
 
     @property
     def tau(self) -> float:

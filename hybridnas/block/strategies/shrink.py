@@ -39,9 +39,10 @@ from typing import Any, Dict, List, Mapping, Set, Tuple
 
 import torch
 
+from ...config import BlockConfig, RunConfig
 from ...errors import UserError
 from ...space.genotype import edge_index
-from ..supernet import KINDS, CellWeights
+from ..supernet import KINDS, CellWeights, Supernet
 from . import STRATEGIES
 from .base import Batch, BlockStrategy, build_strategy
 from .sampling import new_generator, sample_mask, single_path, uniform_choice
@@ -83,7 +84,8 @@ class Shrink(BlockStrategy):
         from . import STRATEGIES as registry
 
         if name == cls.name:
-            raise UserError(f"{source}: 'inner' cannot be shrink itself; name the strategy to run after shrinking, e.g. enhanced")
+            raise UserError(f"{source}: 'inner' cannot be shrink itself; "
+                            "name the strategy to run after shrinking, e.g. enhanced")
         return registry.get(name, key=f"{source}: inner")
 
     @classmethod
@@ -104,17 +106,18 @@ class Shrink(BlockStrategy):
         return {f.name for f in dataclasses.fields(ShrinkOptions)} | inner.option_names(options)
 
     @classmethod
-    def uniform_hint(cls, block_cfg) -> str:
+    def uniform_hint(cls, block_cfg: BlockConfig) -> str:
         inner = str(dict(block_cfg.strategy.options).get("inner", ShrinkOptions.inner))
         return cls._inner_cls(inner, "block.strategy").uniform_hint(block_cfg)
 
     @classmethod
-    def check_options(cls, opts, run_cfg, source):
+    def check_options(cls, opts, run_cfg: RunConfig, source: str) -> None:
         for key in ("keep", "epochs_per_round", "children"):
             if getattr(opts, key) < 1:
                 raise UserError(f"{source}: '{key}' must be >= 1, got {getattr(opts, key)}")
         inner = cls._inner_cls(opts.inner, source)
-        inner.check_options(inner.parse_options(opts.inner_options, source), run_cfg, f"{source} (inner '{opts.inner}')")
+        inner.check_options(inner.parse_options(opts.inner_options, source), run_cfg,
+                            f"{source} (inner '{opts.inner}')")
         n_ops = sum(1 for op in run_cfg.cell.ops if op != "none")
         epochs = max(n_ops - opts.keep, 0) * opts.epochs_per_round
         if epochs >= run_cfg.block.epochs:
@@ -126,7 +129,7 @@ class Shrink(BlockStrategy):
 
     # ---------------------------------------------------------------- setup
 
-    def __init__(self, supernet, cfg, options):
+    def __init__(self, supernet: Supernet, cfg: BlockConfig, options: Mapping[str, Any]):
         super().__init__(supernet, cfg, options)
         self.inner = build_strategy(self.opts.inner, supernet, cfg, self.opts.inner_options)
         # one set of optimisers: the inner strategy's (its momentum carries over from shrinking)

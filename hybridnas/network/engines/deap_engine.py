@@ -19,8 +19,7 @@ from typing import List
 
 import numpy as np
 
-from ..problem import variable_types
-from . import ENGINES, Engine
+from .base import ENGINES, Engine, variable_types
 from .variation import History, crossover, mutate
 
 RETRIES = 20  # re-mutations of an offspring that repeats an earlier vector before it is dropped
@@ -95,7 +94,8 @@ class DeapEngine(Engine):
             return ind
 
         def as_array(inds):
-            return np.array([list(i) for i in inds], dtype=int if problem.integer else float).reshape(len(inds), problem.n_var)
+            return np.array([list(i) for i in inds],
+                            dtype=int if problem.integer else float).reshape(len(inds), problem.n_var)
 
         def assign(inds: List[_Individual]) -> List[_Individual]:
             """Evaluate what the budget pays for; returns the individuals evaluated."""

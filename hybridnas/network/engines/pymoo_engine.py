@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..problem import variable_types
-from . import ENGINES, Engine
+from .base import ENGINES, Engine, variable_types
 
 
 @ENGINES.register("pymoo")
@@ -82,7 +81,8 @@ class PymooEngine(Engine):
             pop, X = pop[:n], X[:n]
             F, G = evaluate(X)
             G = np.asarray(G, float).reshape(len(X), problem.n_constr)
-            static = StaticProblem(pp, F=np.asarray(F, float), G=G) if problem.n_constr else StaticProblem(pp, F=np.asarray(F, float))
+            static = (StaticProblem(pp, F=np.asarray(F, float), G=G) if problem.n_constr
+                      else StaticProblem(pp, F=np.asarray(F, float)))
             Evaluator().eval(static, pop)
             algorithm.tell(infills=pop)
             self.evaluated(G)

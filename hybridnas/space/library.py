@@ -8,12 +8,15 @@ depth, reductions at 1/3 and 2/3, stem 3x width) built from this block alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, List, Tuple
 
 from ..errors import UserError
-from ..space.genome import ArchSpec, Genome, Stage
-from ..space.genotype import BlockGenotype
+from ..store.layout import BLOCKS
+from .cell import CellPlan
+from .costs import cell_cost, network_cost
+from .genome import ArchSpec, Genome, Stage
+from .genotype import BlockGenotype
 
 CONVENTION = "macs = multiply-accumulates; flops = 2 x macs (torch.utils.flop_counter.FlopCounterMode convention)"
 
@@ -69,31 +72,33 @@ class LibraryEntry:
         )
 
 
-def reference_spec(genotype: BlockGenotype, cells: int, width: int, nodes: int, in_chans: int, num_classes: int, image_size) -> ArchSpec:
+def reference_spec(genotype: BlockGenotype, cells: int, width: int, nodes: int, in_chans: int, num_classes: int,
+                   image_size) -> ArchSpec:
     """The reference network of a block: the supernet's macro layout built from it alone."""
     return ArchSpec(reference_genome(cells, width), (genotype,), width, nodes, in_chans, num_classes, tuple(image_size))
 
 
-def block_costs(genotype: BlockGenotype, cfg, in_chans: int, num_classes: int, image_size) -> Dict[str, int]:
-    """Cost of one normal cell and of the reference network, at ``block.reference_width``."""
-    from ..network.costs import cell_cost, network_cost
-    from ..space.cell import CellPlan
-
-    w, n, res = cfg.block.reference_width, cfg.cell.nodes, tuple(image_size)
-    net = network_cost(reference_spec(genotype, cfg.block.cells, w, n, in_chans, num_classes, res))
+def block_costs(genotype: BlockGenotype, width: int, cells: int, nodes: int, in_chans: int, num_classes: int,
+                image_size) -> Dict[str, int]:
+    """Cost of one normal cell and of the reference network (``cells`` cells of ``nodes`` nodes),
+    at ``width`` (``block.reference_width``)."""
+    w, n, res = width, nodes, tuple(image_size)
+    net = network_cost(reference_spec(genotype, cells, w, n, in_chans, num_classes, res))
     cell = cell_cost(CellPlan(n * w, n * w, w, False, False, res, res, n), genotype.normal)
     return {"cell_params": cell.params, "cell_macs": cell.macs, "net_params": net.params, "net_macs": net.macs}
 
 
-def save_library(store, entries: List[LibraryEntry], cfg) -> None:
+def save_library(store, entries: List[LibraryEntry], width: int, cells: int, nodes: int) -> None:
+    """``blocks.json``: the library, with the reference layout its costs were measured on
+    (:func:`block_costs`' ``width``, ``cells`` and ``nodes``)."""
     store.write_json(
-        "blocks.json",
+        BLOCKS,
         {
             "convention": CONVENTION,
             "reference": {
-                "width": cfg.block.reference_width,
-                "cells": cfg.block.cells,
-                "nodes": cfg.cell.nodes,
+                "width": width,
+                "cells": cells,
+                "nodes": nodes,
                 "cell": "one normal cell with inputs of nodes x width channels",
                 "net": "supernet layout built from the block: stem 3 x width, reductions at 1/3 and 2/3",
             },
@@ -103,8 +108,9 @@ def save_library(store, entries: List[LibraryEntry], cfg) -> None:
 
 
 def load_library(store) -> List[LibraryEntry]:
-    data = store.read_json("blocks.json")
+    data = store.read_json(BLOCKS)
     try:
         return [LibraryEntry.from_json(b) for b in data["blocks"]]
     except (KeyError, TypeError) as exc:
-        raise UserError(f"'{store.path('blocks.json')}' is malformed ({exc!r}); delete it to re-derive the library on resume") from None
+        raise UserError(f"'{store.path(BLOCKS)}' is malformed ({exc!r}); "
+                        "delete it to re-derive the library on resume") from None

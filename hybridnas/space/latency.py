@@ -17,12 +17,14 @@ from __future__ import annotations
 import platform
 import statistics
 import time
-from typing import Any, Callable, Dict, Iterable, List, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Tuple
 
 from ..errors import UserError
-from ..space.genome import ArchSpec
+from ..store.layout import LATENCY_LUT
+from .genome import ArchSpec
 
-LUT = "latency_lut.json"
+if TYPE_CHECKING:
+    from ..config import RunConfig
 
 
 def time_call(fn: Callable[[], Any], device, warmup: int = 10, repeats: int = 30) -> float:
@@ -73,7 +75,7 @@ def device_name(device) -> str:
 
 def _components(spec: ArchSpec) -> List[Tuple[str, str, int]]:
     """``(key, kind, index)`` of every component: the stem, each cell (by its plan and genotype), the head."""
-    from ..space.cell import plan_cells
+    from .cell import plan_cells
 
     cells = spec.cells()
     plans = plan_cells(spec.genome.stem, spec.image_size, [(c, red) for c, red, _ in cells], spec.nodes)
@@ -101,7 +103,7 @@ class LatencyTable:
         self.name = device_name(device)
         self.entries: Dict[str, float] = {}
         self.measured = 0  # components timed by this object (the rest came from the run)
-        saved = store.read_json(LUT, default=None) if store is not None else None
+        saved = store.read_json(LATENCY_LUT, default=None) if store is not None else None
         if saved is not None:
             if saved.get("device") != self.name or saved.get("batch_size") != batch_size:
                 raise UserError(
@@ -112,7 +114,7 @@ class LatencyTable:
             self.entries = {k: float(v) for k, v in saved["entries"].items()}
 
     @classmethod
-    def from_config(cls, cfg, store, device) -> "LatencyTable":
+    def from_config(cls, cfg: RunConfig, store, device) -> "LatencyTable":
         lat = cfg.latency
         return cls(store, device, lat.batch_size, lat.warmup, lat.repeats)
 
@@ -125,7 +127,7 @@ class LatencyTable:
         for spec in self.missing(list(specs)):
             new += self._measure(spec)
         if new and self.store is not None:
-            self.store.write_json(LUT, self.to_json())
+            self.store.write_json(LATENCY_LUT, self.to_json())
         return new
 
     def predict(self, spec: ArchSpec) -> float:
@@ -138,7 +140,7 @@ class LatencyTable:
     def _measure(self, spec: ArchSpec) -> int:
         import torch
 
-        from ..network.builder import build_network
+        from .builder import build_network
 
         model = build_network(spec).to(self.device).eval()
         x = torch.randn(self.batch_size, spec.in_chans, *spec.image_size, device=self.device)
@@ -165,7 +167,7 @@ class LatencyTable:
         """The whole network's latency (ms), timed as one call (what the table's sum predicts)."""
         import torch
 
-        from ..network.builder import build_network
+        from .builder import build_network
 
         model = build_network(spec).to(self.device).eval()
         x = torch.randn(self.batch_size, spec.in_chans, *spec.image_size, device=self.device)

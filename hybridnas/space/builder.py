@@ -12,15 +12,15 @@ exported network is exactly :func:`build_network(spec)` and the analytic cost mo
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 import torch
 import torch.nn as nn
 
-from ..space.cell import CellBase, CellPlan, CellStack, edge_stride, plan_cells
-from ..space.genome import ArchSpec
-from ..space.genotype import CellGenotype
-from ..space.ops import build_op
+from .cell import CellBase, CellPlan, CellStack, edge_stride, plan_cells
+from .genome import ArchSpec
+from .genotype import CellGenotype
+from .ops import build_op
 
 
 def drop_path(x: torch.Tensor, p: float) -> torch.Tensor:

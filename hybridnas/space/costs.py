@@ -12,13 +12,16 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
 from ..errors import UserError
-from ..space.cell import CellPlan, edge_stride, plan_cells
-from ..space.genome import ArchSpec, Genome, Stage
-from ..space.genotype import CellGenotype
-from ..space.ops import factorized_reduce_cost, op_cost, relu_conv_bn_cost
+from .cell import CellPlan, edge_stride, plan_cells
+from .genome import ArchSpec, Genome, Stage
+from .genotype import CellGenotype
+from .ops import factorized_reduce_cost, op_cost, relu_conv_bn_cost
+
+if TYPE_CHECKING:
+    from ..config import RunConfig
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,8 @@ def smallest_cost(network, nodes: int, in_chans: int, num_classes: int, image_si
     return Cost(best_p, best_m)
 
 
-def check_constraints(cfg, in_chans: int, num_classes: int, image_size: Tuple[int, int], blocks: Sequence = ()) -> None:
+def check_constraints(cfg: RunConfig, in_chans: int, num_classes: int, image_size: Tuple[int, int],
+                      blocks: Sequence = ()) -> None:
     """Refuse ``constraints.max_params`` / ``max_flops`` below the smallest network of the space
     (a bound before the block stage, exact once ``blocks`` is known): no candidate could be kept."""
     c = cfg.constraints
