@@ -10,32 +10,21 @@ export it; write ``summary.json``. Each step skips what the run store already ho
 same call resumes a killed search; a write that fails for want of space says how to resume.
 """
 
+
 from __future__ import annotations
 
-import platform
-import re
 import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
-from .config import (
-    Checks,
+from ..config import (
     RunConfig,
-    Source,
-    check_against_data,
-    config_from_dict,
     dump_yaml,
-    load_config,
-    plain_name,
-    resolve_space_path,
 )
-from .errors import UserError
-from .progress import Progress
-from .store import FORMAT_VERSION, RunStore, WriteFailed
-from .store.layout import (
+from ..errors import UserError
+from ..progress import Progress
+from ..store import RunStore, WriteFailed
+from ..store.layout import (
     ARCH,
     BLOCK_CKPT,
     BLOCK_DIR,
@@ -44,7 +33,6 @@ from .store.layout import (
     BLOCKS,
     CONFIG,
     DATASET,
-    ENTRIES,
     EVALS,
     FINGERPRINT,
     INIT_FROM,
@@ -54,149 +42,14 @@ from .store.layout import (
     TABLE,
     export_dir,
 )
-
-RUNS_DIR = Path("runs")
-
-
-def _git_commit() -> Optional[str]:
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def manifest(cfg: RunConfig, device) -> Dict[str, Any]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    from .core.version import __version__
-
-    versions = {}
-    for pkg in ("torch", "pymoo", "deap", "numpy", "scikit-learn", "matplotlib", "PyYAML"):
-        try:
-            versions[pkg] = version(pkg)
-        except PackageNotFoundError:
-            versions[pkg] = None
-    return {
-        "format_version": FORMAT_VERSION,
-        "hybridnas": __version__,
-        "python": platform.python_version(),
-        "packages": versions,
-        "seed": cfg.seed,
-        "git_commit": _git_commit(),
-        "device": str(device),
-        "host": platform.node(),
-        "platform": platform.platform(),
-        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-
-
-# the entries of a run directory (docs/concepts.md, "What a run writes"), its lock and temporaries: a folder
-# holding only these (a search stopped before its manifest) may be started again; anything else
-# is the user's, and a new run never writes beside it
-_RUN_ENTRY = re.compile(
-    "^(" + "|".join(re.escape(e) for e in ENTRIES) + r"|\.write-test-\d+|\..+\.tmp)$"
-)
-
-
-def new_run_dir(cfg: RunConfig, name: Optional[str], out: Optional[Path]) -> Path:
-    base = Path(out) if out else RUNS_DIR
-    if name is not None:
-        if not plain_name(name):
-            raise UserError(f"--name {name!r} is not a plain folder name; give a name like 'digits-small' "
-                            f"(use --out to choose where runs go)")
-        path = base / name
-        if (path / MANIFEST).exists():
-            raise UserError(f"run '{path}' already exists; resume it with --resume {path} or choose another --name")
-        if path.exists() and (not path.is_dir() or any(not _RUN_ENTRY.match(p.name) for p in path.iterdir())):
-            raise UserError(f"'{path}' exists and is not a hybridnas run; choose another --name (or --out)")
-        return path
-    stem = cfg.name
-    path, k = base / stem, 1
-    while path.exists() and any(path.iterdir()):
-        k += 1
-        path = base / f"{stem}-{k}"
-    return path
-
-
-def config_source(space: Optional[str] = None, overrides: Sequence[str] = (), resume: Optional[str] = None) -> str:
-    """What errors about the config name as its origin: the space file, or ``--set`` for the keys
-    it gave (:class:`~hybridnas.config.Source`); a resumed run's ``config.yaml``."""
-    if resume:
-        return Source(str(Path(resume) / CONFIG), overrides)
-    try:
-        return Source(str(resolve_space_path(space)), overrides)
-    except UserError:
-        return "config"
-
-
-def validate(cfg: RunConfig, source: str = "config", device=None):
-    """Every check of a search that needs the data or the machine, before anything is written:
-    the device and precision, the data (loaded and checked by its source), the bounds that follow
-    from it (batch sizes, the cutout of ``train``, cross-validation folds) and the constraints
-    (params and FLOPs against the smallest network of the space, latency against its stem).
-    Returns the dataset (``None`` for a tabular space). Writes nothing."""
-    from .data import load_dataset
-    from .device import resolve_device, resolve_precision
-    from .space.costs import check_constraints
-
-    device = device if device is not None else resolve_device(cfg.device)
-    ck = Checks(source)
-    if cfg.evaluation.precision == "fp16" and device.type != "cuda":
-        ck.bad("evaluation.precision", f"is 'fp16', which needs a CUDA GPU, and this run trains on {device}; "
-                                       "use auto, bf16 or fp32")
-    resolve_precision(cfg.evaluation.precision, device)
-    if cfg.tabular:
-        return None
-    try:
-        data = load_dataset(cfg.data, cfg.seed)
-    except MemoryError:  # numpy refuses an allocation beyond the machine's memory at once
-        size = f"{cfg.data.image_size}x{cfg.data.image_size}" if cfg.data.image_size else "their size"
-        raise UserError(f"the images of {cfg.data.dataset} at {size} do not fit in this machine's memory; lower "
-                        "data.image_size or cap the images with data.subset") from None
-    check_against_data(cfg, len(data.train), tuple(data.image_size), source)
-    if cfg.evaluation.folds > 1:
-        from .evaluate.folds import Folds
-
-        Folds(cfg.evaluation.folds, 0).check(data)
-    check_constraints(cfg, data.in_chans, data.num_classes, data.image_size)
-    limit = cfg.constraints.max_latency_ms
-    if limit is not None:
-        floor = _stem_latency(cfg, data, device)
-        if limit < floor / 2:  # half: a margin for timing noise, so only a limit no network can meet is refused
-            ck.bad("constraints.max_latency_ms", f"is {limit:g} ms, but the stem convolution alone takes about "
-                                                  f"{floor:.3g} ms on {device}; raise the limit")
-    return data
-
-
-def _stem_latency(cfg: RunConfig, data, device) -> float:
-    """Milliseconds of the narrowest stem the space allows (every network starts with one), timed
-    as the latency table times its components, on one image: a floor under every network's
-    latency at any batch; 0 when it cannot be timed here (then only the search can tell)."""
-    import torch
-
-    from .space.latency import time_call
-
-    c = min(cfg.network.stem)
-    if 4 * c * (9 * data.in_chans + data.image_size[0] * data.image_size[1]) > 2**28:
-        return 0.0  # a stem over 256 MiB is not built to time it; the search measures it
-    try:
-        stem = torch.nn.Sequential(torch.nn.Conv2d(data.in_chans, c, 3, padding=1, bias=False),
-                                   torch.nn.BatchNorm2d(c)).to(device).eval()
-        x = torch.randn(1, data.in_chans, *data.image_size, device=device)
-        return time_call(lambda: stem(x), device, warmup=min(cfg.latency.warmup, 3), repeats=10)
-    except (RuntimeError, MemoryError):  # a stem too wide to build here: the search will say so
-        return 0.0
+from .rundir import _extension, manifest
+from .validate import validate
 
 
 def _export_knee(cfg: RunConfig, store: RunStore, progress: Progress) -> Dict[str, Any]:
     """Export the knee of the front (state + torch.export), unless it is exported already (a
     resumed run keeps what the user exported) or the run keeps no weights."""
-    from .analysis.pick import pick
+    from ..analysis.pick import pick
 
     if cfg.evaluation.keep_weights == "none":
         progress.info("no model exported: evaluation.keep_weights is 'none'; "
@@ -205,108 +58,16 @@ def _export_knee(cfg: RunConfig, store: RunStore, progress: Progress) -> Dict[st
     chosen = pick(store, rule="knee")[0]
     rel = export_dir(chosen["arch_id"])
     if not store.exists(f"{rel}/{ARCH}"):
-        from .export import export_model
+        from ..export import export_model
 
         export_model(store, chosen["arch_id"], formats=("state", "pt2"))
     return {"exported": {"arch_id": chosen["arch_id"], "path": rel, "rule": "knee"}}
 
 
-def open_run(
-    space: Optional[str] = None,
-    overrides: Sequence[str] = (),
-    *,
-    name: Optional[str] = None,
-    resume: Optional[str] = None,
-    out: Optional[str] = None,
-    notes: Optional[list] = None,
-) -> tuple:
-    """Resolve the config and the run directory; returns ``(cfg, store)`` (not yet locked).
-    What the overrides changed beyond what they name (options a new block strategy does not
-    have) is appended to ``notes``."""
-    if resume:
-        store = RunStore.open_existing(Path(resume))
-        if not store.exists(CONFIG):
-            raise UserError(f"run '{resume}' has no config.yaml; it cannot be resumed - start a new run")
-        import yaml
-
-        try:
-            data = yaml.safe_load(store.path(CONFIG).read_text())
-        except yaml.YAMLError:
-            raise UserError(f"'{store.path(CONFIG)}' is corrupted; start a new run") from None
-        if space:
-            raise UserError("give either a space or --resume, not both")
-        cfg = config_from_dict(data, source=str(store.path(CONFIG)))
-        if overrides:
-            cfg = extend(cfg, data, overrides, store, notes)
-        check_resumed(cfg, store, notes if notes is not None else [])
-        return cfg, store
-    cfg = load_config(space, overrides, notes=notes)
-    store = RunStore(new_run_dir(cfg, name, Path(out) if out else None))
-    return cfg, store
-
-
-def check_resumed(cfg: RunConfig, store: RunStore, notes: list) -> None:
-    """Before a resume writes anything: refuse a config that is not the run's (its fingerprint;
-    the data is compared once loaded, in :func:`run_search`), and say in ``notes`` what changed
-    that does not refuse it (versions), that the run has no fingerprint yet, and what records
-    were lost (which the resume trains again)."""
-    from .results import RunResults
-    from .store import fingerprint
-
-    saved = fingerprint.read(store)
-    if saved is None:
-        notes.append(f"run {store.root} was made before runs kept a {FINGERPRINT}, so this resume cannot "
-                     f"check that its config and data are the ones it was made with; it writes one from them now")
-    else:
-        fingerprint.compare_config(store, cfg, saved)
-        changed = fingerprint.version_warning(saved)
-        if changed:
-            notes.append(f"warning: {changed}")
-    results = RunResults(store)
-    loss = results.loss_line()
-    if loss:
-        n = results.lost()["lost"]
-        retrain = (f"this resume trains the {n} lost network{'s' if n != 1 else ''} again as its replay reaches "
-                   f"{'them' if n != 1 else 'it'}" if n else "nothing else is missing")
-        notes.append(f"warning: {loss}; {retrain}")
-
-
-# what a resume may change: the search's length, so a finished search can be extended
-EXTENSIBLE = ("engine.generations", "engine.evaluations")
-
-
-def extend(cfg: RunConfig, data: Dict[str, Any], overrides: Sequence[str], store: RunStore,
-           notes: Optional[list] = None) -> RunConfig:
-    """The config of a run being resumed with ``--set`` on :data:`EXTENSIBLE` keys: more
-    generations or a larger evaluation budget (or the limit removed). The search then replays
-    what it did - nothing is trained again - and continues from its last population. Any other
-    key, or a lower or new limit, is a :class:`UserError`."""
-    from .config import apply_overrides, parse_override
-
-    allowed = " and ".join(EXTENSIBLE)
-    for text in overrides:
-        key = ".".join(parse_override(text)[0])
-        if key not in EXTENSIBLE:
-            raise UserError(f"--set {key} cannot change a run being resumed (its config is fixed; only {allowed} can "
-                            f"be raised, to extend the search); start a new run instead")
-    new = config_from_dict(apply_overrides(data, overrides), source=Source(str(store.path(CONFIG)), overrides))
-    for key in EXTENSIBLE:
-        name = key.split(".")[1]
-        old, now = getattr(cfg.engine, name), getattr(new.engine, name)
-        if now is not None and (old is None or now < old):
-            was = "no limit" if old is None else old
-            raise UserError(f"--set {key}={now} would stop the resumed search earlier than it was set to ({was}); "
-                            "a resume can raise or remove a limit, not lower or add one")
-        if now != old and notes is not None:
-            notes.append(f"extending run {store.root}: {key} {'none' if old is None else old} -> "
-                         f"{'none' if now is None else now}; finished evaluations are replayed, not retrained")
-    return new
-
-
 def _table_points(cfg: RunConfig, store: RunStore, progress: Progress):
     """A tabular space's points; ``table.json`` pins the table, so a resume on an edited one is refused."""
-    from .network.points import TablePoints
-    from .space.table import load_table
+    from ..network.points import TablePoints
+    from ..space.table import load_table
 
     table = load_table(cfg)
     info = table.info()
@@ -320,22 +81,9 @@ def _table_points(cfg: RunConfig, store: RunStore, progress: Progress):
     return TablePoints(table, cfg.table.path)
 
 
-def _extension(cfg: RunConfig, store: RunStore) -> Dict[str, Any]:
-    """Write the config of a run resumed with a longer search (see :func:`extend`) and say what
-    changed: ``{key: [old, new]}``; nothing when the config is the one saved."""
-    import yaml
-
-    saved = config_from_dict(yaml.safe_load(store.path(CONFIG).read_text()), validate=False)
-    if saved == cfg:
-        return {}
-    store.write_text(CONFIG, dump_yaml(cfg))
-    return {key: [getattr(saved.engine, key.split(".")[1]), getattr(cfg.engine, key.split(".")[1])]
-            for key in EXTENSIBLE if getattr(saved.engine, key.split(".")[1]) != getattr(cfg.engine, key.split(".")[1])}
-
-
 def failure_summary(records) -> Dict[str, Dict[str, Any]]:
     """Failed candidates by kind: how many, and the first one's reason."""
-    from .evaluate.candidate import failure_kind
+    from ..evaluate.candidate import failure_kind
 
     out: Dict[str, Dict[str, Any]] = {}
     for r in records:
@@ -350,7 +98,7 @@ def _estimate(cfg: RunConfig, data, store: RunStore, device, progress: Progress,
     """The time estimate of what is left of the search, shown before it starts (and, with the
     library, before the network stage, its range widened by ``pace``: how many times its estimate
     the block stage took); none for a table or when nothing is left to do."""
-    from .estimate import describe, estimate
+    from ..estimate import describe, estimate
 
     est = estimate(cfg, data, store, device, library)
     if est is None or est.total_s == 0:
@@ -382,15 +130,15 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
 
     import torch
 
-    from .block.stage import BlockStage
-    from .callbacks import StopSearch, resolve
-    from .device import configure, resolve_device, restore_threads, seed_everything
-    from .evaluate.base import build_evaluator
-    from .network.points import NetworkPoints
-    from .network.stage import NetworkStage
-    from .space.costs import check_constraints
-    from .space.latency import LatencyTable
-    from .store import fingerprint
+    from ..block.stage import BlockStage
+    from ..callbacks import StopSearch, resolve
+    from ..device import configure, resolve_device, restore_threads, seed_everything
+    from ..evaluate.base import build_evaluator
+    from ..network.points import NetworkPoints
+    from ..network.stage import NetworkStage
+    from ..space.costs import check_constraints
+    from ..space.latency import LatencyTable
+    from ..store import fingerprint
 
     progress = progress or Progress()
     callbacks = resolve(callbacks, progress)
@@ -412,7 +160,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
         if saved is not None:  # the config was compared as it was read (check_resumed)
             fingerprint.compare_data(store, cfg, saved, made)
         if init_from is not None:
-            from .network.warmstart import check_source
+            from ..network.warmstart import check_source
 
             check_source(cfg, init_from, store)
         if not resumed:
@@ -439,14 +187,14 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             progress.info(f"run {store.root} | {data.describe()} | device {device} | "
                           f"torch threads {torch.get_num_threads()}")
             if init_from is not None:  # before the block stage: a reused library skips it
-                from .network.warmstart import prepare_library
+                from ..network.warmstart import prepare_library
 
                 prepare_library(cfg, store, init_from, progress)
             estimated = _estimate(cfg, data, store, device, progress)  # its random state is restored after
             data = data.to(device)
             t_stage = time.perf_counter()
             library = BlockStage(cfg, data, store, device, progress).run()
-            from .estimate import pace_of
+            from ..estimate import pace_of
 
             pace = pace_of(estimated, time.perf_counter() - t_stage)
             check_constraints(cfg, data.in_chans, data.num_classes, data.image_size, [e.genotype for e in library])
@@ -467,7 +215,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
                               f"{threads} torch thread(s) each"
                               + (f" ({note})" if note else ""))
             stage = NetworkStage(cfg, points, evaluator, store, progress, callbacks or None)
-            from .network.warmstart import seed
+            from ..network.warmstart import seed
 
             initial = None if cfg.tabular else seed(cfg, store, stage.problem, progress)  # --init-from
             result = stage.run(initial)
@@ -505,7 +253,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             summary.update(params_range=[min(params), max(params)], params_span=max(params) / max(min(params), 1))
         try:
             if plottable:
-                from .analysis.plots import plot_front
+                from ..analysis.plots import plot_front
 
                 summary["plots"] = [str(p.relative_to(store.root)) for p in plot_front(store)]
         except WriteFailed:
