@@ -61,7 +61,10 @@ class _Forest(Predictor):
         return self
 
     def predict(self, X):
-        per_tree = np.stack([t.predict(X) for t in self.model.estimators_])
+        # each tree's own ``tree_.predict`` on the float32 rows the estimators' ``predict`` would
+        # make (the same values): sklearn's per-call input checks took 4/5 of a search's prediction time
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
+        per_tree = np.stack([t.tree_.predict(X32).reshape(len(X32)) for t in self.model.estimators_])
         return per_tree.mean(0), per_tree.std(0)
 
 
