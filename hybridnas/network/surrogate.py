@@ -164,7 +164,10 @@ class Model:
 
     def predict(self, Z: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Mean (the median, for log) and spread in the objective's units (to first order)."""
-        m, s = self.predict_scaled(Z)
+        return self.units(*self.predict_scaled(Z))
+
+    def units(self, m: np.ndarray, s: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """A mean and spread on the fitted scale in the objective's units (to first order)."""
         y = self.inverse(m)
         return y, (y * s if self.log else s)
 
@@ -198,8 +201,8 @@ class Predicted(Problem):
         M, SM = F.copy(), np.zeros_like(F)
         Z = self.encoder(X)
         for j, model in self.models.items():
-            F[:, j], S[:, j] = model.predict(Z)
             M[:, j], SM[:, j] = model.predict_scaled(Z)
+            F[:, j], S[:, j] = model.units(M[:, j], SM[:, j])
         return F, S, np.asarray(G, float).reshape(len(X), self.n_constr), M, SM
 
     def evaluate(self, X, notes=None):
