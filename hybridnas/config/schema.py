@@ -409,7 +409,8 @@ class SurrogateConfig:
     (the acquisition already weighs the predictor's uncertainty)."""
     local: float = 0.3
     """Starting share of a batch spent on unvisited neighbours (one or two gene edits) of the
-    measured front, most accurate members first, in [0, 1]; each iteration it is rescaled by how
+    measured front, most accurate members first, chosen by the hypervolume they are expected to
+    add among the archive's 10 % most accurate networks, in [0, 1]; each iteration it is rescaled by how
     often earlier local picks entered the front against the other picks (kept in [0.1, 0.7]);
     0: no local search."""
     target: str = "log"

@@ -52,13 +52,14 @@ class Samples:
         self.optimistic = scale(O)
 
 
-def greedy_ehvi(samples: Samples, front: np.ndarray, ref: np.ndarray, phases: Sequence[Tuple[Sequence[int], int]],
+def greedy_ehvi(samples: Samples, front: np.ndarray, ref: np.ndarray, phases: Sequence[Tuple],
                 shortlist: int = 64) -> List[Tuple[int, int, float]]:
     """Candidates picked greedily by Monte-Carlo expected hypervolume improvement over ``front``
-    (normalised) and the picks before them, in ``phases``: ``(pool, n)`` - up to ``n`` picks from
-    the candidates ``pool``, then the next phase (its picks count in the worlds). A phase ends
-    early when no candidate left in its pool has a positive expected gain. Returns ``(candidate,
-    phase, expected gain)`` per pick.
+    (normalised) and the picks before them, in ``phases``: ``(pool, n)`` or ``(pool, n, ref)`` -
+    up to ``n`` picks from the candidates ``pool``, their gains measured against the phase's
+    reference point (``ref`` when it has none), then the next phase (its picks count in the
+    worlds). A phase ends early when no candidate left in its pool has a positive expected gain.
+    Returns ``(candidate, phase, expected gain)`` per pick.
 
     Only the ``shortlist`` candidates of a pool with the largest optimistic improvement over the
     front are sampled, and gains are re-evaluated lazily: a world's hypervolume improvement only
@@ -67,47 +68,47 @@ def greedy_ehvi(samples: Samples, front: np.ndarray, ref: np.ndarray, phases: Se
     S = V.shape[1]
     base = np.asarray(front, float).reshape(-1, len(ref))
     worlds = [base.copy() for _ in range(S)]
-    hv_base = hypervolume(base, ref)
-    hv = np.full(S, hv_base)
-    bound = {}  # candidate -> optimistic improvement over the measured front
-    upper = {}  # candidate -> its expected gain when last computed (an upper bound now)
-
-    def expected(k: int) -> float:
-        return float(np.mean([improvement(worlds[s], hv[s], V[k, s], ref) for s in range(S)]))
-
     out: List[int] = []
     picks: List[Tuple[int, int, float]] = []
-    steps = [(p, phase) for phase, (p, n) in enumerate(phases) for _ in range(n)]
-    done = set()  # phases that ran out of positive gains
-    for members, phase in steps:
-        if phase in done:
-            continue
-        pool = [k for k in members if k not in out]
-        for k in pool:
-            if k not in bound:
-                bound[k] = improvement(base, hv_base, samples.optimistic[k], ref)
-        short = sorted((k for k in pool if bound[k] > 0), key=lambda k: (-bound[k], k))[:shortlist]
-        fresh = set()
-        best = None
-        while short:
-            for k in short:
-                if k not in upper:
-                    upper[k] = expected(k)
-                    fresh.add(k)
-            k = max(short, key=lambda c: (upper[c], -c))
-            if k in fresh or upper[k] <= 0:
-                best = k
+    for phase, spec in enumerate(phases):
+        members, n = spec[0], spec[1]
+        r = np.asarray(spec[2] if len(spec) > 2 and spec[2] is not None else ref, float)
+        hv_base = hypervolume(base, r)
+        hv = np.array([hypervolume(w, r) for w in worlds]) if out else np.full(S, hv_base)
+        bound = {}  # candidate -> optimistic improvement over the measured front
+        upper = {}  # candidate -> its expected gain when last computed (an upper bound now)
+
+        def expected(k: int) -> float:
+            return float(np.mean([improvement(worlds[s], hv[s], V[k, s], r) for s in range(S)]))
+
+        for _ in range(n):
+            pool = [k for k in members if k not in out]
+            for k in pool:
+                if k not in bound:
+                    bound[k] = improvement(base, hv_base, samples.optimistic[k], r)
+            short = sorted((k for k in pool if bound[k] > 0), key=lambda k: (-bound[k], k))[:shortlist]
+            fresh = set()
+            best = None
+            while short:
+                for k in short:
+                    if k not in upper:
+                        upper[k] = expected(k)
+                        fresh.add(k)
+                k = max(short, key=lambda c: (upper[c], -c))
+                if k in fresh or upper[k] <= 0:
+                    best = k
+                    break
+                upper[k] = expected(k)
+                fresh.add(k)
+            if best is None or upper[best] <= 1e-15:
                 break
-            upper[k] = expected(k)
-            fresh.add(k)
-        if best is None or upper[best] <= 1e-15:
-            done.add(phase)
-            continue
-        out.append(best)
-        picks.append((best, phase, upper[best]))
-        for s in range(S):
-            g = improvement(worlds[s], hv[s], V[best, s], ref)
-            if g > 0:
+            out.append(best)
+            picks.append((best, phase, upper[best]))
+            for s in range(S):
+                g = improvement(worlds[s], hv[s], V[best, s], r)
+                if g > 0:
+                    hv[s] += g
+                # every pick joins its worlds, whether or not it adds at this phase's reference:
+                # a later phase measures against its own
                 worlds[s] = np.vstack([worlds[s], V[best, s][None]])
-                hv[s] += g
     return picks

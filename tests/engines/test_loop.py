@@ -108,6 +108,20 @@ def test_the_acquisition_prefers_equal_mean_and_larger_spread_near_the_accurate_
     assert [k for k, _, _ in greedy_ehvi(s, front, np.array([1.1, 1.1]), [([0, 1], 1)])] == [0]
 
 
+def test_a_phase_measured_at_the_accurate_end_picks_accuracy_over_a_cheaper_network():
+    front = np.array([[0.2, 0.8], [0.5, 0.5], [0.8, 0.2]])  # error, cost (normalised)
+    cand = np.array([[0.85, 0.05],  # far cheaper than the cheapest member: the larger gain at ref 1.1
+                     [0.18, 0.85]])  # a little more accurate than the most accurate member
+    s = Samples(cand, np.zeros_like(cand), [ident, ident], ident, np.random.default_rng(0), 8)
+    full = np.array([1.1, 1.1])
+    assert [k for k, _, _ in greedy_ehvi(s, front, full, [([0, 1], 1)])] == [0]
+    accurate = np.array([0.3, 1.1])  # error reference near the accurate end: the cheap one adds nothing there
+    assert [k for k, _, _ in greedy_ehvi(s, front, full, [([0, 1], 1, accurate)])] == [1]
+    # a later phase at the full reference counts the first phase's pick in its worlds
+    got = greedy_ehvi(s, front, full, [([0, 1], 1, accurate), ([0, 1], 2)])
+    assert [(k, phase) for k, phase, _ in got] == [(1, 0), (0, 1)]
+
+
 def test_a_cheap_network_predicted_worse_than_the_front_earns_nothing():
     engine = build_engine(loop_cfg(generations=2))
     engine.expensive = [0]
