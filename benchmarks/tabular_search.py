@@ -283,16 +283,51 @@ def compact(name: str, res: dict, methods: List[str]) -> None:
 
 
 def report(files: List[Path], ap, compact_form: bool = False) -> None:
-    results, methods = {}, None
+    """Report runs written by ``--json``: files that split one run by table, by method or by seed
+    (``--first-seed``) are merged - per table and method, the seeds' scores are put together; a
+    seed twice for the same table and method, or a table both tuning and held out, is an error."""
+    results: Dict[str, dict] = {}
+    taken: Dict[tuple, Path] = {}  # (table, method, seed) -> the file it came from
     for f in files:
         try:
             data = json.loads(f.read_text())
         except (OSError, ValueError) as exc:
             ap.error(f"cannot read {f} ({exc}); give files written by --json")
-        if methods is not None and data["methods"] != methods:
-            ap.error(f"{f} compares other methods ({', '.join(data['methods'])}); report runs of the same methods")
-        methods = data["methods"]
-        results.update(data["tables"])
+        for name, res in data["tables"].items():
+            into = results.setdefault(name, {"role": res["role"], "networks": res["networks"], "scores": {},
+                                              "short": {}, "seconds": {}, "runs": {}})
+            if into["role"] != res["role"]:
+                ap.error(f"{f} has {name} as a {res['role']} table, an earlier file as {into['role']}; "
+                         "report runs made with the same TUNING list")
+            for m in res["scores"]:
+                seeds = data["seeds"][: res["seeds"]]
+                for seed in seeds:
+                    if (name, m, seed) in taken:
+                        ap.error(f"{f} and {taken[name, m, seed]} both have seed {seed} of {m} on {name}; "
+                                 "give each seed once")
+                    taken[name, m, seed] = f
+                scores = into["scores"].setdefault(m, {})
+                for n, by in res["scores"][m].items():
+                    for k, v in by.items():
+                        scores.setdefault(n, {}).setdefault(k, []).extend(v)
+                short = into["short"].setdefault(m, {})
+                for n, v in res["short"][m].items():
+                    short[n] = short.get(n, 0) + v
+                runs = into["runs"].get(m, 0)
+                into["seconds"][m] = (into["seconds"].get(m, 0.0) * runs + res["seconds"][m] * len(seeds)) / (
+                    runs + len(seeds))
+                into["runs"][m] = runs + len(seeds)
+    present = {m for res in results.values() for m in res["scores"]}
+    methods = [m for m in METHODS if m in present]
+    for name, res in results.items():
+        missing = [m for m in methods if m not in res["scores"]]
+        if missing:
+            ap.error(f"{name} has no run of {', '.join(missing)}; give every table's runs of every method")
+        seeds = {res["runs"][m] for m in methods}
+        res["seeds"] = min(seeds)
+        if len(seeds) > 1:
+            print(f"note: on {name} the methods ran different numbers of seeds: "
+                  + ", ".join(f"{m} {res['runs'][m]}" for m in methods), file=sys.stderr)
     for name, res in results.items():
         if compact_form:
             compact(name, res, methods)

@@ -148,3 +148,33 @@ def test_bad_arguments_say_what_to_fix_in_one_line(args, problem):
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "tabular_search.py"), *args],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2 and problem in done.stderr and "Traceback" not in done.stderr
+
+
+def _run_file(path, seeds, method, values, role="tuning"):
+    import json
+
+    scores = {"100": {"hv_gap": list(values), "regret": [0.0] * len(values), "acc_gap": [1.0] * len(values)}}
+    path.write_text(json.dumps({"seeds": list(seeds), "budgets": [100], "methods": [method], "pop": 10, "tables": {
+        "t": {"role": role, "networks": 9, "seeds": len(seeds), "scores": {method: scores},
+              "short": {method: {"100": 0}}, "seconds": {method: 1.0}}}}))
+    return str(path)
+
+
+def test_the_report_merges_runs_split_by_method_and_seed_and_refuses_a_seed_twice(tmp_path):
+    files = [_run_file(tmp_path / "a.json", [0, 1], "surrogate", [1.0, 2.0]),
+             _run_file(tmp_path / "b.json", [2], "surrogate", [3.0]),
+             _run_file(tmp_path / "c.json", [0, 1, 2], "random", [7.0, 8.0, 9.0])]
+    script = [sys.executable, str(ROOT / "benchmarks" / "tabular_search.py"), "--report"]
+    done = subprocess.run([*script, *files, "--compact"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "t (tuning, 9 networks, 3 seeds)" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| surrogate |"))
+    assert "2.00 ± 0.82 (3.00)" in row  # the three seeds of two files
+    assert "| random |" in done.stdout
+    again = _run_file(tmp_path / "d.json", [1], "surrogate", [5.0])
+    done = subprocess.run([*script, *files, again], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2 and "both have seed 1 of surrogate on t" in done.stderr
+    assert "Traceback" not in done.stderr
+    other = _run_file(tmp_path / "e.json", [5], "surrogate", [5.0], role="held-out")
+    done = subprocess.run([*script, *files, other], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2 and "as a held-out table" in done.stderr
