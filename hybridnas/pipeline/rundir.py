@@ -21,6 +21,7 @@ from ..config import (
     plain_name,
     resolve_space_path,
 )
+from ..core.version import __version__
 from ..errors import UserError
 from ..store import FORMAT_VERSION, RunStore
 from ..store.layout import (
@@ -46,8 +47,6 @@ def _git_commit() -> Optional[str]:
 
 def manifest(cfg: RunConfig, device) -> Dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
-
-    from ..core.version import __version__
 
     versions = {}
     for pkg in ("torch", "pymoo", "deap", "numpy", "scikit-learn", "matplotlib", "PyYAML"):
@@ -201,7 +200,7 @@ def extend(cfg: RunConfig, data: Dict[str, Any], overrides: Sequence[str], store
     return new
 
 
-def _extension(cfg: RunConfig, store: RunStore) -> Dict[str, Any]:
+def save_extension(cfg: RunConfig, store: RunStore) -> Dict[str, Any]:
     """Write the config of a run resumed with a longer search (see :func:`extend`) and say what
     changed: ``{key: [old, new]}``; nothing when the config is the one saved."""
     import yaml

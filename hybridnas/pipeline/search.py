@@ -42,7 +42,7 @@ from ..store.layout import (
     TABLE,
     export_dir,
 )
-from .rundir import _extension, manifest
+from .rundir import manifest, save_extension
 from .validate import validate
 
 
@@ -173,7 +173,7 @@ def run_search(cfg: RunConfig, store: RunStore, progress: Optional[Progress] = N
             store.write_json(MANIFEST, manifest(cfg, device))
         elif saved is None:  # a run made before fingerprints
             store.write_json(FINGERPRINT, made)
-        extended = _extension(cfg, store) if continued else {}
+        extended = save_extension(cfg, store) if continued else {}
         callbacks.start(store)
         threads_before = configure(device, cfg.deterministic, cfg.threads)
         estimated = None

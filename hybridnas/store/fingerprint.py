@@ -23,6 +23,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
+from ..core.version import __version__
 from ..errors import UserError
 from .layout import CONFIG, FINGERPRINT
 
@@ -94,8 +95,6 @@ def data_part(cfg: RunConfig, data) -> Optional[Dict[str, Any]]:
 
 def versions() -> Dict[str, Optional[str]]:
     from importlib.metadata import PackageNotFoundError, version
-
-    from ..core.version import __version__
 
     out: Dict[str, Optional[str]] = {"hybridnas": __version__}
     for pkg in VERSIONED[1:]:

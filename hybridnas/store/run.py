@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional
 
+from ..core.version import __version__
 from ..errors import UserError
 from .layout import LOCK, MANIFEST
 
@@ -444,6 +445,4 @@ class RunStore:
 
 
 def _version() -> str:
-    from ..core.version import __version__
-
     return __version__
