@@ -299,8 +299,8 @@ def report(files: List[Path], ap, compact_form: bool = False) -> None:
             if into["role"] != res["role"]:
                 ap.error(f"{f} has {name} as a {res['role']} table, an earlier file as {into['role']}; "
                          "report runs made with the same TUNING list")
+            seeds = data["seeds"][: res["seeds"]]
             for m in res["scores"]:
-                seeds = data["seeds"][: res["seeds"]]
                 for seed in seeds:
                     if (name, m, seed) in taken:
                         ap.error(f"{f} and {taken[name, m, seed]} both have seed {seed} of {m} on {name}; "

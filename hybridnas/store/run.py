@@ -248,7 +248,7 @@ class RunStore:
         if fmt not in COMPATIBLE_FORMATS:
             raise UserError(
                 f"run '{self.root}' was written by hybridnas {manifest.get('hybridnas', '?')} "
-                f"(run format {fmt}); this hybridnas {_version()} reads formats "
+                f"(run format {fmt}); this hybridnas {__version__} reads formats "
                 f"{', '.join(map(str, COMPATIBLE_FORMATS))}; use a matching version or start a new run"
             )
 
@@ -443,6 +443,3 @@ class RunStore:
         for r in records:
             self.append(rel, r)
 
-
-def _version() -> str:
-    return __version__

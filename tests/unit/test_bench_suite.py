@@ -1,5 +1,6 @@
 """The tabular benchmark suite (benchmarks/tabular_search.py, benchmarks/suite/): scores, budgets, baselines."""
 
+import json
 import subprocess
 import sys
 
@@ -151,8 +152,6 @@ def test_bad_arguments_say_what_to_fix_in_one_line(args, problem):
 
 
 def _run_file(path, seeds, method, values, role="tuning"):
-    import json
-
     scores = {"100": {"hv_gap": list(values), "regret": [0.0] * len(values), "acc_gap": [1.0] * len(values)}}
     path.write_text(json.dumps({"seeds": list(seeds), "budgets": [100], "methods": [method], "pop": 10, "tables": {
         "t": {"role": role, "networks": 9, "seeds": len(seeds), "scores": {method: scores},
