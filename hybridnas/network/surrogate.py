@@ -33,7 +33,9 @@ with the fit, the acquisition and the local search our own:
       in the archive's own range, with the error's reference point just past the worst error on
       the archive's front (``error_margin``): a cheap network predicted worse earns nothing.
       The local share adapts: it follows how often local picks entered the front, against the
-      other picks;
+      other picks. Candidates presumed *twins* of evaluated networks - other encodings of one
+      network, recognised by their exact costs once the run's evaluations show that equal costs
+      mean equal measurements (:mod:`.twins`) - are never chosen, nor two of one cost in a batch;
    e. evaluate the batch; every record carries its prediction (``predicted``,
       ``predicted_std``, ``predictor``, ``selected_by``), and the stage writes
       ``surrogate/iter_NNN.json`` with the predictor's Kendall tau, Spearman rho, RMSE and
@@ -62,6 +64,7 @@ from .engines.base import WRAPPERS, Engine, Problem, variable_types
 from .engines.variation import History, is_typed, neighbours
 from .predictors import AUTO, kendall_tau, select
 from .predictors import build as build_predictor
+from .twins import Twins
 
 LOCAL_BOUNDS = (0.1, 0.7)  # the adapted local share stays within these
 NEIGHBOURS = 256  # most front neighbours considered per iteration (the accurate end first)
@@ -177,11 +180,13 @@ class Model:
 
 class Predicted(Problem):
     """The inner search's problem: predicted expensive objectives, exact cheap ones and constraints;
-    networks already evaluated show what they measured. Keeps every point it was asked about."""
+    networks already evaluated show what they measured, and so do their presumed ``twins``
+    (:mod:`.twins`), which join ``known``. Keeps every point it was asked about."""
 
     def __init__(self, outer: Problem, models: Dict[int, Model], encoder: Encoder, known: Dict[tuple, np.ndarray],
-                 has_cheap: bool):
+                 has_cheap: bool, twins: Optional[Twins] = None):
         self.outer = outer
+        self.twins = twins
         self.models = models
         self.encoder = encoder
         self.known = known
@@ -213,6 +218,9 @@ class Predicted(Problem):
         F, S, G, M, SM = self.predict(X)
         for n, x in enumerate(X):
             k = History.key(x)
+            twin = self.twins.of(F[n]) if self.twins is not None and k not in self.known else None
+            if twin is not None:
+                self.known[k] = twin  # never sent: the loop already knows what it would measure
             if k in self.known:
                 F[n], S[n], SM[n] = self.known[k], 0.0, 0.0
                 M[n] = [self.models[j].forward(F[n, j]) if j in self.models else F[n, j] for j in range(self.n_obj)]
@@ -252,6 +260,7 @@ class SurrogateSearch(Engine):
         self.memory: List[Tuple[int, np.ndarray, np.ndarray]] = []  # (generation, x, f) for problems without records
         self.picks: Dict[tuple, str] = {}  # the last batch: key -> how it was chosen
         self.paid = {"local": [0, 0], "other": [0, 0]}  # picks that entered the front, picks made
+        self.twins: Optional[Twins] = None
 
         if not self.running(0, problem):
             return
@@ -298,7 +307,9 @@ class SurrogateSearch(Engine):
             o = self.names[j]
             chosen[o], taus[o], calib[o] = name, {k: _num(v) for k, v in tau.items()}, scale
         known = {History.key(x): f for x, f in zip(Xa, Fa)}
-        inner = Predicted(problem, models, self.encoder, known, self.has_cheap)
+        cheap = [j for j in range(problem.n_obj) if j not in self.expensive]
+        self.twins = Twins(Fa, cheap if self.has_cheap else [], self.expensive)
+        inner = Predicted(problem, models, self.encoder, known, self.has_cheap, self.twins)
         cfg = dataclasses.replace(self.cfg, pop_size=sg.inner_pop, generations=sg.inner_generations, evaluations=None,
                                   surrogate=dataclasses.replace(sg, enabled=False))
         nd = _front_mask(Fa)
@@ -312,9 +323,11 @@ class SurrogateSearch(Engine):
         if len(X) < batch:  # nothing else is worth a sample: fill up at random
             taken = {History.key(x) for x in X}
             extra = [x for x in self._design(problem, np.random.default_rng(seed), batch, None)
-                     if History.key(x) not in taken and unseen(History.key(x))][: batch - len(X)]
+                     if History.key(x) not in taken and unseen(History.key(x))]
             if extra:
-                inner.evaluate(np.array(extra))  # their predictions, for the records
+                inner.evaluate(np.array(extra))  # their predictions, for the records; presumed twins join known
+                extra = [x for x in extra if unseen(History.key(x))][: batch - len(X)]
+            if extra:
                 X = np.vstack([X, np.array(extra)]).astype(int)
                 picked_by = picked_by + ["random"] * len(extra)
         self.picks = {History.key(x): how for x, how in zip(X, picked_by)}
@@ -330,7 +343,7 @@ class SurrogateSearch(Engine):
         info = {"phase": "surrogate", "predictor": chosen, "cv_kendall_tau": taus, "spread_calibration": calib,
                 "target": {self.names[j]: "log" if m.log else "raw" for j, m in models.items()},
                 "train_size": int(len(Xa)), "candidates": len(pool), "neighbours": len(near),
-                "local_share": round(share, 4), "size": int(len(X)),
+                "local_share": round(share, 4), "twins": self.twins.info(), "size": int(len(X)),
                 "selected_by": {h: picked_by.count(h) for h in sorted(set(picked_by))}}
         return X, notes, info
 
@@ -347,6 +360,7 @@ class SurrogateSearch(Engine):
         visited)."""
         err = self.expensive[0] if self.expensive else 0
         members = Xa[nd][np.argsort(Fa[nd][:, err], kind="stable")]
+        twins = self.twins if self.twins is not None and self.twins.presumed else None
         out: List[tuple] = []
         seen = set()
         top = 0
@@ -356,9 +370,12 @@ class SurrogateSearch(Engine):
                 keys = [History.key(y) for y in Y]
                 keep = [i for i, k in enumerate(keys) if unseen(k) and k not in seen]
                 Y = Y[keep]
-                if self.has_cheap and problem.n_constr and len(Y):
-                    _, G = problem.cheap(Y)
-                    Y = Y[np.all(np.asarray(G) <= 0, axis=1)]
+                if self.has_cheap and (problem.n_constr or twins) and len(Y):
+                    C, G = problem.cheap(Y)
+                    ok = np.all(np.asarray(G).reshape(len(Y), -1) <= 0, axis=1)
+                    if twins:  # another encoding of an evaluated network
+                        ok &= np.array([twins.of(c) is None for c in np.asarray(C, float)], dtype=bool)
+                    Y = Y[ok]
                 for y in Y[: NEIGHBOURS - len(out)]:
                     seen.add(History.key(y))
                     out.append(History.key(y))
@@ -404,6 +421,15 @@ class SurrogateSearch(Engine):
         ``explore`` of it at random from the pool (``selected_by``: local, ehvi, explore)."""
         sg = self.cfg.surrogate
         keys = list(dict.fromkeys(list(near) + list(pool)))
+        if self.twins is not None and self.twins.presumed:
+            # candidates of one cost are presumed one network: keep the first (neighbours of the
+            # most accurate members come first, so the local pool keeps its order)
+            firsts: Dict[tuple, tuple] = {}
+            for k in keys:
+                firsts.setdefault(self.twins.signature(inner.visited[k][1]), k)
+            kept = set(firsts.values())
+            n_top = sum(k in kept for k in keys[:n_top])
+            keys = [k for k in keys if k in kept]
         if not keys:
             return np.zeros((0, problem.n_var), dtype=int), []
         rng = np.random.default_rng(seed)
