@@ -407,7 +407,7 @@ class SurrogateConfig:
     explore: float = 0.0
     """Share of a batch drawn at random from the inner search's unseen candidates, in [0, 1]
     (the acquisition already weighs the predictor's uncertainty)."""
-    local: float = 0.3
+    local: float = 0.5
     """Starting share of a batch spent on unvisited neighbours (one or two gene edits) of the
     measured front, most accurate members first, chosen by the hypervolume they are expected to
     add among the archive's 10 % most accurate networks, in [0, 1]; each iteration it is rescaled by how
