@@ -3,10 +3,10 @@
 Many spaces encode one network several ways: NAS-Bench-Graph's operations on symmetric nodes,
 NAS-Bench-Macro's identity layers. Every encoding of a network has the same exact cost
 (parameters, FLOPs, a table's cost columns), and a table gives it the same measured objectives
-too. Without this
-module the surrogate loop's local search spends its budget on them: the unvisited neighbours of
-the most accurate network are mostly its own other encodings, each predicted as good as it, each
-evaluated to learn nothing (191 of 300 evaluations on NAS-Bench-Graph Cora, seed 0).
+too. Without this module the surrogate loop's local search spends its budget on them: the
+unvisited neighbours of the most accurate network are mostly its own other encodings, each
+predicted as good as it, each evaluated to learn nothing (191 of 300 evaluations on
+NAS-Bench-Graph Cora, seed 0).
 
 The evidence comes from the run alone - no unevaluated row is read: among the evaluated
 networks, every one whose exact cheap objectives match an earlier one's is a *cost match*; a
