@@ -55,7 +55,7 @@ from hybridnas.space.table import load_table
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from suite import baselines, optuna_methods  # noqa: E402
 from suite.hybridnas_methods import search_order  # noqa: E402
-from suite.metrics import METRICS, Scorer, cell  # noqa: E402
+from suite.metrics import ALPHA, METRICS, Scorer, cell, significantly_better  # noqa: E402
 from suite.oracle import Oracle  # noqa: E402
 
 # hybridnas' searches: name -> (engine, surrogate on)
@@ -235,28 +235,46 @@ def print_scores(scores: dict, short: dict, methods: List[str], n_seeds: int) ->
 
 
 def summary(results: dict, methods: List[str]) -> None:
-    """Each table's mean scores at its two largest budgets, one line per table and budget, per score."""
+    """Each table's mean scores at its two largest budgets, one line per table and budget, per score;
+    then how many rows each method has the lowest mean of, and - for the first method (the default
+    search) - the rows where another method is better than it by what the seeds can tell
+    (:func:`suite.metrics.significantly_better`)."""
+    first = methods[0]
     for k, title in METRICS.items():
         print()
-        print(f"summary - {title}: mean over seeds; * marks the lowest of the row")
+        print(f"summary - {title}: mean over seeds; * marks the lowest of the row, "
+              f"+ a method better than {first} (one-sided Mann-Whitney U, p < {ALPHA}, uncorrected)")
         print()
         print("| table | N | " + " | ".join(methods) + " |")
         print("|---|---:|" + "---:|" * len(methods))
         wins = {m: 0 for m in methods}
+        beaten = []  # (row, {method: p}) where a method is significantly better than the first
+        rows = 0
         for name, res in results.items():
             if not res:
                 continue
-            budgets = sorted(res["scores"][methods[0]], key=int)[-2:]
+            budgets = sorted(res["scores"][first], key=int)[-2:]
             for n in budgets:
+                rows += 1
                 means = [float(np.mean(res["scores"][m][n][k])) for m in methods]
+                better = significantly_better(res["scores"][first][n][k],
+                                              {m: res["scores"][m][n][k] for m in methods[1:]})
                 best = min(means)
-                cells = [f"{v:.2f}" + ("*" if v == best else "") for v in means]
+                cells = [f"{v:.2f}" + ("*" if v == best else "") + ("+" if m in better else "")
+                         for m, v in zip(methods, means)]
                 print(f"| {name} ({res['role']}) | {n} | " + " | ".join(cells) + " |")
                 for m, v in zip(methods, means):
                     wins[m] += v == best
+                if better:
+                    beaten.append((f"{name} at {n}", better))
         print()
         print("rows where each method has the lowest mean (ties count for each): "
               + ", ".join(f"{m} {w}" for m, w in wins.items()))
+        if len(methods) > 1:
+            print(f"rows where no method is significantly better than {first}: {rows - len(beaten)} of {rows}"
+                  + ("; the others: " if beaten else "")
+                  + "; ".join(f"{row} ({', '.join(f'{m} p={p:.3f}' for m, p in better.items())})"
+                              for row, better in beaten))
 
 
 def compact(name: str, res: dict, methods: List[str]) -> None:

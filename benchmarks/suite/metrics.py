@@ -72,3 +72,27 @@ def cell(values: Sequence[float]) -> str:
     """``mean +- std (worst W)`` of one method's seeds (worst: the largest, every metric is a loss)."""
     v = np.asarray(values, dtype=float)
     return f"{v.mean():.2f} +- {v.std():.2f} ({v.max():.2f})"
+
+
+ALPHA = 0.05  # a method is "significantly better" than another below this p-value
+
+
+def significantly_better(reference: Sequence[float], others: Dict[str, Sequence[float]],
+                         alpha: float = ALPHA) -> Dict[str, float]:
+    """The methods in ``others`` whose seeds score lower than ``reference``'s (every score is a
+    loss), by a one-sided Mann-Whitney U test at ``alpha``, with their p-values. The seeds of two
+    methods are independent runs, so the test is unpaired; it is not corrected for the number of
+    methods compared, which errs against ``reference``: a row it passes has no method that is
+    better than it by what the seeds can tell."""
+    from scipy.stats import mannwhitneyu
+
+    ref = np.asarray(reference, dtype=float)
+    out = {}
+    for m, v in others.items():
+        v = np.asarray(v, dtype=float)
+        if len(v) < 2 or len(ref) < 2 or v.mean() >= ref.mean():
+            continue
+        p = float(mannwhitneyu(v, ref, alternative="less").pvalue)
+        if p < alpha:
+            out[m] = p
+    return out

@@ -177,3 +177,22 @@ def test_the_report_merges_runs_split_by_method_and_seed_and_refuses_a_seed_twic
     other = _run_file(tmp_path / "e.json", [5], "surrogate", [5.0], role="held-out")
     done = subprocess.run([*script, *files, other], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2 and "as a held-out table" in done.stderr
+
+
+def test_the_summary_marks_only_a_method_better_by_what_the_seeds_can_tell(tmp_path):
+    seeds = list(range(8))
+    files = [_run_file(tmp_path / "s.json", seeds, "surrogate", [5.0, 6.0, 5.5, 6.5, 5.2, 6.1, 5.8, 6.3]),
+             # lower in every seed: significantly better
+             _run_file(tmp_path / "r.json", seeds, "random", [1.0, 1.5, 1.2, 0.8, 1.1, 1.4, 0.9, 1.3]),
+             # a lower mean, but the seeds overlap: not
+             _run_file(tmp_path / "l.json", seeds, "local", [5.1, 6.2, 5.0, 6.4, 5.3, 6.0, 5.9, 5.4])]
+    script = [sys.executable, str(ROOT / "benchmarks" / "tabular_search.py"), "--report", *files]
+    done = subprocess.run(script, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    row = next(line for line in lines if line.startswith("| t (tuning) | 100 |"))  # the HV-gap summary
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2:] == ["5.80", "1.15*+", "5.66"]  # surrogate, random, local: only random is marked
+    said = next(line for line in lines if line.startswith("rows where no method is significantly better"))
+    assert said.startswith("rows where no method is significantly better than surrogate: 0 of 1")
+    assert "t at 100 (random p=" in said and "local" not in said
