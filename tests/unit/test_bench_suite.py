@@ -196,3 +196,18 @@ def test_the_summary_marks_only_a_method_better_by_what_the_seeds_can_tell(tmp_p
     said = next(line for line in lines if line.startswith("rows where no method is significantly better"))
     assert said.startswith("rows where no method is significantly better than surrogate: 0 of 1")
     assert "t at 100 (random p=" in said and "local" not in said
+
+
+def test_search_picks_accounts_for_every_network_the_search_chose():
+    script = [sys.executable, str(ROOT / "benchmarks" / "search_picks.py")]
+    done = subprocess.run([*script, "--space", "digits_table", "--seeds", "1", "--evaluations", "24"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    rows = [line.strip("|").split("|") for line in done.stdout.splitlines() if line.startswith("| ")][1:]
+    by = {r[0].strip(): int(r[1]) for r in rows}
+    assert by.pop("(the whole table)") == 288
+    assert by["design"] == 12 and sum(by.values()) == 24  # the initial design, then the model's picks
+    assert set(by) <= {"design", "local", "ehvi", "random", "explore"}
+    done = subprocess.run([*script, "--space", "digits"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2 and "digits is not a tabular space" in done.stderr
+    assert "Traceback" not in done.stderr
