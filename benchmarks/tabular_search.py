@@ -69,8 +69,12 @@ OTHERS = {
     "optuna-nsga2": optuna_methods.nsga2,
 }
 METHODS = ("surrogate", "pymoo", "deap", "random", "local", "pymoo-mixed", "optuna-tpe", "optuna-nsga2")
-# the tables the defaults were chosen on (by the space's name); every other table is held out
-TUNING = ("digits-table", "nas-bench-macro", "transnas-macro-class-scene", "transnas-macro-jigsaw")
+# the tables the defaults are chosen on (by the space's name); every other table is held out.
+# nas-bench-graph-citeseer joined at 6c58e3d, after the defaults of that commit were set: a graph
+# space whose accurate end the predictor ranks poorly (benchmarks/search_picks.py), to tune on
+# instead of the held-out Cora and ogbn-arxiv, which share that trouble
+TUNING = ("digits-table", "nas-bench-macro", "transnas-macro-class-scene", "transnas-macro-jigsaw",
+          "nas-bench-graph-citeseer")
 
 
 def find_tables(folder: Path) -> List[str]:
