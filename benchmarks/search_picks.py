@@ -2,7 +2,7 @@
 
 Runs the default search (the surrogate loop, as ``tabular_search.py``'s ``surrogate`` method) on a
 tabular space for each seed and reads its run folder. For each way a network was chosen
-(``selected_by`` in ``evaluations.jsonl``: design, local, ehvi, random, explore) it prints how many
+(``selected_by`` in ``evaluations.jsonl``: design, local, best, ehvi, random, explore) it prints how many
 distinct networks it chose and the share within 0.5, 1 and 2 points of the table's best error (in
 the objective's own units for a table whose accuracy objective is not ``error``), beside the share
 of the whole table - so a share no higher than the table's says those picks did no better than

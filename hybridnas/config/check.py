@@ -300,7 +300,8 @@ def _check_engine(g: EngineConfig, ck: Checks, size: int) -> None:
         ck.positive(f"engine.surrogate.{k}", getattr(sg, k))
     if sg.folds < 2:
         ck.bad("engine.surrogate.folds", f"must be >= 2, got {sg.folds}")
-    ck.within("engine.surrogate.explore", sg.explore, 0, 1)
+    for k in ("explore", "local", "best"):
+        ck.within(f"engine.surrogate.{k}", getattr(sg, k), 0, 1)
     if sg.inner_pop is not None and sg.inner_pop < 4:
         ck.bad("engine.surrogate.inner_pop", f"must be >= 4, got {sg.inner_pop}")
     if sg.predictor != "auto":

@@ -387,7 +387,8 @@ class SurrogateConfig:
     ``inner_generations`` on predicted + exact cheap objectives, and evaluates ``batch`` networks
     chosen by greedy Monte-Carlo expected hypervolume improvement over the measured front: a share
     (``local``, adapted to how often it pays) from the unvisited one- and two-gene neighbours of
-    the front, the rest from what the inner search visited. One iteration is one generation of the
+    the front, part of it (``best``) instead by the expected improvement of the best error, the
+    rest from what the inner search visited. One iteration is one generation of the
     run (``generations`` counts them).
     """
 
@@ -413,6 +414,11 @@ class SurrogateConfig:
     add among the archive's 10 % most accurate networks, in [0, 1]; each iteration it is rescaled by how
     often earlier local picks entered the front against the other picks (kept in [0.1, 0.7]);
     0: no local search."""
+    best: float = 0.2
+    """Share of a batch, taken out of the local share (never more than it), spent on the
+    candidates most likely to beat the best error evaluated so far - from everything the inner
+    search visited and the front's neighbours, by their expected improvement of the best error
+    (greedy over Monte-Carlo draws; costs only break ties), in [0, 1]; 0: none."""
     target: str = "log"
     """Scale the predictors fit: ``log`` (log of the objective, when every value is positive:
     broken networks near error 1 then do not dominate the fit) or ``raw``."""

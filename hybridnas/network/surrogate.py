@@ -28,8 +28,9 @@ with the fit, the acquisition and the local search our own:
       hypervolume improvement over the archive's front (:mod:`.acquisition`) - local picks'
       hypervolume at the accurate end only (:meth:`SurrogateSearch.accurate_reference`: the
       error's reference at the archive's 10th-percentile error), and by the lowest optimistic
-      error when none is expected to add any there - and a share ``explore`` at
-      random. The hypervolume is measured
+      error when none is expected to add any there - part of the local share (``best``) instead
+      from every candidate by the expected improvement of the archive's best error
+      (:meth:`SurrogateSearch.best_reference`), and a share ``explore`` at random. The hypervolume is measured
       in the archive's own range, with the error's reference point just past the worst error on
       the archive's front (``error_margin``): a cheap network predicted worse earns nothing.
       The local share adapts: it follows how often local picks entered the front, against the
@@ -70,6 +71,7 @@ LOCAL_BOUNDS = (0.1, 0.7)  # the adapted local share stays within these
 NEIGHBOURS = 256  # most front neighbours considered per iteration (the accurate end first)
 LOCAL_MEMBERS = 3  # local picks come from the neighbours of this many most accurate front members
 LOCAL_QUANTILE = 0.1  # local picks' gains count below this quantile of the archive's errors
+BEST_COST_REFERENCE = 1e3  # the best picks' reference for the costs (normalised: their range is about 1)
 
 
 INITIAL = 12  # random networks first, when the search has a budget and engine.surrogate.initial is null
@@ -418,7 +420,9 @@ class SurrogateSearch(Engine):
         """The batch: ``share`` of it from the first ``n_top`` of the front's neighbours ``near``
         (those of its most accurate members), the rest from ``pool``
         and the neighbours left, both by greedy expected hypervolume improvement (:mod:`.acquisition`);
-        ``explore`` of it at random from the pool (``selected_by``: local, ehvi, explore)."""
+        ``explore`` of it at random from the pool; ``best`` of it, out of the local share, from
+        every candidate by the expected improvement of the best error (``selected_by``: local,
+        best, ehvi, explore)."""
         sg = self.cfg.surrogate
         keys = list(dict.fromkeys(list(near) + list(pool)))
         if self.twins is not None and self.twins.presumed:
@@ -435,13 +439,18 @@ class SurrogateSearch(Engine):
         rng = np.random.default_rng(seed)
         n_explore = int(round(sg.explore * batch))
         n_local = min(int(round(share * (batch - n_explore))), n_top)
+        # the best picks are taken out of the local share
+        n_best = min(int(round(sg.best * (batch - n_explore))), n_local) if self.expensive else 0
+        n_local -= n_best
         V = [inner.visited[k] for k in keys]
         M, SM = np.array([v[4] for v in V]), np.array([v[5] for v in V])
         scale, ref = self.scaling(problem, Fa, sg.error_margin)
         inverse = [(inner.models[j].inverse if j in inner.models else (lambda z: z)) for j in range(problem.n_obj)]
         samples = Samples(M, SM, inverse, scale, rng, sg.samples)
-        phases = [(range(n_top), n_local, self.accurate_reference(scale(Fa), ref)),
-                  (range(len(keys)), batch - n_explore)]
+        phases = [(range(n_top), n_local, self.accurate_reference(scale(Fa), ref))]
+        if n_best:
+            phases.append((range(len(keys)), n_best, self.best_reference(scale(Fa))))
+        phases.append((range(len(keys)), batch - n_explore))
         got = greedy_ehvi(samples, scale(Fa[nd]), ref, phases)[: batch - n_explore]
         picked = [k for k, phase, _ in got if phase == 0]
         if len(picked) < n_local:
@@ -452,10 +461,12 @@ class SurrogateSearch(Engine):
             order = sorted((k for k in range(n_top) if k not in taken), key=lambda k: (M[k, err] - SM[k, err], k))
             picked += order[: n_local - len(picked)]
         how = ["local"] * len(picked)
-        for k, phase, _ in got:
-            if phase == 1 and k not in picked and len(picked) < batch - n_explore:
-                picked.append(k)
-                how.append("ehvi")
+        last = len(phases) - 1
+        for label, wanted in (("best", lambda p: 0 < p < last), ("ehvi", lambda p: p == last)):
+            for k, phase, _ in got:
+                if wanted(phase) and k not in picked and len(picked) < batch - n_explore:
+                    picked.append(k)
+                    how.append(label)
         rest = [i for i in range(len(keys)) if i not in picked]
         if n_explore and rest:
             extra = [int(i) for i in rng.choice(rest, size=min(n_explore, len(rest)), replace=False)]
@@ -475,6 +486,16 @@ class SurrogateSearch(Engine):
         if self.expensive and len(N):
             err = self.expensive[0]
             out[err] = min(float(np.quantile(N[:, err], LOCAL_QUANTILE)), out[err])
+        return out
+
+    def best_reference(self, N: np.ndarray) -> np.ndarray:
+        """The best picks' reference point: the error's at the archive's best error (``N``: the
+        archive, normalised), the others' far out (:data:`BEST_COST_REFERENCE`), so that a pick's
+        expected gain is its expected improvement of the best error, the costs only breaking
+        ties."""
+        out = np.full(N.shape[1], BEST_COST_REFERENCE)
+        err = self.expensive[0]
+        out[err] = float(N[:, err].min())
         return out
 
     def scaling(self, problem, Fa: np.ndarray, margin: float):
@@ -555,6 +576,8 @@ def _check(sg: SurrogateConfig) -> None:
         raise UserError(f"engine.surrogate.error_margin must be in [0, 1], got {sg.error_margin}")
     if not 0 <= sg.local <= 1:
         raise UserError(f"engine.surrogate.local must be in [0, 1], got {sg.local}")
+    if not 0 <= sg.best <= 1:
+        raise UserError(f"engine.surrogate.best must be in [0, 1], got {sg.best}")
     if not isinstance(sg.samples, int) or sg.samples < 1:
         raise UserError(f"engine.surrogate.samples must be an integer >= 1, got {sg.samples}")
 

@@ -207,7 +207,7 @@ def test_search_picks_accounts_for_every_network_the_search_chose():
     by = {r[0].strip(): int(r[1]) for r in rows}
     assert by.pop("(the whole table)") == 288
     assert by["design"] == 12 and sum(by.values()) == 24  # the initial design, then the model's picks
-    assert set(by) <= {"design", "local", "ehvi", "random", "explore"}
+    assert set(by) <= {"design", "local", "best", "ehvi", "random", "explore"}
     done = subprocess.run([*script, "--space", "digits"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2 and "digits is not a tabular space" in done.stderr
     assert "Traceback" not in done.stderr
