@@ -70,7 +70,7 @@ OTHERS = {
 }
 METHODS = ("surrogate", "pymoo", "deap", "random", "local", "pymoo-mixed", "optuna-tpe", "optuna-nsga2")
 # the tables the defaults are chosen on (by the space's name); every other table is held out.
-# nas-bench-graph-citeseer joined at 6c58e3d, after the defaults of that commit were set: a graph
+# nas-bench-graph-citeseer joined at e94804d, after the defaults of that commit were set: a graph
 # space whose accurate end the predictor ranks poorly (benchmarks/search_picks.py), to tune on
 # instead of the held-out Cora and ogbn-arxiv, which share that trouble
 TUNING = ("digits-table", "nas-bench-macro", "transnas-macro-class-scene", "transnas-macro-jigsaw",
