@@ -18,6 +18,7 @@ from .check import (
     MAX_STAGES,
     check,
     check_against_data,
+    check_surrogate,
     check_train,
     check_train_against_data,
     plain_name,
@@ -60,7 +61,7 @@ __all__ = [
     "EvaluationConfig", "FidelityConfig", "LatencyConfig", "MAX_BLOCKS", "MAX_IMAGE_SIZE", "MAX_POPULATION",
     "MAX_STAGES", "MEMBER_KEYS", "NetworkConfig", "OBJECTIVES", "RayConfig", "RunConfig", "SPACES_DIR", "Source",
     "StrategyConfig", "SurrogateConfig", "TableConfig", "TrainConfig", "absolute_data_path", "apply_overrides",
-    "check", "check_against_data", "check_train", "check_train_against_data", "config_from_dict", "deep_merge",
-    "dump_yaml", "from_dict", "load_config", "parse_override", "plain_name", "replace", "resolve_space_path",
-    "space_size", "to_dict", "train_data_config", "where",
+    "check", "check_against_data", "check_surrogate", "check_train", "check_train_against_data", "config_from_dict",
+    "deep_merge", "dump_yaml", "from_dict", "load_config", "parse_override", "plain_name", "replace",
+    "resolve_space_path", "space_size", "to_dict", "train_data_config", "where",
 ]

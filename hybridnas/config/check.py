@@ -28,6 +28,7 @@ from .schema import (
     LatencyConfig,
     NetworkConfig,
     RunConfig,
+    SurrogateConfig,
     TrainConfig,
 )
 from .source import Checks
@@ -296,16 +297,7 @@ def _check_engine(g: EngineConfig, ck: Checks, size: int) -> None:
         ck.bad("engine.generations", "is unset and so is engine.evaluations; set one of them "
                                      "(the search stops at the first reached)")
     sg = g.surrogate
-    for k in ("initial", "batch", "inner_pop", "inner_generations"):
-        ck.positive(f"engine.surrogate.{k}", getattr(sg, k))
-    if sg.folds < 2:
-        ck.bad("engine.surrogate.folds", f"must be >= 2, got {sg.folds}")
-    for k in ("explore", "local", "best"):
-        ck.within(f"engine.surrogate.{k}", getattr(sg, k), 0, 1)
-    if sg.inner_pop is not None and sg.inner_pop < 4:
-        ck.bad("engine.surrogate.inner_pop", f"must be >= 4, got {sg.inner_pop}")
-    if sg.predictor != "auto":
-        CONFIG_HOOKS.get("engine.surrogate.predictor")(sg.predictor)
+    check_surrogate(sg, ck)
     # every member of a population, initial design or batch is a distinct network
     for key, v in (("engine.pop_size", g.pop_size), ("engine.surrogate.initial", sg.initial),
                    ("engine.surrogate.batch", sg.batch)):
@@ -315,6 +307,24 @@ def _check_engine(g: EngineConfig, ck: Checks, size: int) -> None:
         ck.at_most(key, v, MAX_POPULATION, "a larger population would not fit in memory")
     ck.within("engine.crossover_prob", g.crossover_prob, 0, 1)
     ck.within("engine.mutation_prob", g.mutation_prob, 0, 1)
+
+
+def check_surrogate(sg: SurrogateConfig, ck: Optional[Checks] = None) -> None:
+    """``engine.surrogate``'s own settings, each against its range; the surrogate loop runs this
+    too, for an :class:`EngineConfig` built in code rather than loaded."""
+    ck = ck or Checks("engine settings")
+    for k in ("initial", "batch", "inner_pop", "inner_generations", "samples"):
+        ck.positive(f"engine.surrogate.{k}", getattr(sg, k))
+    if sg.folds < 2:
+        ck.bad("engine.surrogate.folds", f"must be >= 2, got {sg.folds}")
+    for k in ("explore", "local", "best", "error_margin"):
+        ck.within(f"engine.surrogate.{k}", getattr(sg, k), 0, 1)
+    if sg.target not in ("log", "raw"):
+        ck.bad("engine.surrogate.target", f"is '{sg.target}'; use log or raw")
+    if sg.inner_pop is not None and sg.inner_pop < 4:
+        ck.bad("engine.surrogate.inner_pop", f"must be >= 4, got {sg.inner_pop}")
+    if sg.predictor != "auto":
+        CONFIG_HOOKS.get("engine.surrogate.predictor")(sg.predictor)
 
 
 # ---------------------------------------------------------------- full training

@@ -56,7 +56,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..config import EngineConfig, SurrogateConfig
+from ..config import EngineConfig, check_surrogate
 from ..core.moo import non_dominated
 from ..device import derive_seed
 from ..errors import UserError
@@ -250,7 +250,7 @@ class SurrogateSearch(Engine):
         if not (problem.integer and is_typed(vtypes)):
             raise UserError("the surrogate loop searches integer genes only; set engine.surrogate.enabled=false")
         sg = self.cfg.surrogate
-        _check(sg)
+        check_surrogate(sg)
         rng = np.random.default_rng(seed)
         self.encoder = Encoder(vtypes, problem.xl, problem.xu)
         expensive = list(problem.expensive) if problem.expensive is not None else [True] * problem.n_obj
@@ -566,20 +566,6 @@ class SurrogateSearch(Engine):
         # the predictor choice and the inner search's start then depend on the values only
         order = np.lexsort(X.T[::-1]) if len(X) else np.arange(0)
         return X[order], F[order]
-
-
-def _check(sg: SurrogateConfig) -> None:
-    """The loop's own settings (one line each, naming the key)."""
-    if sg.target not in ("log", "raw"):
-        raise UserError(f"engine.surrogate.target is '{sg.target}'; use log or raw")
-    if not 0 <= sg.error_margin <= 1:
-        raise UserError(f"engine.surrogate.error_margin must be in [0, 1], got {sg.error_margin}")
-    if not 0 <= sg.local <= 1:
-        raise UserError(f"engine.surrogate.local must be in [0, 1], got {sg.local}")
-    if not 0 <= sg.best <= 1:
-        raise UserError(f"engine.surrogate.best must be in [0, 1], got {sg.best}")
-    if not isinstance(sg.samples, int) or sg.samples < 1:
-        raise UserError(f"engine.surrogate.samples must be an integer >= 1, got {sg.samples}")
 
 
 def _num(v: float) -> Optional[float]:
