@@ -313,8 +313,10 @@ def check_surrogate(sg: SurrogateConfig, ck: Optional[Checks] = None) -> None:
     """``engine.surrogate``'s own settings, each against its range; the surrogate loop runs this
     too, for an :class:`EngineConfig` built in code rather than loaded."""
     ck = ck or Checks("engine settings")
-    for k in ("initial", "batch", "inner_pop", "inner_generations", "samples"):
+    for k in ("initial", "batch", "inner_pop", "inner_generations"):
         ck.positive(f"engine.surrogate.{k}", getattr(sg, k))
+    if not isinstance(sg.samples, int) or sg.samples < 1:  # a config built in code has no type check
+        ck.bad("engine.surrogate.samples", f"must be an integer >= 1, got {sg.samples}")
     if sg.folds < 2:
         ck.bad("engine.surrogate.folds", f"must be >= 2, got {sg.folds}")
     for k in ("explore", "local", "best", "error_margin"):
